@@ -1,0 +1,35 @@
+# lbx: thin wrapper. The build is meson (build-aux/ holds the scripts).
+#   make run     set up, build, boot a box and open a shell in it
+#   make check   set up, build, run every test layer; last line is the summary
+
+BUILD ?= build
+MESON_FLAGS ?=
+
+.PHONY: all setup build kernel run check fuzz bench clean
+
+all: build
+
+setup:
+	@build-aux/setup.sh
+
+build: setup
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(MESON_FLAGS) $(BUILD) >/dev/null
+	@ninja -C $(BUILD)
+
+kernel: setup
+	@kernel-config/build-kernel.sh >/dev/null
+
+run: build kernel
+	@build-aux/run.sh $(BUILD)
+
+check: build kernel
+	@build-aux/check.sh $(BUILD)
+
+fuzz: setup
+	@build-aux/check.sh --only-fuzz $(BUILD)
+
+bench: build kernel
+	@python3 tests/bench/boot.py
+
+clean:
+	rm -rf $(BUILD) build-san build-fuzz

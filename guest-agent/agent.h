@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lbx-agent: PID 1 of the guest.
+ *
+ * Reports go to the console as single lines starting with "@lbx " so the
+ * host can tell them from the command's own output:
+ *
+ *   @lbx ready uptime_ms=N        the agent is up (N: guest time since boot)
+ *   @lbx exit code=N              the command exited with status N
+ *   @lbx exit signal=N            the command was killed by signal N
+ *   @lbx error MESSAGE            the agent could not do what it was asked
+ *   @lbx poweroff                 the agent is about to power the box off
+ */
+#ifndef LBX_AGENT_H
+#define LBX_AGENT_H
+
+#include <sys/types.h>
+
+#include "cmdline.h"
+#include "compiler.h"
+
+/* mounts.c */
+int agent_mount_basics(char *err, size_t errsz);
+
+/* report.c */
+void agent_report_set_fd(int fd);
+void agent_report(const char *fmt, ...) LBX_PRINTF(1, 2);
+
+/* run.c: start the command; returns its pid or -errno. */
+pid_t agent_run_start(const struct agent_config *cfg);
+/* Reap children until pid exits; returns its wait status. */
+int agent_run_wait(pid_t pid);
+
+/* power.c: stop every process, sync, and power off (reset). Never returns. */
+void agent_poweroff(void) __attribute__((noreturn));
+
+#endif

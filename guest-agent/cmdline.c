@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmdline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader.h"
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *agent_percent_decode(const char *src, size_t n)
+{
+	struct lbx_reader r;
+	char *out = malloc(n + 1);
+	size_t o = 0;
+	uint8_t c, h, l;
+
+	if (!out)
+		return NULL;
+	lbx_reader_init(&r, src, n);
+	while (lbx_reader_left(&r) > 0) {
+		if (lbx_read_u8(&r, &c))
+			goto bad;
+		if (c == '%') {
+			if (lbx_read_u8(&r, &h) || lbx_read_u8(&r, &l))
+				goto bad;
+			if (hexval(h) < 0 || hexval(l) < 0)
+				goto bad;
+			c = (uint8_t)(hexval(h) << 4 | hexval(l));
+			/* A NUL would silently cut the argument short. */
+			if (c == 0)
+				goto bad;
+		}
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/*
+ * Next parameter: words separated by spaces (or newlines); double quotes
+ * group spaces into a word, as the kernel's own parser does.
+ */
+static int next_param(struct lbx_reader *r, const char **p, size_t *n)
+{
+	const uint8_t *start = NULL, *b;
+	bool quoted = false;
+	uint8_t c;
+
+	*n = 0;
+	while (lbx_reader_left(r) > 0) {
+		size_t pos = lbx_reader_pos(r);
+
+		if (lbx_read_u8(r, &c))
+			return -EBADMSG;
+		if (!quoted && (c == ' ' || c == '\n' || c == '\t')) {
+			if (start)
+				break;
+			continue;
+		}
+		if (!start)
+			start = r->buf + pos;
+		if (c == '"')
+			quoted = !quoted;
+		b = r->buf + pos + 1;
+		*n = (size_t)(b - start);
+	}
+	*p = (const char *)start;
+	return start ? 0 : -ENOENT;
+}
+
+/* Copy a parameter value with the quotes the kernel syntax allows removed. */
+static size_t unquote(const char *v, size_t n, char *dst)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != '"')
+			dst[o++] = v[i];
+	return o;
+}
+
+static bool valid_hostname(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int apply(struct agent_config *cfg, const char *key, size_t klen, const char *val,
+		 size_t vlen, char *err, size_t errsz)
+{
+#define KEY_IS(k) (klen == sizeof(k) - 1 && !memcmp(key, k, klen))
+	char *dec;
+
+	if (KEY_IS("lbx.hostname")) {
+		if (vlen > AGENT_HOSTNAME_MAX) {
+			snprintf(err, errsz, "lbx.hostname is longer than %d bytes",
+				 AGENT_HOSTNAME_MAX);
+			return -EINVAL;
+		}
+		memcpy(cfg->hostname, val, vlen);
+		cfg->hostname[vlen] = '\0';
+		if (!valid_hostname(cfg->hostname)) {
+			snprintf(err, errsz, "lbx.hostname has characters other than A-Z a-z 0-9 - .");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (KEY_IS("lbx.tty")) {
+		cfg->tty = vlen == 1 && val[0] == '1';
+		return 0;
+	}
+	if (!KEY_IS("lbx.argv") && !KEY_IS("lbx.env") && !KEY_IS("lbx.cwd")) {
+		snprintf(err, errsz, "unknown parameter %.*s", (int)LBX_MIN(klen, 64), key);
+		return -EINVAL;
+	}
+	dec = agent_percent_decode(val, vlen);
+	if (!dec) {
+		snprintf(err, errsz, "%.*s has a bad %%XX escape", (int)klen, key);
+		return -EINVAL;
+	}
+	if (KEY_IS("lbx.cwd")) {
+		free(cfg->cwd);
+		cfg->cwd = dec;
+	} else if (KEY_IS("lbx.argv")) {
+		if (cfg->argc >= AGENT_MAX_ARGS) {
+			free(dec);
+			snprintf(err, errsz, "more than %d lbx.argv parameters", AGENT_MAX_ARGS);
+			return -E2BIG;
+		}
+		cfg->argv[cfg->argc++] = dec;
+	} else {
+		if (cfg->envc >= AGENT_MAX_ENV || !strchr(dec, '=') || dec[0] == '=') {
+			snprintf(err, errsz, "lbx.env: too many or not of the form KEY=VALUE");
+			free(dec);
+			return -EINVAL;
+		}
+		cfg->env[cfg->envc++] = dec;
+	}
+	return 0;
+#undef KEY_IS
+}
+
+int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg, char *err,
+			size_t errsz)
+{
+	struct lbx_reader r;
+	const char *p;
+	size_t n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->hostname, sizeof(cfg->hostname), "lbx");
+	err[0] = '\0';
+	lbx_reader_init(&r, buf, len);
+	while (next_param(&r, &p, &n) == 0) {
+		char *param = malloc(n + 1);
+		size_t plen, klen;
+		const char *eq;
+		int rc;
+
+		if (!param)
+			return -ENOMEM;
+		plen = unquote(p, n, param);
+		param[plen] = '\0';
+		if (plen < 4 || memcmp(param, "lbx.", 4) != 0) {
+			free(param);
+			continue;
+		}
+		eq = memchr(param, '=', plen);
+		if (!eq) {
+			snprintf(err, errsz, "parameter %.*s has no value", (int)LBX_MIN(plen, 64),
+				 param);
+			free(param);
+			return -EINVAL;
+		}
+		klen = (size_t)(eq - param);
+		rc = apply(cfg, param, klen, eq + 1, plen - klen - 1, err, errsz);
+		free(param);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void agent_config_free(struct agent_config *cfg)
+{
+	for (int i = 0; i < cfg->argc; i++)
+		free(cfg->argv[i]);
+	for (int i = 0; i < cfg->envc; i++)
+		free(cfg->env[i]);
+	free(cfg->cwd);
+	memset(cfg, 0, sizeof(*cfg));
+}

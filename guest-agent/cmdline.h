@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's settings from the kernel command line (/proc/cmdline).
+ *
+ *   lbx.hostname=NAME   hostname of the box
+ *   lbx.argv=ARG        one argument of the command to run, repeated in
+ *                       order; %XX escapes any byte (space is %20)
+ *   lbx.env=K=V         one environment variable, repeated, %XX escapes
+ *   lbx.cwd=DIR         working directory of the command (default /)
+ *   lbx.tty=1           give the command the console as controlling
+ *                       terminal (interactive shells)
+ *
+ * Parameters with a dot are kernel "module parameters", which the kernel
+ * keeps away from init's argv and environment: the agent reads them here.
+ * Anything not starting with "lbx." is ignored.
+ */
+#ifndef LBX_AGENT_CMDLINE_H
+#define LBX_AGENT_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compiler.h"
+
+#define AGENT_MAX_ARGS 64
+#define AGENT_MAX_ENV 64
+#define AGENT_HOSTNAME_MAX 64
+
+struct agent_config {
+	char hostname[AGENT_HOSTNAME_MAX + 1];
+	char *argv[AGENT_MAX_ARGS + 1];
+	int argc;
+	char *env[AGENT_MAX_ENV + 1];
+	int envc;
+	char *cwd;
+	bool tty;
+};
+
+/*
+ * Parse a command line of len bytes. On error returns -errno and writes a
+ * one-line reason to err; cfg must be released with agent_config_free
+ * either way.
+ */
+LBX_MUST_CHECK int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg,
+				       char *err, size_t errsz);
+void agent_config_free(struct agent_config *cfg);
+/* Decode %XX escapes of src[0..n) into a new string; NULL if malformed. */
+char *agent_percent_decode(const char *src, size_t n);
+
+#endif

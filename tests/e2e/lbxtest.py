@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: MIT
+"""Boot lbx guests under QEMU TCG and check what the agent reports.
+
+A test reads as "boot a box with these devices, run this, expect that":
+
+    box = Box(devices=[VirtioRng()], cpus=2)
+    r = box.run(["sh", "-c", "exit 3"])
+    t.eq(r.code, 3, "exit status reaches the host")
+
+The guest is our kernel (kernel-config/) and initramfs (images/), with the
+test tools overlay (busybox) appended as a second cpio archive: the kernel
+unpacks concatenated archives in order, so the production initramfs stays
+exactly what boxes boot. The agent reports on the console with "@lbx"
+lines (guest-agent/agent.h).
+"""
+import atexit
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Skip(Exception):
+    """The machine lacks something this test needs."""
+
+
+class Tap:
+    """TAP output, counted by meson and by tests/summary.py."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        print(("ok" if cond else "not ok"), self.n, "-", desc, flush=True)
+        if not cond:
+            self.failed += 1
+            if diag:
+                for line in str(diag).splitlines()[-40:]:
+                    print("#", line)
+        return cond
+
+    def eq(self, got, want, desc, diag=None):
+        ok = self.ok(got == want, desc, diag)
+        if not ok:
+            print(f"#   got {got!r}, want {want!r}")
+        return ok
+
+    def skip(self, desc, why):
+        self.n += 1
+        print("ok", self.n, "-", desc, "# SKIP", why, flush=True)
+
+    def note(self, msg):
+        print("#", msg, flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def build_dir():
+    return os.environ.get("LBX_BUILD_DIR", os.path.join(ROOT, "build"))
+
+
+def kernel_dir():
+    """The cached kernel build; build-kernel.sh builds it if it is missing."""
+    d = os.environ.get("LBX_KERNEL_DIR")
+    if d:
+        return d
+    script = os.path.join(ROOT, "kernel-config", "build-kernel.sh")
+    p = subprocess.run([script], stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("kernel build failed (see the lines above)")
+    return p.stdout.strip().splitlines()[-1]
+
+
+def qemu_binary():
+    q = shutil.which("qemu-system-x86_64")
+    if not q:
+        raise Skip("qemu-system-x86_64 is not installed (make setup installs qemu-system-x86)")
+    return q
+
+
+_overlay_cache = {}
+
+
+def tools_overlay():
+    """A cpio with busybox and its applet links, appended for tests only.
+    Built once per test process, in a directory removed at exit."""
+    if "path" in _overlay_cache:
+        return _overlay_cache["path"]
+    workdir = tempfile.mkdtemp(prefix="lbx-e2e-tools-")
+    atexit.register(shutil.rmtree, workdir, True)
+    bb = shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(bb) or "statically linked" not in subprocess.run(
+            ["file", "-L", bb], stdout=subprocess.PIPE, text=True).stdout:
+        raise Skip("static busybox not found (make setup installs busybox-static)")
+    applets = subprocess.run([bb, "--list"], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout.split()
+    out = os.path.join(workdir, "tools.cpio")
+    args = [os.path.join(build_dir(), "images", "lbx-mkinitramfs"), "-o", out,
+            "--dir", "/bin", "--file", f"{bb}:/bin/busybox:0755"]
+    for a in applets:
+        if a != "busybox":
+            args += ["--symlink", f"/bin/{a}:busybox"]
+    subprocess.run(args, check=True)
+    _overlay_cache["path"] = out
+    return out
+
+
+class Device:
+    """Something a box is booted with: QEMU arguments and, later, a backend."""
+
+    def qemu_args(self):
+        return []
+
+    def start(self, workdir):
+        pass
+
+    def stop(self):
+        pass
+
+
+class VirtioRng(Device):
+    """QEMU's own virtio-rng on virtio-mmio (a peer device that needs no backend)."""
+
+    def qemu_args(self):
+        return ["-device", "virtio-rng-device"]
+
+
+class Result:
+    def __init__(self, console, rc, wall_s, timed_out):
+        self.console = console
+        self.qemu_rc = rc
+        self.wall_s = wall_s
+        self.timed_out = timed_out
+        self.code = self.signal = self.ready_ms = None
+        self.errors = []
+        m = re.search(r"^@lbx ready uptime_ms=(\d+)", console, re.M)
+        if m:
+            self.ready_ms = int(m.group(1))
+        # The last exit report counts: the agent writes it after the command ended.
+        for kind, val in re.findall(r"^@lbx exit (code|signal)=(\d+)", console, re.M):
+            if kind == "code":
+                self.code, self.signal = int(val), None
+            else:
+                self.code, self.signal = None, int(val)
+        self.errors = re.findall(r"^@lbx error (.*)$", console, re.M)
+        self.powered_off = bool(re.search(r"^@lbx poweroff", console, re.M))
+
+    @property
+    def output(self):
+        """What the command printed: the console between ready and exit."""
+        m = re.search(r"^@lbx ready[^\n]*\n(.*?)\n@lbx (exit|error)", self.console, re.M | re.S)
+        return m.group(1) if m else ""
+
+
+def quote_arg(a):
+    return urllib.parse.quote(a, safe="/-_.,:=+@")
+
+
+class Box:
+    def __init__(self, devices=(), cpus=1, memory_mib=256, hostname="lbx-test",
+                 quiet=True, kernel="vmlinux", initramfs=None, tools=True):
+        self.devices = list(devices)
+        self.cpus = cpus
+        self.memory_mib = memory_mib
+        self.hostname = hostname
+        self.quiet = quiet
+        self.kernel = kernel
+        self.initramfs = initramfs or os.path.join(build_dir(), "images", "initramfs.cpio")
+        self.tools = tools
+
+    def cmdline(self, argv, env=None, cwd=None, tty=False, extra=()):
+        parts = ["console=ttyS0", "reboot=k", "panic=-1", f"lbx.hostname={self.hostname}"]
+        if self.quiet:
+            parts.append("quiet")
+        parts += [f"lbx.argv={quote_arg(a)}" for a in argv]
+        parts += [f"lbx.env={quote_arg(k + '=' + v)}" for k, v in (env or {}).items()]
+        if cwd:
+            parts.append(f"lbx.cwd={quote_arg(cwd)}")
+        if tty:
+            parts.append("lbx.tty=1")
+        return " ".join(parts + list(extra))
+
+    def qemu_command(self, workdir, argv, interactive=False, **kw):
+        initrd = self.initramfs
+        if self.tools:
+            initrd = os.path.join(workdir, "initrd.cpio")
+            with open(initrd, "wb") as out:
+                for part in (self.initramfs, tools_overlay()):
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out)
+        mem = f"{self.memory_mib}M"
+        cmd = [qemu_binary(),
+               "-M", "microvm,acpi=off,isa-serial=on,rtc=off,memory-backend=mem",
+               "-accel", "tcg", "-cpu", "max", "-smp", str(self.cpus), "-m", mem,
+               "-object", f"memory-backend-memfd,id=mem,size={mem},share=on",
+               "-global", "virtio-mmio.force-legacy=false",
+               "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+               "-chardev", "stdio,id=con,signal=off" if interactive else "stdio,id=con",
+               "-serial", "chardev:con",
+               "-kernel", os.path.join(kernel_dir(), self.kernel),
+               "-initrd", initrd,
+               "-append", self.cmdline(argv, tty=interactive, **kw)]
+        for d in self.devices:
+            cmd += d.qemu_args()
+        return cmd
+
+    def run(self, argv, timeout=180, **kw):
+        with tempfile.TemporaryDirectory(prefix="lbx-e2e-") as workdir:
+            for d in self.devices:
+                d.start(workdir)
+            try:
+                cmd = self.qemu_command(workdir, argv, **kw)
+                start = time.monotonic()
+                timed_out = False
+                p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+                try:
+                    out, _ = p.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, _ = p.communicate()
+                    timed_out = True
+                wall = time.monotonic() - start
+            finally:
+                for d in self.devices:
+                    d.stop()
+        console = out.decode("utf-8", "replace").replace("\r\n", "\n")
+        return Result(console, p.returncode, wall, timed_out)
+
+
+def main(tests):
+    """Run test functions, each taking (tap); a Skip skips the remaining tests."""
+    t = Tap()
+    for fn in tests:
+        try:
+            fn(t)
+        except Skip as e:
+            t.skip(fn.__name__, str(e))
+        except Exception:  # a broken test is a failed test, not a crash
+            import traceback
+            t.ok(False, fn.__name__ + " raised", traceback.format_exc())
+    t.done()
+
+
+def shell(argv=("sh",), **box_kw):
+    """Boot a box with the tools overlay and give the console to the user.
+    Used by `make run` until lbx's own CLI exists."""
+    box = Box(**box_kw)
+    with tempfile.TemporaryDirectory(prefix="lbx-run-") as workdir:
+        cmd = box.qemu_command(workdir, list(argv), interactive=sys.stdin.isatty(),
+                               env={"PS1": f"[{box.hostname}] \\w # "}, cwd="/root")
+        return subprocess.call(cmd)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="boot an lbx guest under QEMU TCG with a shell")
+    ap.add_argument("--shell", action="store_true", help="open a shell on the console")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--memory-mib", type=int, default=512)
+    ap.add_argument("--hostname", default="lbx")
+    a = ap.parse_args()
+    if not a.shell:
+        ap.error("nothing to do (use --shell)")
+    sys.exit(shell(cpus=a.cpus, memory_mib=a.memory_mib, hostname=a.hostname))

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "tap.h"
+
+static int parse(const char *s, struct agent_config *cfg, char *err)
+{
+	return agent_cmdline_parse(s, strlen(s), cfg, err, 256);
+}
+
+int main(void)
+{
+	struct agent_config cfg;
+	char err[256];
+	int rc;
+
+	rc = parse("console=ttyS0 reboot=k lbx.hostname=web-1 lbx.argv=/bin/sh lbx.argv=-c "
+		   "lbx.argv=echo%20hi%3b%20exit%203 quiet\n",
+		   &cfg, err);
+	is_int(rc, 0, "typical command line parses");
+	ok(!strcmp(cfg.hostname, "web-1"), "hostname");
+	is_int(cfg.argc, 3, "three arguments");
+	ok(cfg.argc == 3 && !strcmp(cfg.argv[2], "echo hi; exit 3"), "percent escapes decoded");
+	ok(cfg.argv[cfg.argc] == NULL, "argv is NULL-terminated");
+	ok(!cfg.tty && !cfg.cwd, "defaults");
+	agent_config_free(&cfg);
+
+	rc = parse("lbx.argv=\"a b\" \"lbx.env=X=1 2\" lbx.cwd=/tmp lbx.tty=1", &cfg, err);
+	ok(rc == 0 && cfg.argc == 1 && !strcmp(cfg.argv[0], "a b"), "quoted value keeps spaces");
+	ok(cfg.envc == 1 && !strcmp(cfg.env[0], "X=1 2"), "fully quoted parameter");
+	ok(cfg.cwd && !strcmp(cfg.cwd, "/tmp") && cfg.tty, "cwd and tty");
+	agent_config_free(&cfg);
+
+	rc = parse("root=/dev/vda", &cfg, err);
+	ok(rc == 0 && cfg.argc == 0 && !strcmp(cfg.hostname, "lbx"), "no lbx parameters");
+	agent_config_free(&cfg);
+
+	is_int(parse("lbx.argv=%zz", &cfg, err), -EINVAL, "bad escape rejected");
+	ok(strstr(err, "lbx.argv") != NULL, "error names the parameter: %s", err);
+	agent_config_free(&cfg);
+	is_int(parse("lbx.argv=a%00b", &cfg, err), -EINVAL, "escaped NUL rejected");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.argv=%4", &cfg, err), -EINVAL, "truncated escape rejected");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.hostname=a/b", &cfg, err), -EINVAL, "bad hostname rejected");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.bogus=1", &cfg, err), -EINVAL, "unknown lbx parameter rejected");
+	ok(strstr(err, "lbx.bogus") != NULL, "error names it: %s", err);
+	agent_config_free(&cfg);
+	is_int(parse("lbx.env=novalue", &cfg, err), -EINVAL, "env without = rejected");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.tty", &cfg, err), -EINVAL, "parameter without value rejected");
+	agent_config_free(&cfg);
+
+	char many[64 * 12 + 64] = "";
+	for (int i = 0; i < 65; i++)
+		strcat(many, "lbx.argv=x ");
+	is_int(parse(many, &cfg, err), -E2BIG, "more than 64 arguments rejected");
+	agent_config_free(&cfg);
+	return tap_done();
+}

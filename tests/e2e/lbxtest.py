@@ -179,7 +179,7 @@ class Box:
         self.tools = tools
 
     def cmdline(self, argv, env=None, cwd=None, tty=False, extra=()):
-        parts = ["console=ttyS0", "reboot=k", "panic=-1", f"lbx.hostname={self.hostname}"]
+        parts = ["console=ttyS0", "reboot=t", "panic=-1", f"lbx.hostname={self.hostname}"]
         if self.quiet:
             parts.append("quiet")
         parts += [f"lbx.argv={quote_arg(a)}" for a in argv]
@@ -200,7 +200,7 @@ class Box:
                         shutil.copyfileobj(f, out)
         mem = f"{self.memory_mib}M"
         cmd = [qemu_binary(),
-               "-M", "microvm,acpi=off,isa-serial=on,rtc=off,memory-backend=mem",
+               "-M", "microvm,acpi=off,isa-serial=on,rtc=on,memory-backend=mem",
                "-accel", "tcg", "-cpu", "max", "-smp", str(self.cpus), "-m", mem,
                "-object", f"memory-backend-memfd,id=mem,size={mem},share=on",
                "-global", "virtio-mmio.force-legacy=false",

@@ -5,6 +5,8 @@
  * command line, reports its exit status and powers the box off.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "exec_service.h"
 #include "log.h"
 
 static void fatal(const char *msg) __attribute__((noreturn));
@@ -61,22 +64,40 @@ static unsigned long uptime_ms(void)
 	return (unsigned long)ts.tv_sec * 1000UL + (unsigned long)ts.tv_nsec / 1000000UL;
 }
 
-int main(int argc, char **argv)
+static void report_status(int status)
 {
+	if (status < 0)
+		agent_report("error waiting for the command: %s", strerror(-status));
+	else if (WIFEXITED(status))
+		agent_report("exit code=%d", WEXITSTATUS(status));
+	else
+		agent_report("exit signal=%d", WTERMSIG(status));
+}
+
+static void service_config(const struct agent_config *cfg, struct exec_service_config *svc)
+{
+	*svc = (struct exec_service_config){
+		.uid = cfg->uid,
+		.gid = cfg->gid,
+		.user = cfg->user,
+		.home = cfg->home ? cfg->home : (cfg->uid == 0 ? "/root" : "/"),
+		.allow_root = cfg->allow_root,
+	};
+}
+
+/* PID 1 of a box. Never returns: the box powers off at the end. */
+static void run_init(void) __attribute__((noreturn));
+static void run_init(void)
+{
+	struct exec_service_config svc;
 	struct agent_config cfg;
+	int listen_fd = -1, status = 0;
+	sigset_t chld;
 	char err[256];
 	size_t len = 0;
 	char *cmdline;
-	pid_t pid;
-	int status;
+	pid_t pid = 0;
 
-	(void)argc;
-	lbx_log_init(argv[0]);
-	if (getpid() != 1) {
-		fprintf(stderr, "lbx-agent: must run as PID 1 of a box (it mounts, "
-				"and powers the machine off when done)\n");
-		return 2;
-	}
 	if (agent_mount_basics(err, sizeof(err)) < 0) {
 		open_console();
 		fatal(err);
@@ -89,22 +110,108 @@ int main(int argc, char **argv)
 		fatal(err);
 	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
-	agent_report("ready uptime_ms=%lu", uptime_ms());
-	if (cfg.argc == 0)
-		fatal("no command: give one with lbx.argv= on the kernel command line");
-
-	pid = agent_run_start(&cfg);
-	if (pid < 0) {
-		snprintf(err, sizeof(err), "cannot start %s: %s", cfg.argv[0], strerror(-pid));
-		fatal(err);
+	if (cfg.serve_port) {
+		listen_fd = agent_listen_vsock(cfg.serve_port);
+		if (listen_fd < 0) {
+			snprintf(err, sizeof(err), "cannot listen on vsock port %u: %s",
+				 cfg.serve_port, strerror(-listen_fd));
+			fatal(err);
+		}
 	}
-	status = agent_run_wait(pid);
-	if (status < 0)
-		agent_report("error waiting for the command: %s", strerror(-status));
-	else if (WIFEXITED(status))
-		agent_report("exit code=%d", WEXITSTATUS(status));
-	else
-		agent_report("exit signal=%d", WTERMSIG(status));
+	agent_report("ready uptime_ms=%lu", uptime_ms());
+	if (cfg.argc == 0 && listen_fd < 0)
+		fatal("nothing to do: give lbx.argv= or lbx.serve= on the kernel command line");
+
+	/* Blocked before the fork, so an early exit is not lost to the service. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if (cfg.argc > 0) {
+		pid = agent_run_start(&cfg);
+		if (pid < 0) {
+			snprintf(err, sizeof(err), "cannot start %s: %s", cfg.argv[0],
+				 strerror(-pid));
+			fatal(err);
+		}
+	}
+	if (listen_fd >= 0) {
+		service_config(&cfg, &svc);
+		if (agent_serve(listen_fd, &svc, pid, &status) == 1)
+			report_status(status);
+	} else {
+		report_status(agent_run_wait(pid));
+	}
 	agent_config_free(&cfg);
 	agent_poweroff();
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: lbx-agent                       (as PID 1 of a box)\n"
+		   "       lbx-agent --serve-unix PATH [--uid N] [--gid N] [--user NAME]\n"
+		   "                 [--home DIR] [--no-root]\n"
+		   "Serves exec sessions on a unix socket when not PID 1 (containers, tests).\n");
+}
+
+/* Not PID 1: serve exec sessions on a unix socket until SIGTERM. */
+static int run_service(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "serve-unix", required_argument, NULL, 's' },
+		{ "uid", required_argument, NULL, 'u' },
+		{ "gid", required_argument, NULL, 'g' },
+		{ "user", required_argument, NULL, 'n' },
+		{ "home", required_argument, NULL, 'H' },
+		{ "no-root", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct exec_service_config svc = {
+		.uid = getuid(), .gid = getgid(), .user = "root", .home = "/", .allow_root = true,
+	};
+	const char *path = NULL;
+	sigset_t chld;
+	int opt, fd, rc;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': path = optarg; break;
+		case 'u': svc.uid = (uid_t)strtoul(optarg, NULL, 10); break;
+		case 'g': svc.gid = (gid_t)strtoul(optarg, NULL, 10); break;
+		case 'n': svc.user = optarg; break;
+		case 'H': svc.home = optarg; break;
+		case 'R': svc.allow_root = false; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		fprintf(stderr, "lbx-agent: must run as PID 1 of a box, or with --serve-unix PATH\n");
+		usage(stderr);
+		return 2;
+	}
+	fd = agent_listen_unix(path);
+	if (fd < 0) {
+		lbx_err("cannot listen on %s: %s", path, strerror(-fd));
+		return 1;
+	}
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	rc = agent_serve(fd, &svc, 0, NULL);
+	close(fd);
+	unlink(path);
+	if (rc < 0) {
+		lbx_err("exec service failed: %s", strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	lbx_log_init(argv[0]);
+	if (getpid() == 1)
+		run_init();
+	return run_service(argc, argv);
 }

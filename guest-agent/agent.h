@@ -31,6 +31,18 @@ pid_t agent_run_start(const struct agent_config *cfg);
 /* Reap children until pid exits; returns its wait status. */
 int agent_run_wait(pid_t pid);
 
+/* serve.c: the exec service's socket and loop. */
+struct exec_service_config;
+int agent_listen_vsock(unsigned port);
+int agent_listen_unix(const char *path);
+/*
+ * Serve until SIGTERM/SIGINT, or until watch_pid (if > 0) exits: then
+ * *watch_status is its wait status and 1 is returned. 0 on a signal,
+ * -errno on failure.
+ */
+int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watch_pid,
+		int *watch_status);
+
 /* power.c: stop every process, sync, and power off (reset). Never returns. */
 void agent_poweroff(void) __attribute__((noreturn));
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,29 @@ static bool valid_hostname(const char *s)
 	return true;
 }
 
+static int parse_uint(const char *s, size_t n, unsigned long *v)
+{
+	*v = 0;
+	if (n == 0 || n > 10)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		*v = *v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return 0;
+}
+
+static bool valid_username(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+		      (s[i] == '-' && i > 0)))
+			return false;
+	return true;
+}
+
 static int apply(struct agent_config *cfg, const char *key, size_t klen, const char *val,
 		 size_t vlen, char *err, size_t errsz)
 {
@@ -129,7 +153,37 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 		cfg->tty = vlen == 1 && val[0] == '1';
 		return 0;
 	}
-	if (!KEY_IS("lbx.argv") && !KEY_IS("lbx.env") && !KEY_IS("lbx.cwd")) {
+	if (KEY_IS("lbx.root")) {
+		cfg->allow_root = !(vlen == 1 && val[0] == '0');
+		return 0;
+	}
+	if (KEY_IS("lbx.serve") || KEY_IS("lbx.uid") || KEY_IS("lbx.gid")) {
+		unsigned long v;
+
+		if (parse_uint(val, vlen, &v) < 0 || v > UINT32_MAX - 1 ||
+		    (KEY_IS("lbx.serve") && (v == 0 || v > UINT32_MAX - 2))) {
+			snprintf(err, errsz, "%.*s: expected a number", (int)klen, key);
+			return -EINVAL;
+		}
+		if (KEY_IS("lbx.serve"))
+			cfg->serve_port = (unsigned)v;
+		else if (KEY_IS("lbx.uid"))
+			cfg->uid = (unsigned)v;
+		else
+			cfg->gid = (unsigned)v;
+		return 0;
+	}
+	if (KEY_IS("lbx.user")) {
+		if (vlen == 0 || vlen >= sizeof(cfg->user) || !valid_username(val, vlen)) {
+			snprintf(err, errsz, "lbx.user: expected 1-32 of a-z A-Z 0-9 _ . -");
+			return -EINVAL;
+		}
+		memcpy(cfg->user, val, vlen);
+		cfg->user[vlen] = '\0';
+		return 0;
+	}
+	if (!KEY_IS("lbx.argv") && !KEY_IS("lbx.env") && !KEY_IS("lbx.cwd") &&
+	    !KEY_IS("lbx.home")) {
 		snprintf(err, errsz, "unknown parameter %.*s", (int)LBX_MIN(klen, 64), key);
 		return -EINVAL;
 	}
@@ -138,9 +192,16 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 		snprintf(err, errsz, "%.*s has a bad %%XX escape", (int)klen, key);
 		return -EINVAL;
 	}
-	if (KEY_IS("lbx.cwd")) {
-		free(cfg->cwd);
-		cfg->cwd = dec;
+	if (KEY_IS("lbx.cwd") || KEY_IS("lbx.home")) {
+		char **slot = KEY_IS("lbx.cwd") ? &cfg->cwd : &cfg->home;
+
+		if (dec[0] != '/') {
+			snprintf(err, errsz, "%.*s: expected an absolute path", (int)klen, key);
+			free(dec);
+			return -EINVAL;
+		}
+		free(*slot);
+		*slot = dec;
 	} else if (KEY_IS("lbx.argv")) {
 		if (cfg->argc >= AGENT_MAX_ARGS) {
 			free(dec);
@@ -169,6 +230,8 @@ int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg, c
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "lbx");
+	snprintf(cfg->user, sizeof(cfg->user), "root");
+	cfg->allow_root = true;
 	err[0] = '\0';
 	lbx_reader_init(&r, buf, len);
 	while (next_param(&r, &p, &n) == 0) {
@@ -208,5 +271,6 @@ void agent_config_free(struct agent_config *cfg)
 	for (int i = 0; i < cfg->envc; i++)
 		free(cfg->env[i]);
 	free(cfg->cwd);
+	free(cfg->home);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -9,6 +9,11 @@
  *   lbx.cwd=DIR         working directory of the command (default /)
  *   lbx.tty=1           give the command the console as controlling
  *                       terminal (interactive shells)
+ *   lbx.serve=PORT      serve exec sessions on this vsock port (1024 is
+ *                       the usual); without it the agent runs lbx.argv only
+ *   lbx.uid=N lbx.gid=N lbx.user=NAME lbx.home=DIR
+ *                       the box user that sessions run as (default root)
+ *   lbx.root=0          refuse root sessions (default: allowed)
  *
  * Parameters with a dot are kernel "module parameters", which the kernel
  * keeps away from init's argv and environment: the agent reads them here.
@@ -34,6 +39,11 @@ struct agent_config {
 	int envc;
 	char *cwd;
 	bool tty;
+	unsigned serve_port; /* 0: no exec service */
+	unsigned uid, gid;
+	char user[33];
+	char *home;
+	bool allow_root;
 };
 
 /*

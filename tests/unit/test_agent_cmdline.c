@@ -54,6 +54,26 @@ int main(void)
 	is_int(parse("lbx.tty", &cfg, err), -EINVAL, "parameter without value rejected");
 	agent_config_free(&cfg);
 
+	rc = parse("lbx.serve=1024 lbx.uid=1000 lbx.gid=100 lbx.user=dev lbx.home=/home/dev lbx.root=0",
+		   &cfg, err);
+	ok(rc == 0 && cfg.serve_port == 1024 && cfg.uid == 1000 && cfg.gid == 100,
+	   "service port and box user ids");
+	ok(!strcmp(cfg.user, "dev") && !strcmp(cfg.home, "/home/dev") && !cfg.allow_root,
+	   "user name, home, root sessions denied");
+	agent_config_free(&cfg);
+	rc = parse("", &cfg, err);
+	ok(rc == 0 && cfg.allow_root && !strcmp(cfg.user, "root") && cfg.serve_port == 0,
+	   "defaults: root allowed, user root, no service");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.serve=0", &cfg, err), -EINVAL, "port 0 refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.uid=12x", &cfg, err), -EINVAL, "non-numeric uid refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.user=-x", &cfg, err), -EINVAL, "user name starting with - refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.home=relative", &cfg, err), -EINVAL, "relative home refused");
+	agent_config_free(&cfg);
+
 	char many[64 * 12 + 64] = "";
 	for (int i = 0; i < 65; i++)
 		strcat(many, "lbx.argv=x ");

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include "exec_service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define EXEC_MAX_SESSIONS_DEFAULT 64
+
+struct exec_service {
+	struct lbx_loop *loop;
+	int listen_fd;
+	struct exec_service_config cfg;
+	struct exec_session **sessions;
+	int nsessions;
+};
+
+static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct exec_service *svc = data;
+	struct exec_session *s, **grown;
+	int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (conn < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			lbx_warn("exec service: accept: %s", strerror(errno));
+		return;
+	}
+	if (svc->nsessions >= svc->cfg.max_sessions) {
+		lbx_warn("exec service: %d sessions open, refusing another", svc->nsessions);
+		close(conn);
+		return;
+	}
+	grown = realloc(svc->sessions, (size_t)(svc->nsessions + 1) * sizeof(*grown));
+	if (!grown) {
+		close(conn);
+		return;
+	}
+	svc->sessions = grown;
+	s = exec_session_new(svc, loop, conn);
+	if (!s) {
+		close(conn);
+		return;
+	}
+	svc->sessions[svc->nsessions++] = s;
+}
+
+struct exec_service *exec_service_new(struct lbx_loop *loop, int listen_fd,
+				      const struct exec_service_config *cfg)
+{
+	struct exec_service *svc = calloc(1, sizeof(*svc));
+
+	if (!svc)
+		return NULL;
+	svc->loop = loop;
+	svc->listen_fd = listen_fd;
+	svc->cfg = *cfg;
+	if (svc->cfg.max_sessions <= 0)
+		svc->cfg.max_sessions = EXEC_MAX_SESSIONS_DEFAULT;
+	if (lbx_loop_add(loop, listen_fd, EPOLLIN, on_accept, svc) < 0) {
+		free(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+void exec_service_free(struct exec_service *svc)
+{
+	if (!svc)
+		return;
+	while (svc->nsessions > 0)
+		exec_session_free(svc->sessions[--svc->nsessions]);
+	lbx_loop_del(svc->loop, svc->listen_fd);
+	free(svc->sessions);
+	free(svc);
+}
+
+bool exec_service_child_exited(struct exec_service *svc, pid_t pid, int status)
+{
+	for (int i = 0; i < svc->nsessions; i++)
+		if (exec_session_child_exited(svc->sessions[i], pid, status))
+			return true;
+	return false;
+}
+
+void exec_service_session_done(struct exec_service *svc, struct exec_session *s)
+{
+	for (int i = 0; i < svc->nsessions; i++) {
+		if (svc->sessions[i] == s) {
+			svc->sessions[i] = svc->sessions[--svc->nsessions];
+			break;
+		}
+	}
+	exec_session_free(s);
+}
+
+int exec_service_session_count(const struct exec_service *svc)
+{
+	return svc->nsessions;
+}
+
+const struct exec_service_config *exec_service_config(const struct exec_service *svc)
+{
+	return &svc->cfg;
+}

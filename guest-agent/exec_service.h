@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's exec service: accepts exec sessions (common/exec_proto.h)
+ * on a listening stream socket (AF_VSOCK in a VM, AF_UNIX in a container
+ * or a test) and runs each as a child process with pipes or a pty.
+ *
+ * Single-threaded on common/evloop. Each session owns bounded queues in
+ * both directions; when a queue is full the side feeding it is no longer
+ * polled, so neither a flood of input nor a command printing without end
+ * makes the agent allocate more.
+ */
+#ifndef LBX_AGENT_EXEC_SERVICE_H
+#define LBX_AGENT_EXEC_SERVICE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "evloop.h"
+
+struct exec_service_config {
+	uid_t uid;		/* the box user's identity for ordinary sessions */
+	gid_t gid;
+	const char *user;	/* USER, LOGNAME */
+	const char *home;	/* HOME, and cwd when the request gives none */
+	bool allow_root;	/* EXEC_F_ROOT sessions allowed */
+	int max_sessions;
+};
+
+struct exec_service;
+
+/* Serve on listen_fd (already bound and listening; non-blocking). */
+struct exec_service *exec_service_new(struct lbx_loop *loop, int listen_fd,
+				      const struct exec_service_config *cfg);
+void exec_service_free(struct exec_service *svc);
+/*
+ * Give the service a child's wait status (the caller owns SIGCHLD and
+ * reaping, since PID 1 reaps orphans too). Returns true if pid was a
+ * session's command.
+ */
+bool exec_service_child_exited(struct exec_service *svc, pid_t pid, int status);
+int exec_service_session_count(const struct exec_service *svc);
+
+/* session.c, internal to the service */
+struct exec_session;
+struct exec_session *exec_session_new(struct exec_service *svc, struct lbx_loop *loop, int fd);
+void exec_session_free(struct exec_session *s);
+bool exec_session_child_exited(struct exec_session *s, pid_t pid, int status);
+/* Called by a session when it is finished, to unlink and free it. */
+void exec_service_session_done(struct exec_service *svc, struct exec_session *s);
+const struct exec_service_config *exec_service_config(const struct exec_service *svc);
+
+#endif

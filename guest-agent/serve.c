@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running the exec service: the listening socket (vsock in a VM, a unix
+ * socket elsewhere), the event loop, and child reaping. PID 1 reaps every
+ * orphan in the box, so SIGCHLD is handled here and each status is offered
+ * to the sessions first.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "agent.h"
+#include "exec_service.h"
+#include "log.h"
+
+int agent_listen_vsock(unsigned port)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = VMADDR_CID_ANY,
+		.svm_port = port,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int agent_listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	/* Only the owner may connect: the socket is the key to the box. */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+
+	umask(old);
+	if (rc < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+struct serve_state {
+	struct exec_service *svc;
+	pid_t watch_pid; /* a command whose exit ends the service (0: none) */
+	int watch_status;
+	bool done;
+};
+
+static void on_signal(struct lbx_loop *loop, int signo, void *data)
+{
+	struct serve_state *st = data;
+	int status;
+	pid_t pid;
+
+	if (signo != SIGCHLD) {
+		lbx_info("signal %d: stopping the exec service", signo);
+		lbx_loop_stop(loop, 0);
+		return;
+	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (exec_service_child_exited(st->svc, pid, status))
+			continue;
+		if (pid == st->watch_pid) {
+			st->watch_status = status;
+			st->done = true;
+			lbx_loop_stop(loop, 1);
+		}
+	}
+}
+
+int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watch_pid,
+		int *watch_status)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT };
+	struct serve_state st = { .watch_pid = watch_pid };
+	struct lbx_loop *loop = lbx_loop_new();
+	int rc;
+
+	if (!loop)
+		return -ENOMEM;
+	signal(SIGPIPE, SIG_IGN);
+	st.svc = exec_service_new(loop, listen_fd, cfg);
+	if (!st.svc || lbx_loop_add_signals(loop, sigs, (int)LBX_ARRAY_SIZE(sigs), on_signal, &st) < 0) {
+		exec_service_free(st.svc);
+		lbx_loop_free(loop);
+		return -ENOMEM;
+	}
+	/* A child may have exited before the signalfd existed. */
+	on_signal(loop, SIGCHLD, &st);
+	rc = st.done ? 1 : lbx_loop_run(loop);
+	if (rc == 1 && watch_status)
+		*watch_status = st.watch_status;
+	exec_service_free(st.svc);
+	lbx_loop_free(loop);
+	return rc < 0 ? rc : 0;
+}

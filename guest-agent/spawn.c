@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* What the child reports through the status pipe when it cannot exec. */
+struct spawn_failure {
+	int stage;
+	int err;
+};
+
+enum { STAGE_IDENTITY = 1, STAGE_CWD, STAGE_EXEC };
+
+static const char *const stage_names[] = {
+	[STAGE_IDENTITY] = "cannot switch to the session user",
+	[STAGE_CWD] = "cannot change to the working directory",
+	[STAGE_EXEC] = "cannot run",
+};
+
+/* Base environment for the session, then the request's entries over it. */
+static char **session_env(const struct exec_request *req, const struct exec_service_config *cfg,
+			  bool root)
+{
+	char *base[6];
+	size_t nb = 0, n = 0;
+	char **env = calloc(LBX_ARRAY_SIZE(base) + req->envc + 1, sizeof(*env));
+
+	if (!env)
+		return NULL;
+	base[nb++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (asprintf(&base[nb++], "HOME=%s", root ? "/root" : cfg->home) < 0)
+		base[nb - 1] = NULL;
+	if (asprintf(&base[nb++], "USER=%s", root ? "root" : cfg->user) < 0)
+		base[nb - 1] = NULL;
+	if (asprintf(&base[nb++], "LOGNAME=%s", root ? "root" : cfg->user) < 0)
+		base[nb - 1] = NULL;
+	base[nb++] = strdup("SHELL=/bin/sh");
+	base[nb++] = strdup((req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
+	for (size_t i = 0; i < nb; i++) {
+		size_t klen;
+		bool overridden = false;
+
+		if (!base[i])
+			continue;
+		klen = (size_t)(strchr(base[i], '=') - base[i]) + 1;
+		for (uint32_t j = 0; j < req->envc; j++)
+			if (!strncmp(req->env[j], base[i], klen))
+				overridden = true;
+		if (overridden)
+			free(base[i]);
+		else
+			env[n++] = base[i];
+	}
+	for (uint32_t j = 0; j < req->envc; j++)
+		env[n++] = req->env[j];
+	return env;
+}
+
+static void child_fail(int status_fd, int stage, int err) __attribute__((noreturn));
+static void child_fail(int status_fd, int stage, int err)
+{
+	struct spawn_failure f = { stage, err };
+
+	if (write(status_fd, &f, sizeof(f)) < 0) {
+		/* The agent sees a short read and still reaps 127. */
+	}
+	_exit(stage == STAGE_EXEC && err == ENOENT ? 127 : 126);
+}
+
+static void child_identity(const struct exec_request *req, const struct exec_service_config *cfg,
+			   int status_fd)
+{
+	bool root = (req->flags & EXEC_F_ROOT) != 0;
+	uid_t uid = root ? 0 : cfg->uid;
+	gid_t gid = root ? 0 : cfg->gid;
+
+	if (getuid() == uid && getgid() == gid)
+		return;
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		child_fail(status_fd, STAGE_IDENTITY, errno);
+}
+
+/* In the child: never returns. */
+static void child_run(const struct exec_request *req, const struct exec_service_config *cfg,
+		      int fds[3], const char *pty_name, int status_fd) __attribute__((noreturn));
+static void child_run(const struct exec_request *req, const struct exec_service_config *cfg,
+		      int fds[3], const char *pty_name, int status_fd)
+{
+	bool root = (req->flags & EXEC_F_ROOT) != 0;
+	const char *cwd = req->cwd[0] ? req->cwd : (root ? "/root" : cfg->home);
+	char **env = session_env(req, cfg, root);
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Ignored signals stay ignored across exec: give the command defaults. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	setsid();
+	if (pty_name) {
+		int slave = open(pty_name, O_RDWR);
+
+		if (slave < 0)
+			child_fail(status_fd, STAGE_EXEC, errno);
+		ioctl(slave, TIOCSCTTY, 0);
+		fds[0] = fds[1] = fds[2] = slave;
+	}
+	for (int i = 0; i < 3; i++) {
+		/* dup2 onto itself would keep close-on-exec set. */
+		if (fds[i] == i ? fcntl(i, F_SETFD, 0) < 0 : dup2(fds[i], i) < 0)
+			child_fail(status_fd, STAGE_EXEC, errno);
+	}
+	if (pty_name && fds[0] > 2)
+		close(fds[0]);
+	child_identity(req, cfg, status_fd);
+	if (chdir(cwd) < 0)
+		child_fail(status_fd, STAGE_CWD, errno);
+	if (!env)
+		child_fail(status_fd, STAGE_EXEC, ENOMEM);
+	/* PATH lookup with the session's PATH, not the agent's. */
+	for (char **e = env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			setenv("PATH", *e + 5, 1);
+	execvpe(req->argv[0], req->argv, env);
+	child_fail(status_fd, STAGE_EXEC, errno);
+}
+
+static int open_pty(const struct exec_request *req, int *master, char *name, size_t namesz)
+{
+	struct winsize ws = { .ws_row = req->rows, .ws_col = req->cols };
+
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0)
+		return -errno;
+	if (grantpt(*master) < 0 || unlockpt(*master) < 0 || ptsname_r(*master, name, namesz)) {
+		int e = errno;
+
+		close(*master);
+		return -e;
+	}
+	if (ws.ws_row && ws.ws_col)
+		ioctl(*master, TIOCSWINSZ, &ws);
+	return 0;
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void report_failure(int status_fd, const struct exec_request *req, char *err,
+			   size_t errsz)
+{
+	struct spawn_failure f;
+	ssize_t n;
+
+	/* Blocks until exec (the pipe closes) or a failure report. */
+	do
+		n = read(status_fd, &f, sizeof(f));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(f) && f.stage >= STAGE_IDENTITY && f.stage <= STAGE_EXEC)
+		snprintf(err, errsz, "%s %s: %s", stage_names[f.stage],
+			 f.stage == STAGE_EXEC ? req->argv[0] : (f.stage == STAGE_CWD ? req->cwd : ""),
+			 strerror(f.err));
+}
+
+int spawn_command(const struct exec_request *req, const struct exec_service_config *cfg,
+		  struct spawn_result *res, char *err, size_t errsz)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2];
+	int master = -1, child_fds[3];
+	char pty_name[64];
+	bool tty = (req->flags & EXEC_F_TTY) != 0;
+	pid_t pid;
+	int rc;
+
+	err[0] = '\0';
+	if ((req->flags & EXEC_F_ROOT) && !cfg->allow_root) {
+		snprintf(err, errsz, "root sessions are disabled for this box");
+		return -EPERM;
+	}
+	if (pipe2(st, O_CLOEXEC) < 0)
+		return -errno;
+	if (tty) {
+		rc = open_pty(req, &master, pty_name, sizeof(pty_name));
+	} else {
+		rc = (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+		      pipe2(errp, O_CLOEXEC) < 0)
+			     ? -errno
+			     : 0;
+	}
+	if (rc < 0) {
+		int all[] = { st[0], st[1], in[0], in[1], out[0], out[1], errp[0], errp[1] };
+
+		close_all(all, LBX_ARRAY_SIZE(all));
+		return rc;
+	}
+	child_fds[0] = in[0];
+	child_fds[1] = out[1];
+	child_fds[2] = errp[1];
+	pid = fork();
+	if (pid == 0) {
+		close(st[0]);
+		child_run(req, cfg, child_fds, tty ? pty_name : NULL, st[1]);
+	}
+	rc = pid < 0 ? -errno : 0;
+	{
+		int child_ends[] = { st[1], in[0], out[1], errp[1] };
+
+		close_all(child_ends, LBX_ARRAY_SIZE(child_ends));
+	}
+	if (rc < 0) {
+		int ours[] = { st[0], in[1], out[0], errp[0], master };
+
+		close_all(ours, LBX_ARRAY_SIZE(ours));
+		return rc;
+	}
+	report_failure(st[0], req, err, errsz);
+	close(st[0]);
+	res->pid = pid;
+	if (tty) {
+		res->in_fd = master;
+		res->out_fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+		res->err_fd = -1;
+	} else {
+		res->in_fd = in[1];
+		res->out_fd = out[0];
+		res->err_fd = errp[0];
+	}
+	int ours[] = { res->in_fd, res->out_fd, res->err_fd };
+	for (int i = 0; i < 3; i++)
+		if (ours[i] >= 0)
+			fcntl(ours[i], F_SETFL, fcntl(ours[i], F_GETFL) | O_NONBLOCK);
+	return 0;
+}

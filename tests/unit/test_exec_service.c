@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's exec service on a unix socket, driven by lbx's exec client:
+ * output, exit codes, signals, stdin and flow control, cwd and env, ptys,
+ * identity, and hostile clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "exec_client.h"
+#include "exec_proto.h"
+#include "exec_service.h"
+#include "tap.h"
+
+static char sock_path[100], sock_noroot[100];
+
+static pid_t start_service(const char *path, bool allow_root)
+{
+	struct exec_service_config cfg = {
+		.uid = getuid(), .gid = getgid(), .user = "tester", .home = "/",
+		.allow_root = allow_root,
+	};
+	int fd = agent_listen_unix(path);
+	pid_t pid;
+
+	if (fd < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		_exit(agent_serve(fd, &cfg, 0, NULL) < 0 ? 1 : 0);
+	}
+	close(fd);
+	return pid;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int memfd_with(const void *p, size_t n)
+{
+	int fd = memfd_create("in", MFD_CLOEXEC);
+
+	if (n && write(fd, p, n) != (ssize_t)n)
+		return -1;
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* Read a memfd back as a NUL-terminated heap string (its length in *n). */
+static char *slurp(int fd, size_t *n)
+{
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf = malloc((size_t)len + 1);
+
+	if (pread(fd, buf, (size_t)len, 0) != len)
+		len = 0;
+	buf[len] = '\0';
+	if (n)
+		*n = (size_t)len;
+	return buf;
+}
+
+struct run {
+	struct lbx_exec_result res;
+	int rc;
+	char *out, *err;
+	size_t out_len;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static struct run run_opts(const char *path, struct lbx_exec_opts o, const void *in, size_t in_len)
+{
+	struct run r = { 0 };
+	int fd = connect_to(path);
+	int out = memfd_create("out", MFD_CLOEXEC), err = memfd_create("err", MFD_CLOEXEC);
+
+	o.in_fd = in ? memfd_with(in, in_len) : -1;
+	o.out_fd = out;
+	o.err_fd = err;
+	if (!o.tty) {
+		o.winch_fd = -1;
+		o.tty_fd = -1;
+	}
+	r.rc = fd < 0 ? -ECONNREFUSED : lbx_exec_run(fd, &o, &r.res);
+	r.out = slurp(out, &r.out_len);
+	r.err = slurp(err, NULL);
+	close(out);
+	close(err);
+	if (o.in_fd >= 0)
+		close(o.in_fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static struct run run_cmd(char *const *argv)
+{
+	struct lbx_exec_opts o = { .argv = argv, .winch_fd = -1, .signal_fd = -1 };
+
+	return run_opts(sock_path, o, NULL, 0);
+}
+
+#define ARGV(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+static void test_basics(void)
+{
+	struct run r = run_cmd(ARGV("echo", "hello", "world"));
+
+	ok(r.rc == 0 && r.res.exited && !r.res.signaled && r.res.status == 0, "echo exits 0");
+	ok(!strcmp(r.out, "hello world\n"), "stdout arrives: '%s'", r.out);
+	ok(r.res.pid > 0, "STARTED carried a pid");
+	run_free(&r);
+
+	r = run_cmd(ARGV("sh", "-c", "echo oops >&2; exit 3"));
+	ok(r.rc == 0 && r.res.status == 3 && !r.res.signaled, "exit code 3");
+	ok(!strcmp(r.err, "oops\n") && r.out_len == 0, "stderr is separate from stdout");
+	run_free(&r);
+
+	r = run_cmd(ARGV("sh", "-c", "kill -TERM $$"));
+	ok(r.res.exited && r.res.signaled && r.res.status == SIGTERM, "death by SIGTERM reported");
+	is_int(lbx_exec_exit_code(&r.res), 128 + SIGTERM, "shell-style code 143");
+	run_free(&r);
+
+	r = run_cmd(ARGV("/no/such/program", "x"));
+	is_int(r.res.status, 127, "missing program exits 127");
+	ok(strstr(r.res.error, "cannot run /no/such/program: No such file") != NULL,
+	   "error names the program: %s", r.res.error);
+	run_free(&r);
+}
+
+static void test_cwd_env(void)
+{
+	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "pwd; echo $FOO; echo $USER; echo $HOME"),
+				   .env = ARGV("FOO=bar baz", "HOME=/elsewhere"),
+				   .cwd = "/tmp", .winch_fd = -1, .signal_fd = -1 };
+	struct run r = run_opts(sock_path, o, NULL, 0);
+
+	ok(!strcmp(r.out, "/tmp\nbar baz\ntester\n/elsewhere\n"),
+	   "cwd, env, default USER, overridden HOME: '%s'", r.out);
+	run_free(&r);
+
+	o.cwd = "/nonexistent-dir";
+	o.argv = ARGV("true");
+	r = run_opts(sock_path, o, NULL, 0);
+	is_int(r.res.status, 126, "bad cwd exits 126");
+	ok(strstr(r.res.error, "working directory /nonexistent-dir") != NULL,
+	   "error names the directory: %s", r.res.error);
+	run_free(&r);
+}
+
+static void test_stdin_flow(void)
+{
+	size_t n = 3 * 1024 * 1024 + 17;
+	char *in = malloc(n);
+	struct lbx_exec_opts o = { .argv = ARGV("cat"), .winch_fd = -1, .signal_fd = -1 };
+	struct run r;
+
+	for (size_t i = 0; i < n; i++)
+		in[i] = (char)(i * 7 + i / 4096);
+	r = run_opts(sock_path, o, in, n);
+	ok(r.res.status == 0 && r.out_len == n && !memcmp(r.out, in, n),
+	   "3 MiB through cat arrive intact (%zu bytes)", r.out_len);
+	run_free(&r);
+	free(in);
+
+	r = run_cmd(ARGV("head", "-c", "6000000", "/dev/zero"));
+	ok(r.res.status == 0 && r.out_len == 6000000, "6 MB of output arrive (%zu)", r.out_len);
+	run_free(&r);
+
+	o.argv = ARGV("sh", "-c", "head -c 1 >/dev/null; echo closed");
+	in = calloc(1, 1 << 20);
+	r = run_opts(sock_path, o, in, 1 << 20);
+	ok(r.res.exited && !strcmp(r.out, "closed\n"),
+	   "a command that stops reading stdin still finishes (rc %d, %s, '%s')", r.rc,
+	   r.res.error, r.out);
+	run_free(&r);
+	free(in);
+
+	r = run_cmd(ARGV("sh", "-c", "sleep 3 & echo bg"));
+	ok(r.res.exited && r.res.status == 0 && !strcmp(r.out, "bg\n"),
+	   "a background child holding stdout does not hold the session");
+	run_free(&r);
+}
+
+static void test_tty(void)
+{
+	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "stty size; tty; test -t 0 && echo T"),
+				   .tty = true, .rows = 33, .cols = 101, .winch_fd = -1,
+				   .tty_fd = -1, .signal_fd = -1 };
+	struct run r = run_opts(sock_path, o, NULL, 0);
+
+	ok(r.res.status == 0, "tty session ran (%s)", r.res.error);
+	ok(!strncmp(r.out, "33 101\r\n/dev/pts/", 17), "pty with the requested size: '%s'", r.out);
+	ok(strstr(r.out, "T\r\n") != NULL, "stdin is a terminal");
+	run_free(&r);
+}
+
+static void test_signals(void)
+{
+	int p[2];
+	int sig = SIGTERM;
+	struct lbx_exec_opts o = { .argv = ARGV("sleep", "30"), .winch_fd = -1 };
+	struct run r;
+
+	if (pipe2(p, O_NONBLOCK) < 0 || write(p[1], &sig, sizeof(sig)) != sizeof(sig))
+		return;
+	o.signal_fd = p[0];
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(r.res.signaled && r.res.status == SIGTERM, "SIGTERM forwarded to the command");
+	run_free(&r);
+	sig = SIGSEGV;
+	if (write(p[1], &sig, sizeof(sig)) != sizeof(sig))
+		return;
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(!r.res.exited && strstr(r.res.error, "protocol error") != NULL,
+	   "a signal outside the allowlist ends the session: %s", r.res.error);
+	run_free(&r);
+	close(p[0]);
+	close(p[1]);
+}
+
+static bool wait_gone(pid_t pid)
+{
+	struct timespec t = { 0, 20 * 1000000L };
+
+	for (int i = 0; i < 500; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		nanosleep(&t, NULL);
+	}
+	return false;
+}
+
+static void test_hostile(void)
+{
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
+	uint8_t buf[256];
+	struct lbx_writer w;
+	struct run r;
+	int fd = connect_to(sock_path);
+	ssize_t n;
+
+	ok(fd >= 0 && write(fd, garbage, sizeof(garbage)) == sizeof(garbage), "send a 4 GiB length");
+	n = read(fd, buf, sizeof(buf));
+	ok(n >= 0, "the agent answers or closes (read %zd)", n);
+	close(fd);
+
+	fd = connect_to(sock_path);
+	lbx_writer_init_fixed(&w, buf, sizeof(buf));
+	ok(exec_write_u32(&w, EXEC_MSG_STDIN, 1) == 0 &&
+		   write(fd, buf, lbx_writer_len(&w)) == (ssize_t)lbx_writer_len(&w),
+	   "send STDIN before EXEC");
+	n = read(fd, buf, sizeof(buf));
+	while (n > 0)
+		n = read(fd, buf, sizeof(buf));
+	is_int(n, 0, "the agent closes that session");
+	close(fd);
+
+	r = run_cmd(ARGV("echo", "still here"));
+	ok(!strcmp(r.out, "still here\n"), "the service keeps serving after hostile sessions");
+	run_free(&r);
+
+	/* A client that disconnects takes its command with it. */
+	fd = connect_to(sock_path);
+	lbx_writer_init_fixed(&w, buf, sizeof(buf));
+	if (exec_request_encode(&w, 0, 0, 0, "", ARGV("sleep", "1000"), NULL) == 0 &&
+	    write(fd, buf, lbx_writer_len(&w)) == (ssize_t)lbx_writer_len(&w)) {
+		struct lbx_reader pl;
+		uint8_t type;
+		size_t used;
+		uint32_t pid = 0;
+
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0 && exec_frame_next(buf, (size_t)n, &type, &pl, &used) == 1 &&
+		    type == EXEC_MSG_STARTED && exec_decode_started(&pl, &pid) == 0) {
+			close(fd);
+			ok(pid > 0 && wait_gone((pid_t)pid), "disconnect kills the command (pid %u)",
+			   pid);
+		} else {
+			ok(0, "STARTED expected");
+			close(fd);
+		}
+	}
+}
+
+static void test_identity(void)
+{
+	struct lbx_exec_opts o = { .argv = ARGV("id", "-u"), .root = true, .winch_fd = -1,
+				   .signal_fd = -1 };
+	struct run r = run_opts(sock_noroot, o, NULL, 0);
+
+	ok(!r.res.exited && strstr(r.res.error, "root sessions are disabled") != NULL,
+	   "root session refused when the box denies it: %s", r.res.error);
+	run_free(&r);
+	if (getuid() != 0) {
+		tap_skip("running as a user other than the agent's needs root");
+		return;
+	}
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(!strcmp(r.out, "0\n"), "root session is uid 0");
+	run_free(&r);
+}
+
+static void test_user_switch(void)
+{
+	char path[160];
+	pid_t svc;
+	struct exec_service_config cfg = { .uid = 65534, .gid = 65534, .user = "nobody",
+					   .home = "/", .allow_root = false };
+
+	if (getuid() != 0) {
+		tap_skip("switching to the box user needs root");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s.user", sock_path);
+	int fd = agent_listen_unix(path);
+	svc = fork();
+	if (svc == 0) {
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		_exit(agent_serve(fd, &cfg, 0, NULL) < 0);
+	}
+	close(fd);
+	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "id -u; id -g; id -G"),
+				   .winch_fd = -1, .signal_fd = -1 };
+	struct run r = run_opts(path, o, NULL, 0);
+
+	ok(!strcmp(r.out, "65534\n65534\n65534\n"),
+	   "sessions run as the box user with no supplementary groups: '%s'", r.out);
+	run_free(&r);
+	kill(svc, SIGTERM);
+	waitpid(svc, NULL, 0);
+	unlink(path);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/lbx-exec-XXXXXX";
+	pid_t svc, svc2;
+	int status;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(sock_path, sizeof(sock_path), "%s/exec.sock", dir);
+	snprintf(sock_noroot, sizeof(sock_noroot), "%s/noroot.sock", dir);
+	svc = start_service(sock_path, true);
+	svc2 = start_service(sock_noroot, false);
+	ok(svc > 0 && svc2 > 0, "exec services started");
+
+	test_basics();
+	test_cwd_env();
+	test_stdin_flow();
+	test_tty();
+	test_signals();
+	test_hostile();
+	test_identity();
+	test_user_switch();
+
+	kill(svc, SIGTERM);
+	kill(svc2, SIGTERM);
+	ok(waitpid(svc, &status, 0) == svc && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "service stops cleanly on SIGTERM");
+	waitpid(svc2, NULL, 0);
+	unlink(sock_path);
+	unlink(sock_noroot);
+	rmdir(dir);
+	return tap_done();
+}

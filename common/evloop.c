@@ -139,6 +139,24 @@ int lbx_loop_del(struct lbx_loop *loop, int fd)
 	return 0;
 }
 
+int lbx_loop_want(struct lbx_loop *loop, int fd, uint32_t *cur, uint32_t events, lbx_loop_fn fn,
+		  void *data)
+{
+	int err = 0;
+
+	if (fd < 0 || *cur == events)
+		return 0;
+	if (events == 0)
+		err = lbx_loop_del(loop, fd);
+	else if (*cur == 0)
+		err = lbx_loop_add(loop, fd, events, fn, data);
+	else
+		err = lbx_loop_mod(loop, fd, events);
+	if (!err)
+		*cur = events;
+	return err;
+}
+
 int lbx_loop_add_timer(struct lbx_loop *loop, uint64_t ms, bool repeat, lbx_loop_fn fn,
 		       void *data)
 {

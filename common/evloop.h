@@ -29,6 +29,14 @@ LBX_MUST_CHECK int lbx_loop_mod(struct lbx_loop *loop, int fd, uint32_t events);
 int lbx_loop_del(struct lbx_loop *loop, int fd);
 
 /*
+ * Ask for exactly `events` on fd, tracking what is asked now in *cur:
+ * adds the watch, changes it, or removes it when events is 0 (so an fd
+ * that reports EPOLLHUP is not polled while its owner does not want it).
+ */
+int lbx_loop_want(struct lbx_loop *loop, int fd, uint32_t *cur, uint32_t events, lbx_loop_fn fn,
+		  void *data);
+
+/*
  * A timer firing after ms milliseconds, then every ms if repeat. Returns the
  * timer's fd (>= 0), which lbx_loop_del removes and closes, or -errno.
  */

@@ -59,19 +59,8 @@ static void session_end(struct exec_session *s);
 
 static void set_watch(struct exec_session *s, struct watch *w, uint32_t events)
 {
-	if (w->fd < 0 || w->events == events)
-		return;
-	if (events == 0) {
-		lbx_loop_del(s->loop, w->fd);
-	} else if (w->events == 0) {
-		if (lbx_loop_add(s->loop, w->fd, events, on_fd, s) < 0) {
-			lbx_warn("exec session: cannot watch fd %d", w->fd);
-			return;
-		}
-	} else if (lbx_loop_mod(s->loop, w->fd, events) < 0) {
-		return;
-	}
-	w->events = events;
+	if (lbx_loop_want(s->loop, w->fd, &w->events, events, on_fd, s) < 0)
+		lbx_warn("exec session: cannot watch fd %d", w->fd);
 }
 
 static void close_watch(struct exec_session *s, struct watch *w)

@@ -135,6 +135,50 @@ class VirtioRng(Device):
         return ["-device", "virtio-rng-device"]
 
 
+class VhostUserVsock(Device):
+    """lbx-vsockd serving virtio-vsock to QEMU's vhost-user-vsock-device.
+    Host side: `uds` (CONNECT <port>), guest connections to port P go to uds_P."""
+
+    def __init__(self, guest_cid=3):
+        self.guest_cid = guest_cid
+        self.proc = None
+
+    def start(self, workdir):
+        self.vu = os.path.join(workdir, "vsock-vu.sock")
+        self.uds = os.path.join(workdir, "vsock.sock")
+        self.log = open(os.path.join(workdir, "vsockd.log"), "w")
+        exe = os.path.join(build_dir(), "backends", "vsock", "lbx-vsockd")
+        self.proc = subprocess.Popen([exe, "--socket", self.vu, "--uds-path", self.uds,
+                                      "--guest-cid", str(self.guest_cid)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_path(self.vu, self.proc, "lbx-vsockd")
+
+    def qemu_args(self):
+        return ["-chardev", f"socket,id=vsk,path={self.vu}",
+                "-device", "vhost-user-vsock-device,chardev=vsk"]
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+        self.proc = None
+
+
+def wait_for_path(path, proc, name, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode} before creating {path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not create {path}")
+        time.sleep(0.02)
+
+
 class Result:
     def __init__(self, console, rc, wall_s, timed_out):
         self.console = console
@@ -160,6 +204,63 @@ class Result:
         """What the command printed: the console between ready and exit."""
         m = re.search(r"^@lbx ready[^\n]*\n(.*?)\n@lbx (exit|error)", self.console, re.M | re.S)
         return m.group(1) if m else ""
+
+
+class RunningBox:
+    """A box left running (the agent serves exec sessions), for tests that
+    talk to it while it is up. Use as a context manager."""
+
+    def __init__(self, box, workdir, proc):
+        self.box = box
+        self.workdir = workdir
+        self.proc = proc
+        self.console = ""
+        self._lines = []
+        import threading
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            self._lines.append(raw.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+    def text(self):
+        return "".join(self._lines)
+
+    def wait_ready(self, timeout=180):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(r"^@lbx ready", self.text(), re.M):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def lbx(self, args, input=None, timeout=120):
+        """Run the lbx CLI; returns CompletedProcess with bytes stdout/stderr."""
+        exe = os.path.join(build_dir(), "lbx", "lbx")
+        return subprocess.run([exe] + list(args), input=input, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for d in self.box.devices:
+            d.stop()
+        self._thread.join(timeout=5)
+        shutil.rmtree(self.workdir, True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def quote_arg(a):
@@ -213,6 +314,23 @@ class Box:
         for d in self.devices:
             cmd += d.qemu_args()
         return cmd
+
+    def start(self, argv=(), serve_port=1024, extra=(), **kw):
+        """Boot and leave the box running with the exec service on vsock."""
+        workdir = tempfile.mkdtemp(prefix="lbx-e2e-")
+        try:
+            for d in self.devices:
+                d.start(workdir)
+            extra = list(extra) + [f"lbx.serve={serve_port}"]
+            cmd = self.qemu_command(workdir, list(argv), extra=extra, **kw)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+        except BaseException:
+            for d in self.devices:
+                d.stop()
+            shutil.rmtree(workdir, True)
+            raise
+        return RunningBox(self, workdir, proc)
 
     def run(self, argv, timeout=180, **kw):
         with tempfile.TemporaryDirectory(prefix="lbx-e2e-") as workdir:

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lbx exec [options] NAME -- CMD [ARG...]
+ *
+ * Runs CMD in the box and exits with its status (128 + N when killed by
+ * signal N). With -t the local terminal is put in raw mode and window size
+ * changes follow; without it SIGINT, SIGTERM and SIGHUP are forwarded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "connect.h"
+#include "exec_client.h"
+#include "exec_proto.h"
+#include "log.h"
+
+static int sig_pipe[2] = { -1, -1 };
+static int winch_pipe[2] = { -1, -1 };
+
+static void on_forward_signal(int signo)
+{
+	int saved = errno;
+
+	if (write(sig_pipe[1], &signo, sizeof(signo)) < 0) {
+		/* A full pipe: the agent has more signals queued than it needs. */
+	}
+	errno = saved;
+}
+
+static void on_winch(int signo)
+{
+	int saved = errno;
+	char c = 1;
+
+	if (write(winch_pipe[1], &c, 1) < 0) {
+		/* Already pending: one resize carries the latest size. */
+	}
+	errno = saved;
+}
+
+static int install_handlers(bool tty)
+{
+	struct sigaction sa = { 0 };
+
+	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    pipe2(winch_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	sa.sa_flags = SA_RESTART;
+	if (tty) {
+		sa.sa_handler = on_winch;
+		sigaction(SIGWINCH, &sa, NULL);
+	} else {
+		sa.sa_handler = on_forward_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: lbx exec [-t] [--root] [-w DIR] [-e KEY=VALUE]... NAME -- COMMAND [ARG]...\n"
+		   "  -t, --tty            run on a terminal (interactive programs)\n"
+		   "      --root           run as root in the box\n"
+		   "  -w, --workdir DIR    working directory in the box (default: the project)\n"
+		   "  -e, --env KEY=VALUE  set an environment variable (repeatable)\n"
+		   "      --vsock-uds PATH talk to a box through this lbx-vsockd socket\n"
+		   "      --agent-socket PATH  talk to an agent's unix socket directly\n");
+}
+
+struct exec_args {
+	struct lbx_exec_opts o;
+	const char *name, *vsock_uds, *agent_socket;
+	char **env;
+	int nenv;
+};
+
+static int parse(int argc, char **argv, struct exec_args *a)
+{
+	static const struct option opts[] = {
+		{ "tty", no_argument, NULL, 't' },
+		{ "root", no_argument, NULL, 'R' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "vsock-uds", required_argument, NULL, 'V' },
+		{ "agent-socket", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+
+	a->env = calloc((size_t)argc + 1, sizeof(char *));
+	if (!a->env)
+		return -ENOMEM;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "tw:e:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't': a->o.tty = true; break;
+		case 'R': a->o.root = true; break;
+		case 'w': a->o.cwd = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				lbx_err("exec: -e %s: expected KEY=VALUE", optarg);
+				return -EINVAL;
+			}
+			a->env[a->nenv++] = optarg;
+			break;
+		case 'V': a->vsock_uds = optarg; break;
+		case 'A': a->agent_socket = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	/* getopt moved NAME before "--"; what follows "--" is the command. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		a->name = argv[optind++];
+	if (optind >= argc) {
+		lbx_err("exec: no command given (lbx exec NAME -- COMMAND)");
+		return -EINVAL;
+	}
+	a->o.argv = argv + optind;
+	a->o.env = a->env;
+	return 0;
+}
+
+static int open_session(const struct exec_args *a, char *err, size_t errsz)
+{
+	char path[4096];
+
+	if (a->agent_socket) {
+		int fd = lbx_connect_unix(a->agent_socket);
+
+		if (fd < 0)
+			snprintf(err, errsz, "cannot reach the agent at %s: %s", a->agent_socket,
+				 strerror(-fd));
+		return fd;
+	}
+	if (a->vsock_uds)
+		return lbx_connect_vsock(a->vsock_uds, EXEC_VSOCK_PORT, err, errsz);
+	if (!a->name) {
+		snprintf(err, errsz, "which box? (lbx exec NAME -- COMMAND)");
+		return -EINVAL;
+	}
+	if (lbx_runtime_path(a->name, "vsock.sock", path, sizeof(path)) < 0) {
+		snprintf(err, errsz, "box name '%s' is not valid", a->name);
+		return -EINVAL;
+	}
+	if (access(path, F_OK) < 0) {
+		snprintf(err, errsz, "box %s is not running (start it with 'lbx up %s')", a->name,
+			 a->name);
+		return -ENOENT;
+	}
+	return lbx_connect_vsock(path, EXEC_VSOCK_PORT, err, errsz);
+}
+
+int lbx_cmd_exec(int argc, char **argv)
+{
+	struct exec_args a = { .o = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				      .err_fd = STDERR_FILENO } };
+	struct lbx_exec_result res;
+	struct termios saved;
+	bool raw = false;
+	char err[512];
+	int fd, rc = parse(argc, argv, &a);
+
+	if (rc)
+		return rc > 0 ? 0 : 125;
+	fd = open_session(&a, err, sizeof(err));
+	if (fd < 0) {
+		lbx_err("exec%s%s: %s", a.name ? " in box " : "", a.name ? a.name : "", err);
+		return 125;
+	}
+	if (install_handlers(a.o.tty) < 0)
+		return 125;
+	a.o.signal_fd = a.o.tty ? -1 : sig_pipe[0];
+	a.o.winch_fd = a.o.tty ? winch_pipe[0] : -1;
+	a.o.tty_fd = STDIN_FILENO;
+	if (a.o.tty && isatty(STDIN_FILENO)) {
+		struct winsize ws;
+		struct termios t;
+
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+			a.o.rows = ws.ws_row;
+			a.o.cols = ws.ws_col;
+		}
+		if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+			t = saved;
+			cfmakeraw(&t);
+			raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+		}
+	} else if (a.o.tty) {
+		a.o.winch_fd = -1;
+	}
+	rc = lbx_exec_run(fd, &a.o, &res);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	close(fd);
+	free(a.env);
+	if (res.error[0])
+		lbx_err("exec%s%s: %s", a.name ? " in box " : "", a.name ? a.name : "",
+			res.error);
+	if (rc < 0 || !res.exited)
+		return 125;
+	return lbx_exec_exit_code(&res);
+}

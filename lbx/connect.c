@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#include "connect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int lbx_connect_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Read the reply line byte by byte: what follows it is the guest's stream. */
+static int read_line(int fd, char *buf, size_t sz)
+{
+	size_t n = 0;
+
+	while (n + 1 < sz) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -ECONNREFUSED;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -EBADMSG;
+}
+
+int lbx_connect_vsock(const char *uds_path, uint32_t port, char *err, size_t errsz)
+{
+	char line[64];
+	int fd = lbx_connect_unix(uds_path), rc, n;
+
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot reach the box's vsock socket %s: %s", uds_path,
+			 strerror(-fd));
+		return fd;
+	}
+	n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+	if (write(fd, line, (size_t)n) != n) {
+		rc = -errno;
+		close(fd);
+		snprintf(err, errsz, "cannot write to %s: %s", uds_path, strerror(-rc));
+		return rc;
+	}
+	rc = read_line(fd, line, sizeof(line));
+	if (rc == 0 && strncmp(line, "OK ", 3) != 0)
+		rc = -EBADMSG;
+	if (rc < 0) {
+		close(fd);
+		snprintf(err, errsz,
+			 rc == -ECONNREFUSED ? "nothing listens on port %u in the box"
+					     : "unexpected reply from the box's vsock socket (port %u)",
+			 port);
+		return rc;
+	}
+	return fd;
+}

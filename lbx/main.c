@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* lbx: boxes for projects. Dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "exec", lbx_cmd_exec, "run a command in a box and return its exit status" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: lbx COMMAND [OPTIONS] [NAME] [-- ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
+	fprintf(f, "\n'lbx COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	lbx_log_init("lbx");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	lbx_err("unknown command '%s' (see 'lbx --help')", argv[1]);
+	return 2;
+}

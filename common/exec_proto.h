@@ -18,6 +18,8 @@
  *   STDIN_EOF close the command's stdin
  *   RESIZE    u16 rows, u16 cols (tty sessions)
  *   SIGNAL    u32 signal number (see exec_proto_signal_allowed)
+ *   POWEROFF  (empty; instead of EXEC) stop every process and power the
+ *             box off; the agent closes the stream when it starts to
  *
  * Agent to host:
  *
@@ -58,6 +60,7 @@ enum exec_type {
 	EXEC_MSG_STDIN_EOF = 3,
 	EXEC_MSG_RESIZE = 4,
 	EXEC_MSG_SIGNAL = 5,
+	EXEC_MSG_POWEROFF = 6,
 
 	EXEC_MSG_STARTED = 0x81,
 	EXEC_MSG_STDOUT = 0x82,

@@ -53,9 +53,12 @@ LBX_MUST_CHECK int lbx_guest_mem_add_mapped(struct lbx_guest_mem *mem, uint64_t 
 /* Unmap what map_fd mapped and forget every region. */
 void lbx_guest_mem_release(struct lbx_guest_mem *mem);
 
-/* Host pointer for guest-physical [gpa, gpa + len), or NULL. len may be 0. */
+/*
+ * Host pointer for guest-physical [gpa, gpa + len), or NULL. len may be 0,
+ * but gpa must still lie inside a region.
+ */
 void *lbx_guest_mem_ptr(const struct lbx_guest_mem *mem, uint64_t gpa, uint64_t len);
-/* Host pointer for frontend-virtual [uva, uva + len), or NULL. */
+/* Host pointer for frontend-virtual [uva, uva + len), or NULL. Regions with uva 0 have none. */
 void *lbx_guest_mem_uva_ptr(const struct lbx_guest_mem *mem, uint64_t uva, uint64_t len);
 
 #endif

@@ -82,16 +82,27 @@ void lbx_virtq_set_last_avail(struct lbx_virtq *q, uint16_t idx);
  * Take the next available chain. Returns 1 with *chain filled, 0 if the
  * ring is empty, or -EBADMSG if the driver broke the ring (the queue is
  * then marked broken and every later call returns -EBADMSG).
+ * Finding the ring empty re-enables notifications (lbx_virtq_enable_notify)
+ * and looks once more, so a device that pops until 0 never misses a kick;
+ * with EVENT_IDX it must do so, or the driver stops kicking.
  */
 LBX_MUST_CHECK int lbx_virtq_pop(struct lbx_virtq *q, struct lbx_virtq_chain *chain);
-/* Return a chain to the driver with len bytes written into its wr buffers. */
+/*
+ * Return a chain to the driver with len bytes written into its wr buffers.
+ * A no-op on a broken queue; head must come from lbx_virtq_pop.
+ */
 void lbx_virtq_push(struct lbx_virtq *q, uint16_t head, uint32_t len);
 /*
  * Whether the driver wants an interrupt now, after pushes: honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX (§2.7.10).
+ * Records that the driver was asked: call it once per batch of pushes and
+ * interrupt when it says so. False when nothing was pushed since.
  */
 bool lbx_virtq_should_notify(struct lbx_virtq *q);
-/* With EVENT_IDX: publish avail_event so the driver kicks for the next buffer. */
+/*
+ * Ask for a kick on the next buffer: with EVENT_IDX publish avail_event,
+ * else clear VIRTQ_USED_F_NO_NOTIFY. Then look at the ring again.
+ */
 void lbx_virtq_enable_notify(struct lbx_virtq *q);
 
 /*

@@ -110,6 +110,9 @@ static void run_init(void)
 		fatal(err);
 	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
+	if (agent_mount_shares(&cfg, err, sizeof(err)) < 0 ||
+	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
+		fatal(err);
 	if (cfg.serve_port) {
 		listen_fd = agent_listen_vsock(cfg.serve_port);
 		if (listen_fd < 0) {
@@ -119,6 +122,13 @@ static void run_init(void)
 		}
 	}
 	agent_report("ready uptime_ms=%lu", uptime_ms());
+	if (cfg.notify_port) {
+		int rc = agent_notify_ready(cfg.notify_port, uptime_ms());
+
+		if (rc < 0)
+			lbx_warn("cannot tell the host we are ready (vsock port %u): %s",
+				 cfg.notify_port, strerror(-rc));
+	}
 	if (cfg.argc == 0 && listen_fd < 0)
 		fatal("nothing to do: give lbx.argv= or lbx.serve= on the kernel command line");
 
@@ -138,6 +148,7 @@ static void run_init(void)
 		service_config(&cfg, &svc);
 		if (agent_serve(listen_fd, &svc, pid, &status) == 1)
 			report_status(status);
+		/* Otherwise: POWEROFF from the host, or a signal. Either way, off. */
 	} else {
 		report_status(agent_run_wait(pid));
 	}

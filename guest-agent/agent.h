@@ -22,6 +22,10 @@
 /* mounts.c */
 int agent_mount_basics(char *err, size_t errsz);
 
+/* user.c: the box user and the virtio-fs shares. */
+int agent_setup_user(const struct agent_config *cfg, char *err, size_t errsz);
+int agent_mount_shares(const struct agent_config *cfg, char *err, size_t errsz);
+
 /* report.c */
 void agent_report_set_fd(int fd);
 void agent_report(const char *fmt, ...) LBX_PRINTF(1, 2);
@@ -35,10 +39,12 @@ int agent_run_wait(pid_t pid);
 struct exec_service_config;
 int agent_listen_vsock(unsigned port);
 int agent_listen_unix(const char *path);
+/* Tell the host we are ready: "READY uptime_ms=N\n" to host vsock port. */
+int agent_notify_ready(unsigned port, unsigned long uptime_ms);
 /*
- * Serve until SIGTERM/SIGINT, or until watch_pid (if > 0) exits: then
- * *watch_status is its wait status and 1 is returned. 0 on a signal,
- * -errno on failure.
+ * Serve until SIGTERM/SIGINT (returns 0), until watch_pid (if > 0) exits
+ * (returns 1, *watch_status is its wait status), or until a host asks for
+ * POWEROFF (returns 2). -errno on failure.
  */
 int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watch_pid,
 		int *watch_status);

@@ -129,6 +129,44 @@ static bool valid_username(const char *s, size_t n)
 	return true;
 }
 
+/* TAG:PATH[:ro], PATH percent-encoded like lbx.argv values. */
+static int parse_mount(struct agent_config *cfg, const char *val, size_t vlen, char *err,
+		       size_t errsz)
+{
+	const char *colon = memchr(val, ':', vlen), *path, *end = val + vlen;
+	struct agent_mount *m;
+	bool ro = false;
+
+	if (cfg->nmounts >= AGENT_MAX_MOUNTS) {
+		snprintf(err, errsz, "more than %d lbx.mount parameters", AGENT_MAX_MOUNTS);
+		return -E2BIG;
+	}
+	if (!colon || colon == val || (size_t)(colon - val) >= sizeof(m->tag)) {
+		snprintf(err, errsz, "lbx.mount: expected TAG:PATH[:ro] with a tag of 1-36 bytes");
+		return -EINVAL;
+	}
+	path = colon + 1;
+	if (end - path > 3 && !memcmp(end - 3, ":ro", 3)) {
+		ro = true;
+		end -= 3;
+	} else if (end - path > 3 && !memcmp(end - 3, ":rw", 3)) {
+		end -= 3;
+	}
+	m = &cfg->mounts[cfg->nmounts];
+	m->path = agent_percent_decode(path, (size_t)(end - path));
+	if (!m->path || m->path[0] != '/' || strstr(m->path, "/../") || strchr(m->path, ':')) {
+		free(m->path);
+		m->path = NULL;
+		snprintf(err, errsz, "lbx.mount: the path must be absolute, without '..' or ':'");
+		return -EINVAL;
+	}
+	memcpy(m->tag, val, (size_t)(colon - val));
+	m->tag[colon - val] = '\0';
+	m->read_only = ro;
+	cfg->nmounts++;
+	return 0;
+}
+
 static int apply(struct agent_config *cfg, const char *key, size_t klen, const char *val,
 		 size_t vlen, char *err, size_t errsz)
 {
@@ -157,16 +195,20 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 		cfg->allow_root = !(vlen == 1 && val[0] == '0');
 		return 0;
 	}
-	if (KEY_IS("lbx.serve") || KEY_IS("lbx.uid") || KEY_IS("lbx.gid")) {
+	if (KEY_IS("lbx.serve") || KEY_IS("lbx.notify") || KEY_IS("lbx.uid") ||
+	    KEY_IS("lbx.gid")) {
 		unsigned long v;
 
 		if (parse_uint(val, vlen, &v) < 0 || v > UINT32_MAX - 1 ||
-		    (KEY_IS("lbx.serve") && (v == 0 || v > UINT32_MAX - 2))) {
+		    ((KEY_IS("lbx.serve") || KEY_IS("lbx.notify")) &&
+		     (v == 0 || v > UINT32_MAX - 2))) {
 			snprintf(err, errsz, "%.*s: expected a number", (int)klen, key);
 			return -EINVAL;
 		}
 		if (KEY_IS("lbx.serve"))
 			cfg->serve_port = (unsigned)v;
+		else if (KEY_IS("lbx.notify"))
+			cfg->notify_port = (unsigned)v;
 		else if (KEY_IS("lbx.uid"))
 			cfg->uid = (unsigned)v;
 		else
@@ -182,6 +224,8 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 		cfg->user[vlen] = '\0';
 		return 0;
 	}
+	if (KEY_IS("lbx.mount"))
+		return parse_mount(cfg, val, vlen, err, errsz);
 	if (!KEY_IS("lbx.argv") && !KEY_IS("lbx.env") && !KEY_IS("lbx.cwd") &&
 	    !KEY_IS("lbx.home")) {
 		snprintf(err, errsz, "unknown parameter %.*s", (int)LBX_MIN(klen, 64), key);
@@ -272,5 +316,7 @@ void agent_config_free(struct agent_config *cfg)
 		free(cfg->env[i]);
 	free(cfg->cwd);
 	free(cfg->home);
+	for (int i = 0; i < cfg->nmounts; i++)
+		free(cfg->mounts[i].path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -14,6 +14,9 @@
  *   lbx.uid=N lbx.gid=N lbx.user=NAME lbx.home=DIR
  *                       the box user that sessions run as (default root)
  *   lbx.root=0          refuse root sessions (default: allowed)
+ *   lbx.mount=TAG:PATH[:ro]  mount virtio-fs TAG at PATH (repeated)
+ *   lbx.notify=PORT     once serving, connect to the host's vsock PORT and
+ *                       say "READY uptime_ms=N"
  *
  * Parameters with a dot are kernel "module parameters", which the kernel
  * keeps away from init's argv and environment: the agent reads them here.
@@ -30,6 +33,13 @@
 #define AGENT_MAX_ARGS 64
 #define AGENT_MAX_ENV 64
 #define AGENT_HOSTNAME_MAX 64
+#define AGENT_MAX_MOUNTS 16
+
+struct agent_mount {
+	char tag[37]; /* virtio-fs tags are at most 36 bytes (virtio 1.2 §5.11.4) */
+	char *path;
+	bool read_only;
+};
 
 struct agent_config {
 	char hostname[AGENT_HOSTNAME_MAX + 1];
@@ -40,10 +50,13 @@ struct agent_config {
 	char *cwd;
 	bool tty;
 	unsigned serve_port; /* 0: no exec service */
+	unsigned notify_port; /* 0: do not notify the host */
 	unsigned uid, gid;
 	char user[33];
 	char *home;
 	bool allow_root;
+	struct agent_mount mounts[AGENT_MAX_MOUNTS];
+	int nmounts;
 };
 
 /*

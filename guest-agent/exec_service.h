@@ -24,6 +24,9 @@ struct exec_service_config {
 	const char *home;	/* HOME, and cwd when the request gives none */
 	bool allow_root;	/* EXEC_F_ROOT sessions allowed */
 	int max_sessions;
+	/* A host asked for POWEROFF: called once, from the loop. */
+	void (*poweroff)(void *data);
+	void *poweroff_data;
 };
 
 struct exec_service;

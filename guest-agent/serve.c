@@ -68,7 +68,9 @@ int agent_listen_unix(const char *path)
 }
 
 struct serve_state {
+	struct lbx_loop *loop;
 	struct exec_service *svc;
+	bool poweroff;
 	pid_t watch_pid; /* a command whose exit ends the service (0: none) */
 	int watch_status;
 	bool done;
@@ -96,18 +98,32 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 	}
 }
 
-int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watch_pid,
+static void on_poweroff(void *data)
+{
+	struct serve_state *st = data;
+
+	lbx_info("poweroff requested by the host");
+	st->poweroff = true;
+	st->done = true;
+	lbx_loop_stop(st->loop, 2);
+}
+
+int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t watch_pid,
 		int *watch_status)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT };
 	struct serve_state st = { .watch_pid = watch_pid };
+	struct exec_service_config cfg = *config;
 	struct lbx_loop *loop = lbx_loop_new();
 	int rc;
 
 	if (!loop)
 		return -ENOMEM;
+	st.loop = loop;
+	cfg.poweroff = on_poweroff;
+	cfg.poweroff_data = &st;
 	signal(SIGPIPE, SIG_IGN);
-	st.svc = exec_service_new(loop, listen_fd, cfg);
+	st.svc = exec_service_new(loop, listen_fd, &cfg);
 	if (!st.svc || lbx_loop_add_signals(loop, sigs, (int)LBX_ARRAY_SIZE(sigs), on_signal, &st) < 0) {
 		exec_service_free(st.svc);
 		lbx_loop_free(loop);
@@ -116,9 +132,33 @@ int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watc
 	/* A child may have exited before the signalfd existed. */
 	on_signal(loop, SIGCHLD, &st);
 	rc = st.done ? 1 : lbx_loop_run(loop);
-	if (rc == 1 && watch_status)
+	if (st.poweroff) {
+		/* Let the POWEROFF session see its stream close before we stop. */
+		rc = 2;
+	} else if (rc == 1 && watch_status) {
 		*watch_status = st.watch_status;
+	}
 	exec_service_free(st.svc);
 	lbx_loop_free(loop);
 	return rc < 0 ? rc : 0;
+}
+
+int agent_notify_ready(unsigned port, unsigned long uptime_ms)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = VMADDR_CID_HOST,
+		.svm_port = port,
+	};
+	char line[64];
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), n, rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "READY uptime_ms=%lu\n", uptime_ms);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    write(fd, line, (size_t)n) != n)
+		rc = -errno;
+	close(fd);
+	return rc;
 }

@@ -239,6 +239,16 @@ static int handle_frame(struct exec_session *s, uint8_t type, struct lbx_reader 
 	uint32_t signo;
 	size_t n;
 
+	if (s->state == S_WAIT_EXEC && type == EXEC_MSG_POWEROFF) {
+		const struct exec_service_config *cfg = exec_service_config(s->svc);
+
+		if (lbx_read_end(payload) || !cfg->poweroff)
+			return -EPROTO;
+		cfg->poweroff(cfg->poweroff_data);
+		s->state = S_CLOSING;
+		s->finish_queued = true;
+		return 0;
+	}
 	if (s->state == S_WAIT_EXEC)
 		return type == EXEC_MSG_EXEC ? session_spawn(s, payload) : -EPROTO;
 	switch (type) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ static int read_line(int fd, char *buf, size_t sz)
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
 		if (r <= 0)
 			return -ECONNREFUSED;
 		if (buf[n] == '\n') {
@@ -65,13 +68,19 @@ int lbx_connect_vsock(const char *uds_path, uint32_t port, char *err, size_t err
 		snprintf(err, errsz, "cannot write to %s: %s", uds_path, strerror(-rc));
 		return rc;
 	}
+	/* A hung guest must not hang us: bound the wait for the reply. */
+	struct timeval tv = { .tv_sec = 30 }, none = { 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	rc = read_line(fd, line, sizeof(line));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
 	if (rc == 0 && strncmp(line, "OK ", 3) != 0)
 		rc = -EBADMSG;
 	if (rc < 0) {
 		close(fd);
 		snprintf(err, errsz,
 			 rc == -ECONNREFUSED ? "nothing listens on port %u in the box"
+			 : rc == -ETIMEDOUT  ? "the box did not answer on port %u within 30 s"
 					     : "unexpected reply from the box's vsock socket (port %u)",
 			 port);
 		return rc;

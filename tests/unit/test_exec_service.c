@@ -393,10 +393,19 @@ int main(void)
 	test_user_switch();
 
 	kill(svc, SIGTERM);
-	kill(svc2, SIGTERM);
 	ok(waitpid(svc, &status, 0) == svc && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "service stops cleanly on SIGTERM");
-	waitpid(svc2, NULL, 0);
+	{
+		uint8_t frame[EXEC_HEADER_SIZE] = { 1, 0, 0, 0, EXEC_MSG_POWEROFF };
+		int fd = connect_to(sock_noroot);
+
+		ok(fd >= 0 && write(fd, frame, sizeof(frame)) == sizeof(frame), "send POWEROFF");
+		ok(waitpid(svc2, &status, 0) == svc2 && WIFEXITED(status) &&
+			   WEXITSTATUS(status) == 0,
+		   "POWEROFF stops the service");
+		if (fd >= 0)
+			close(fd);
+	}
 	unlink(sock_path);
 	unlink(sock_noroot);
 	rmdir(dir);

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+#include "vhost_dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "e820.h"
+#include "layout.h"
+#include "log.h"
+#include "vhost_frontend.h"
+
+#define VHOST_QUEUE_MAX 256
+#define BLK_CONFIG_LEN 60 /* struct virtio_blk_config up to write_zeroes (§5.2.4) */
+#define VSOCK_GUEST_CID 3
+#define VIRTIO_NET_F_MAC 5
+
+/* Per type: virtio device ID (§5), queues, device feature bits we pass on. */
+static const struct {
+	uint32_t id;
+	unsigned queues;
+	uint32_t device_features; /* bits 0-23 the guest may see */
+} kinds[] = {
+	[VMM_VHOST_FS] = { 26, 2, 0 },	/* hiprio + one request queue; no NOTIFICATION */
+	[VMM_VHOST_VSOCK] = { 19, 3, 0x1 }, /* rx, tx, event; SEQPACKET */
+	[VMM_VHOST_NET] = { 1, 2, 0x1ffff & ~(1U << 17) }, /* no control queue, no MQ */
+	[VMM_VHOST_BLK] = { 2, 1, 0xffffff & ~(1U << 12) }, /* no MQ */
+};
+
+#define TRANSPORT_FEATURES \
+	(1ULL << LBX_VIRTIO_F_INDIRECT_DESC | 1ULL << LBX_VIRTIO_F_EVENT_IDX | \
+	 1ULL << LBX_VIRTIO_F_VERSION_1)
+
+struct call_watch {
+	struct vmm_vhost_dev *v;
+	unsigned q;
+};
+
+struct vmm_vhost_dev {
+	struct vmm_virtio_mmio t;
+	struct vmm_virtio_ops ops;
+	struct vmm_vu vu;
+	struct vmm_machine *m;
+	enum vmm_vhost_type type;
+	char name[160];
+	uint8_t config[LBX_VU_MAX_CONFIG_SIZE];
+	int call_fd[VMM_VIRTIO_MAX_QUEUES];
+	bool started[VMM_VIRTIO_MAX_QUEUES];
+	struct call_watch watch[VMM_VIRTIO_MAX_QUEUES];
+};
+
+static void config_read(struct vmm_virtio_mmio *t, uint32_t off, uint8_t *data, unsigned len)
+{
+	struct vmm_vhost_dev *v = t->dev;
+
+	memcpy(data, v->config + off, len); /* the transport bounded off + len */
+}
+
+static void dead(struct vmm_vhost_dev *v, const char *what)
+{
+	vmm_machine_stop(v->m, 1, "%s %s; stopping the box", v->name, what);
+}
+
+static void stop_rings(struct vmm_vhost_dev *v)
+{
+	for (unsigned q = 0; q < v->t.nqueues; q++)
+		if (v->started[q]) {
+			v->started[q] = false;
+			if (vmm_vu_stop_ring(&v->vu, q))
+				dead(v, "failed to stop a ring");
+		}
+}
+
+/* The memfd offsets of each RAM region (layout.h: low RAM at 0, the rest after it). */
+static void ram_offsets(const struct vmm_machine *m, uint64_t *off)
+{
+	off[0] = 0;
+	off[1] = vmm_ram_low_bytes(m->ram_bytes);
+}
+
+static int start_ring(struct vmm_vhost_dev *v, unsigned q)
+{
+	struct vmm_virtio_queue *vq = &v->t.q[q];
+	struct vmm_vu_ring r = {
+		.index = q,
+		.num = vq->num,
+		.desc = vq->vq.desc,
+		.avail = vq->vq.avail,
+		.used = vq->vq.used,
+		.kick_fd = vq->kick_fd,
+		.call_fd = v->call_fd[q],
+	};
+	int rc = vmm_vu_start_ring(&v->vu, &r);
+
+	v->started[q] = rc == 0;
+	return rc;
+}
+
+/* DRIVER_OK: hand the backend what it needs to run the rings the driver set up. */
+static int activate(struct vmm_virtio_mmio *t)
+{
+	struct vmm_vhost_dev *v = t->dev;
+	uint64_t features = t->driver_features & v->vu.features;
+	uint64_t off[2];
+	int rc;
+
+	features |= v->vu.features & 1ULL << LBX_VU_F_PROTOCOL_FEATURES;
+	ram_offsets(v->m, off);
+	rc = vmm_vu_set_features(&v->vu, features);
+	if (rc == 0)
+		rc = vmm_vu_set_mem_table(&v->vu, &v->m->mem, v->m->ram_fd, off);
+	for (unsigned q = 0; rc == 0 && q < t->nqueues; q++)
+		if (t->q[q].ready)
+			rc = start_ring(v, q);
+	if (rc)
+		dead(v, "refused the device setup");
+	return rc;
+}
+
+static void reset(struct vmm_virtio_mmio *t)
+{
+	stop_rings(t->dev);
+}
+
+static void fill_config(struct vmm_vhost_dev *v, const struct vmm_vhost_spec *spec)
+{
+	memset(v->config, 0, sizeof(v->config));
+	switch (spec->type) {
+	case VMM_VHOST_FS: /* §5.11.4: tag[36], le32 num_request_queues */
+		memcpy(v->config, spec->tag, strlen(spec->tag));
+		v->config[36] = 1;
+		v->ops.config_len = 40;
+		break;
+	case VMM_VHOST_VSOCK: /* §5.10.4: le64 guest_cid */
+		v->config[0] = VSOCK_GUEST_CID;
+		v->ops.config_len = 8;
+		break;
+	case VMM_VHOST_NET: /* §5.1.4: mac[6] (locally administered), status, pairs */
+		memcpy(v->config, "\x52\x54\x00\x6c\x62\x78", 6);
+		v->ops.config_len = 6;
+		break;
+	case VMM_VHOST_BLK:
+		v->ops.config_len = BLK_CONFIG_LEN;
+		break;
+	}
+}
+
+static uint64_t guest_features(const struct vmm_vhost_dev *v)
+{
+	uint64_t f = v->vu.features & (TRANSPORT_FEATURES | kinds[v->type].device_features);
+
+	if (v->type == VMM_VHOST_NET)
+		f |= 1ULL << VIRTIO_NET_F_MAC; /* we own the config space's MAC */
+	return f;
+}
+
+static int create_call_fds(struct vmm_vhost_dev *v)
+{
+	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
+		v->call_fd[q] = -1;
+	for (unsigned q = 0; q < kinds[v->type].queues; q++) {
+		v->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->call_fd[q] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int vmm_vhost_dev_connect(struct vmm_vhost_dev **out, const struct vmm_vhost_spec *spec,
+			  struct vmm_machine *m)
+{
+	struct vmm_vhost_dev *v = calloc(1, sizeof(*v));
+	int rc;
+
+	*out = v;
+	if (!v)
+		return -ENOMEM;
+	v->m = m;
+	v->type = spec->type;
+	v->vu.sock = -1;
+	snprintf(v->name, sizeof(v->name), "vhost-user %s backend %s",
+		 vmm_vhost_type_name(spec->type), spec->socket);
+	rc = create_call_fds(v);
+	if (rc == 0)
+		rc = vmm_vu_connect(&v->vu, spec->socket, v->name);
+	if (rc)
+		return rc;
+	if (!(v->vu.features & 1ULL << LBX_VIRTIO_F_VERSION_1)) {
+		lbx_err("%s: does not offer VIRTIO_F_VERSION_1", v->name);
+		return -ENOTSUP;
+	}
+	v->ops = (struct vmm_virtio_ops){ .device_id = kinds[spec->type].id,
+					  .config_read = config_read,
+					  .activate = activate,
+					  .reset = reset };
+	fill_config(v, spec);
+	if (spec->type == VMM_VHOST_BLK &&
+	    (rc = vmm_vu_get_config(&v->vu, v->config, BLK_CONFIG_LEN)))
+		return rc;
+	vmm_virtio_mmio_init(&v->t, &v->ops, v, v->name, &m->mem, kinds[spec->type].queues,
+			     VHOST_QUEUE_MAX, guest_features(v));
+	v->t.device_features = guest_features(v); /* init adds VERSION_1, which it has */
+	return 0;
+}
+
+struct vmm_virtio_mmio *vmm_vhost_dev_transport(struct vmm_vhost_dev *v)
+{
+	return &v->t;
+}
+
+/* The backend used buffers: the transport's interrupt status, then the line. */
+static void on_call(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct call_watch *w = data;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&w->v->t.lock);
+	vmm_virtio_mmio_signal(&w->v->t, VIRTIO_MMIO_INT_VRING);
+	pthread_mutex_unlock(&w->v->t.lock);
+}
+
+static void on_socket(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct vmm_vhost_dev *v = data;
+
+	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+		lbx_loop_del(loop, fd);
+		dead(v, "hung up");
+	}
+}
+
+int vmm_vhost_dev_watch(struct vmm_vhost_dev *v, struct lbx_loop *loop)
+{
+	for (unsigned q = 0; q < v->t.nqueues; q++) {
+		v->watch[q] = (struct call_watch){ v, q };
+		if (lbx_loop_add(loop, v->call_fd[q], EPOLLIN, on_call, &v->watch[q]))
+			return -1;
+	}
+	/* Only hang-ups: replies are read by the thread that sent the request. */
+	return lbx_loop_add(loop, v->vu.sock, EPOLLRDHUP, on_socket, v);
+}
+
+void vmm_vhost_dev_free(struct vmm_vhost_dev *v)
+{
+	if (!v)
+		return;
+	vmm_vu_close(&v->vu);
+	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
+		if (v->call_fd[q] >= 0)
+			close(v->call_fd[q]);
+	free(v);
+}

@@ -16,8 +16,10 @@ build: setup
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(MESON_FLAGS) $(BUILD) >/dev/null
 	@ninja -C $(BUILD)
 
-kernel: setup
-	@kernel-config/build-kernel.sh >/dev/null
+# The kernel's cache directory is recorded where lbx (run from the build tree) finds it.
+kernel: build
+	@kernel-config/build-kernel.sh > $(BUILD)/kernel-dir.tmp && \
+		tail -n 1 $(BUILD)/kernel-dir.tmp > $(BUILD)/kernel-dir && rm -f $(BUILD)/kernel-dir.tmp
 
 run: build kernel
 	@build-aux/run.sh $(BUILD)

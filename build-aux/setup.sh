@@ -9,6 +9,8 @@ gcc make meson ninja-build pkg-config python3
 clang libclang-rt-14-dev
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils
 qemu-system-x86 busybox-static cpio file
+libseccomp-dev bindfs fuse3 git
+libcjson-dev openssh-client openssh-server
 "
 
 missing=

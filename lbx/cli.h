@@ -7,6 +7,13 @@
 
 /* Each returns the process exit status. argv[0] is the subcommand name. */
 int lbx_cmd_exec(int argc, char **argv);
+int lbx_cmd_enter(int argc, char **argv);
+int lbx_cmd_up(int argc, char **argv);
+int lbx_cmd_down(int argc, char **argv);
+int lbx_cmd_status(int argc, char **argv);
+int lbx_cmd_ls(int argc, char **argv);
+int lbx_cmd_logs(int argc, char **argv);
+int lbx_cmd_rm(int argc, char **argv);
 
 /*
  * $XDG_RUNTIME_DIR/lbx/NAME/FILE (or /run/user/UID/... , else /tmp/lbx-UID/...)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "connect.h"
 #include "exec_client.h"
 #include "exec_proto.h"
+#include "resolve.h"
 #include "log.h"
 
 static int sig_pipe[2] = { -1, -1 };
@@ -163,18 +165,27 @@ static int open_session(const struct exec_args *a, char *err, size_t errsz)
 	return lbx_connect_vsock(path, EXEC_VSOCK_PORT, err, errsz);
 }
 
-int lbx_cmd_exec(int argc, char **argv)
+/* Sessions start in the project directory unless -w says otherwise. */
+static void default_cwd(struct exec_args *a, char *buf, size_t sz)
 {
-	struct exec_args a = { .o = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
-				      .err_fd = STDERR_FILENO } };
+	struct box_paths p;
+
+	if (a->o.cwd || !a->name || box_paths_init(&p, a->name) < 0)
+		return;
+	if (box_recorded_workdir(&p, buf, sz) == 0 && buf[0])
+		a->o.cwd = buf;
+}
+
+static int run_session(struct exec_args *a_)
+{
+	struct exec_args a = *a_;
 	struct lbx_exec_result res;
 	struct termios saved;
+	char err[512], cwd[PATH_MAX];
 	bool raw = false;
-	char err[512];
-	int fd, rc = parse(argc, argv, &a);
+	int fd, rc;
 
-	if (rc)
-		return rc > 0 ? 0 : 125;
+	default_cwd(&a, cwd, sizeof(cwd));
 	fd = open_session(&a, err, sizeof(err));
 	if (fd < 0) {
 		lbx_err("exec%s%s: %s", a.name ? " in box " : "", a.name ? a.name : "", err);
@@ -205,11 +216,60 @@ int lbx_cmd_exec(int argc, char **argv)
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(fd);
-	free(a.env);
 	if (res.error[0])
 		lbx_err("exec%s%s: %s", a.name ? " in box " : "", a.name ? a.name : "",
 			res.error);
 	if (rc < 0 || !res.exited)
 		return 125;
 	return lbx_exec_exit_code(&res);
+}
+
+int lbx_cmd_exec(int argc, char **argv)
+{
+	struct exec_args a = { .o = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				      .err_fd = STDERR_FILENO } };
+	int rc = parse(argc, argv, &a);
+
+	if (rc == 0)
+		rc = run_session(&a);
+	else
+		rc = rc > 0 ? 0 : 125;
+	free(a.env);
+	return rc;
+}
+
+static void enter_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx enter NAME [-w DIR] [--root]\n"
+		   "Open a login shell in the box (in the project directory by default).\n");
+}
+
+int lbx_cmd_enter(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", no_argument, NULL, 'R' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static char *shell[] = { "/bin/sh", "-c", "exec \"${SHELL:-/bin/sh}\" -l", NULL };
+	struct exec_args a = { .o = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				      .err_fd = STDERR_FILENO, .tty = true, .argv = shell } };
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'R': a.o.root = true; break;
+		case 'w': a.o.cwd = optarg; break;
+		case 'h': enter_usage(stdout); return 0;
+		default: enter_usage(stderr); return 125;
+		}
+	}
+	if (optind + 1 != argc) {
+		enter_usage(stderr);
+		return 125;
+	}
+	a.name = argv[optind];
+	return run_session(&a);
 }

@@ -13,7 +13,14 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "up", lbx_cmd_up, "start a box (the project's in this directory, or NAME)" },
+	{ "enter", lbx_cmd_enter, "open a shell in a running box" },
 	{ "exec", lbx_cmd_exec, "run a command in a box and return its exit status" },
+	{ "down", lbx_cmd_down, "power a box off and stop its backends" },
+	{ "status", lbx_cmd_status, "is a box running, and if not, why it stopped" },
+	{ "ls", lbx_cmd_ls, "list boxes" },
+	{ "logs", lbx_cmd_logs, "show a box's console and supervisor log" },
+	{ "rm", lbx_cmd_rm, "forget a stopped box (never touches the project)" },
 };
 
 static void usage(FILE *f)

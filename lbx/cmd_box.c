@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The box life-cycle commands: up, down, status, ls, logs, rm.
+ * Options may stand before or after NAME (GNU getopt permutes).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box.h"
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "resolve.h"
+#include "supervisor.h"
+
+/* Parse "[--json] [--engine E] [--light] [-f] [NAME]"; flags the command does not take are refused. */
+struct box_args {
+	const char *name;
+	bool json, light, follow;
+	const char *engine;
+};
+
+static int parse_box_args(int argc, char **argv, const char *allowed, struct box_args *a,
+			  void (*usage)(FILE *))
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "engine", required_argument, NULL, 'E' },
+		{ "light", no_argument, NULL, 'L' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (opt == '?' || !strchr(allowed, opt)) {
+			usage(stderr);
+			return -EINVAL;
+		}
+		switch (opt) {
+		case 'j': a->json = true; break;
+		case 'E': a->engine = optarg; break;
+		case 'L': a->light = true; break;
+		case 'f': a->follow = true; break;
+		}
+	}
+	if (optind < argc)
+		a->name = argv[optind++];
+	if (optind < argc) {
+		lbx_err("%s: unexpected argument '%s'", argv[0], argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void up_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx up [NAME] [--engine auto|vm|qemu] [--light] [--json]\n"
+		   "Start the box NAME, or the box of the project in the current directory.\n");
+}
+
+static unsigned ready_timeout(void)
+{
+	const char *env = getenv("LBX_READY_TIMEOUT");
+	unsigned long v = env ? strtoul(env, NULL, 10) : 0;
+
+	return v > 0 && v < 3600 ? (unsigned)v : 180;
+}
+
+int lbx_cmd_up(int argc, char **argv)
+{
+	struct supervisor_opts o = { 0 };
+	struct box_config cfg;
+	struct box_paths paths;
+	struct box_args a;
+	char err[600], why[200];
+	unsigned ms = 0;
+	int rc = parse_box_args(argc, argv, "jEL", &a, up_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (box_resolve(a.name, &cfg, err, sizeof(err)) < 0) {
+		lbx_err("up: %s", err);
+		return 1;
+	}
+	if (a.engine) {
+		enum box_engine e = ENGINE_AUTO;
+		bool known = false;
+
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(a.engine, box_engine_name((enum box_engine)i)))
+				e = (enum box_engine)i, known = true;
+		if (!known) {
+			lbx_err("up: --engine %s: expected auto, vm, qemu or light", a.engine);
+			box_config_free(&cfg);
+			return 2;
+		}
+		cfg.engine = e;
+	}
+	if (a.light)
+		cfg.engine = ENGINE_LIGHT;
+	if (cfg.engine == ENGINE_LIGHT || cfg.engine == ENGINE_VM) {
+		lbx_err("up: box %s: engine %s is not available in this version; use --engine qemu",
+			cfg.name, box_engine_name(cfg.engine));
+		box_config_free(&cfg);
+		return 1;
+	}
+	o.engine = engine_resolve(cfg.engine, why, sizeof(why));
+	if (why[0] && !a.json)
+		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);
+	if (box_paths_init(&paths, cfg.name) < 0) {
+		lbx_err("up: box %s: cannot work out its directories (is HOME set?)", cfg.name);
+		box_config_free(&cfg);
+		return 1;
+	}
+	if (box_running(&paths)) {
+		if (!a.json)
+			fprintf(stderr, "lbx: box %s is already up\n", cfg.name);
+		box_config_free(&cfg);
+		return 0;
+	}
+	o.cfg = &cfg;
+	o.paths = &paths;
+	o.ready_timeout_s = ready_timeout();
+	if (!a.json)
+		fprintf(stderr, "lbx: starting box %s (engine %s, project %s)...\n", cfg.name,
+			box_engine_name(o.engine), cfg.project);
+	box_mkdirs(paths.data, 0700);
+	box_record(&cfg, &paths);
+	rc = supervisor_start(&o, &ms, err, sizeof(err));
+	if (rc < 0) {
+		lbx_err("up: box %s: %s", cfg.name, err);
+		box_config_free(&cfg);
+		return 1;
+	}
+	if (a.json)
+		printf("{\"name\": \"%s\", \"engine\": \"%s\", \"ready_ms\": %u}\n", cfg.name,
+		       box_engine_name(o.engine), ms);
+	else
+		fprintf(stderr, "lbx: box %s is up (%.1f s); 'lbx enter %s' opens a shell\n",
+			cfg.name, ms / 1000.0, cfg.name);
+	box_config_free(&cfg);
+	return 0;
+}
+
+static void down_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx down NAME\nPower the box off and stop its backends.\n");
+}
+
+int lbx_cmd_down(int argc, char **argv)
+{
+	struct timespec step = { 0, 50 * 1000000L };
+	struct box_paths p;
+	struct box_args a;
+	pid_t pid;
+	int rc = parse_box_args(argc, argv, "", &a, down_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!a.name) {
+		down_usage(stderr);
+		return 2;
+	}
+	if (box_paths_init(&p, a.name) < 0) {
+		lbx_err("down: '%s' is not a box name", a.name);
+		return 2;
+	}
+	pid = box_running(&p);
+	if (!pid) {
+		fprintf(stderr, "lbx: box %s is not running\n", a.name);
+		return 0;
+	}
+	if (pid < 0 || kill(pid, SIGTERM) < 0) {
+		lbx_err("down: box %s: cannot signal its supervisor", a.name);
+		return 1;
+	}
+	/* The supervisor powers the guest off (up to 20 s), then the backends. */
+	for (int i = 0; i < 1200 && box_running(&p); i++)
+		nanosleep(&step, NULL);
+	if (box_running(&p)) {
+		lbx_err("down: box %s: still running after 60 s; see 'lbx logs %s'", a.name, a.name);
+		return 1;
+	}
+	fprintf(stderr, "lbx: box %s is down\n", a.name);
+	return 0;
+}
+
+/* One box's status as a line or a JSON object. */
+static void print_status(const char *name, bool json, bool first)
+{
+	char file[PATH_MAX + 32], last[600] = "", state[4096] = "";
+	struct box_paths p;
+	pid_t pid;
+
+	if (box_paths_init(&p, name) < 0)
+		return;
+	pid = box_running(&p);
+	box_path(p.data, "last-exit", file, sizeof(file));
+	if (box_read_file(file, last, sizeof(last)) > 0)
+		last[strcspn(last, "\n")] = '\0';
+	box_path(p.runtime, "state.json", file, sizeof(file));
+	box_read_file(file, state, sizeof(state));
+	if (json) {
+		char esc[1300];
+		size_t o = 0;
+
+		for (const char *s = last; *s && o + 8 < sizeof(esc); s++) {
+			if (*s == '"' || *s == '\\')
+				esc[o++] = '\\';
+			esc[o++] = *s;
+		}
+		esc[o] = '\0';
+		printf("%s{\"name\": \"%s\", \"running\": %s, \"last_exit\": \"%s\"%s%s}", first ? "" : ", ",
+		       name, pid ? "true" : "false", pid ? "" : esc, pid && state[0] ? ", \"state\": " : "",
+		       pid && state[0] ? state : "");
+		return;
+	}
+	if (pid)
+		printf("%-20s running  (supervisor pid %d)\n", name, (int)pid);
+	else
+		printf("%-20s stopped  %s\n", name, last[0] ? last : "");
+}
+
+static void status_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx status NAME [--json]\n");
+}
+
+int lbx_cmd_status(int argc, char **argv)
+{
+	struct box_args a;
+	struct box_paths p;
+	int rc = parse_box_args(argc, argv, "j", &a, status_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!a.name || box_paths_init(&p, a.name) < 0) {
+		status_usage(stderr);
+		return 2;
+	}
+	if (access(p.data, F_OK) < 0 && !box_running(&p)) {
+		lbx_err("status: no box named %s", a.name);
+		return 1;
+	}
+	print_status(a.name, a.json, true);
+	if (a.json)
+		printf("\n");
+	return box_running(&p) ? 0 : 3;
+}
+
+static void ls_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx ls [--json]\n");
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int lbx_cmd_ls(int argc, char **argv)
+{
+	char root[PATH_MAX], *names[1024];
+	struct box_args a;
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+	int rc = parse_box_args(argc, argv, "j", &a, ls_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (a.name) {
+		ls_usage(stderr);
+		return 2;
+	}
+	if (box_data_root(root, sizeof(root)) == 0 && (d = opendir(root))) {
+		while ((e = readdir(d)) && n < LBX_ARRAY_SIZE(names))
+			if (lbx_valid_box_name(e->d_name))
+				names[n++] = strdup(e->d_name);
+		closedir(d);
+	}
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	if (a.json)
+		printf("[");
+	for (size_t i = 0; i < n; i++) {
+		print_status(names[i], a.json, i == 0);
+		free(names[i]);
+	}
+	if (a.json)
+		printf("]\n");
+	return 0;
+}
+
+static void logs_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx logs NAME [-f]\nThe box's console, then the supervisor's log.\n");
+}
+
+static int cat_file(const char *path, bool follow, const struct box_paths *p)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, stdout);
+		fflush(stdout);
+		if (!follow || !box_running(p))
+			break;
+		clearerr(f);
+		usleep(200 * 1000);
+	}
+	fclose(f);
+	return 0;
+}
+
+int lbx_cmd_logs(int argc, char **argv)
+{
+	char file[PATH_MAX + 32];
+	struct box_paths p;
+	struct box_args a;
+	int rc = parse_box_args(argc, argv, "f", &a, logs_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!a.name || box_paths_init(&p, a.name) < 0) {
+		logs_usage(stderr);
+		return 2;
+	}
+	box_path(p.data, "supervisor.log", file, sizeof(file));
+	if (!a.follow)
+		cat_file(file, false, &p);
+	box_path(p.data, "console.log", file, sizeof(file));
+	if (cat_file(file, a.follow, &p) < 0) {
+		lbx_err("logs: box %s has no console log yet", a.name);
+		return 1;
+	}
+	return 0;
+}
+
+static void rm_usage(FILE *f)
+{
+	fprintf(f, "usage: lbx rm NAME\nForget a stopped box: its logs and records (never the project).\n");
+}
+
+int lbx_cmd_rm(int argc, char **argv)
+{
+	static const char *const files[] = { "box.json", "console.log", "supervisor.log",
+					     "backends.log", "engine.log", "last-exit" };
+	char file[PATH_MAX + 32];
+	struct box_paths p;
+	struct box_args a;
+	int rc = parse_box_args(argc, argv, "", &a, rm_usage);
+
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!a.name || box_paths_init(&p, a.name) < 0) {
+		rm_usage(stderr);
+		return 2;
+	}
+	if (box_running(&p)) {
+		lbx_err("rm: box %s is running; 'lbx down %s' first", a.name, a.name);
+		return 1;
+	}
+	if (access(p.data, F_OK) < 0) {
+		lbx_err("rm: no box named %s", a.name);
+		return 1;
+	}
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(files); i++) {
+		box_path(p.data, files[i], file, sizeof(file));
+		unlink(file);
+	}
+	if (rmdir(p.data) < 0) {
+		lbx_err("rm: box %s: %s is not empty; left in place", a.name, p.data);
+		return 1;
+	}
+	fprintf(stderr, "lbx: box %s removed\n", a.name);
+	return 0;
+}

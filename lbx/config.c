@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+
+static const char *const engine_names[] = {
+	[ENGINE_AUTO] = "auto", [ENGINE_VM] = "vm", [ENGINE_QEMU] = "qemu", [ENGINE_LIGHT] = "light",
+};
+
+const char *box_engine_name(enum box_engine e)
+{
+	return (unsigned)e < 4 ? engine_names[e] : "?";
+}
+
+/* A box name from a directory's base name: invalid characters become '-'. */
+static void name_from_dir(const char *dir, char *out, size_t sz)
+{
+	char *copy = strdup(dir);
+	const char *base = copy ? basename(copy) : "box";
+	size_t n = 0;
+
+	for (const char *p = base; *p && n + 1 < sz; p++) {
+		char ch = *p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || (n > 0 && (ch == '.' || ch == '-'));
+
+		out[n++] = ok ? ch : '-';
+	}
+	out[n] = '\0';
+	if (n == 0 || !lbx_valid_box_name(out))
+		snprintf(out, sz, "box");
+	free(copy);
+}
+
+int box_config_defaults(struct box_config *c, const char *project)
+{
+	memset(c, 0, sizeof(*c));
+	c->file = strdup("");
+	c->project = strdup(project);
+	c->workdir = strdup(project);
+	c->image = strdup("busybox");
+	c->engine = ENGINE_AUTO;
+	c->cpus = 2;
+	c->memory_mib = 1024;
+	c->elsewhere_readable = true;
+	c->root_sessions = true;
+	name_from_dir(project, c->name, sizeof(c->name));
+	return c->file && c->project && c->workdir && c->image ? 0 : -ENOMEM;
+}
+
+void box_config_free(struct box_config *c)
+{
+	free(c->file);
+	free(c->project);
+	free(c->workdir);
+	free(c->image);
+	for (unsigned i = 0; i < c->nmounts; i++) {
+		free(c->mounts[i].host);
+		free(c->mounts[i].guest);
+	}
+	for (unsigned i = 0; i < c->nenv; i++)
+		free(c->env[i]);
+	for (unsigned i = 0; i < c->nrw; i++)
+		free(c->rw_paths[i]);
+	for (unsigned i = 0; i < c->nro; i++)
+		free(c->ro_paths[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static int set_str(char **slot, const char *v)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return -ENOMEM;
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+/* An absolute, normalised-enough path: no "..", no empty or "." parts, no newline. */
+static int abs_path(const struct lbx_json_val *v, const char **out)
+{
+	const char *s;
+
+	if (lbx_json_string(v, &s))
+		return -EINVAL;
+	if (s[0] != '/' || strstr(s, "/../") || strstr(s, "/./") || strstr(s, "//") ||
+	    strchr(s, '\n') || (strlen(s) >= 3 && !strcmp(s + strlen(s) - 3, "/..")) ||
+	    strlen(s) > 4000)
+		return lbx_json_fail(v, "expected an absolute path without '.' or '..' parts");
+	*out = s;
+	return 0;
+}
+
+static int parse_mounts(struct box_config *c, const struct lbx_json_val *arr)
+{
+	static const char *const keys[] = { "host", "guest", "mode", NULL };
+	struct lbx_json_iter it;
+	struct lbx_json_val m, v;
+	size_t n;
+
+	if (lbx_json_array(arr, &n))
+		return -EINVAL;
+	if (n > BOX_MAX_MOUNTS)
+		return lbx_json_fail(arr, "at most %d mounts", BOX_MAX_MOUNTS);
+	lbx_json_iter_init(&it, arr);
+	while (lbx_json_iter_next(&it, &m)) {
+		struct box_mount *bm = &c->mounts[c->nmounts];
+		const char *host, *guest, *mode = "rw";
+
+		if (lbx_json_object(&m, keys) || lbx_json_require(&m, "host", &v) ||
+		    abs_path(&v, &host) || lbx_json_require(&m, "guest", &v) ||
+		    abs_path(&v, &guest))
+			return -EINVAL;
+		if (lbx_json_member(&m, "mode", &v) == 0) {
+			if (lbx_json_string(&v, &mode))
+				return -EINVAL;
+			if (strcmp(mode, "ro") && strcmp(mode, "rw"))
+				return lbx_json_fail(&v, "expected \"ro\" or \"rw\"");
+		}
+		bm->host = strdup(host);
+		bm->guest = strdup(guest);
+		bm->read_only = !strcmp(mode, "ro");
+		c->nmounts++;
+		if (!bm->host || !bm->guest)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_env(struct box_config *c, const struct lbx_json_val *arr)
+{
+	struct lbx_json_iter it;
+	struct lbx_json_val v;
+	const char *kv;
+	size_t n;
+
+	if (lbx_json_array(arr, &n))
+		return -EINVAL;
+	if (n > BOX_MAX_ENV)
+		return lbx_json_fail(arr, "at most %d variables", BOX_MAX_ENV);
+	lbx_json_iter_init(&it, arr);
+	while (lbx_json_iter_next(&it, &v)) {
+		if (lbx_json_string(&v, &kv))
+			return -EINVAL;
+		if (kv[0] == '=' || !strchr(kv, '=') || strchr(kv, '\n'))
+			return lbx_json_fail(&v, "expected \"NAME=value\"");
+		c->env[c->nenv] = strdup(kv);
+		if (!c->env[c->nenv++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_paths(char **slots, unsigned *n, const struct lbx_json_val *arr)
+{
+	struct lbx_json_iter it;
+	struct lbx_json_val v;
+	size_t len;
+	const char *p;
+
+	if (lbx_json_array(arr, &len))
+		return -EINVAL;
+	if (len > BOX_MAX_PATHS)
+		return lbx_json_fail(arr, "at most %d paths", BOX_MAX_PATHS);
+	lbx_json_iter_init(&it, arr);
+	while (lbx_json_iter_next(&it, &v)) {
+		if (abs_path(&v, &p))
+			return -EINVAL;
+		slots[*n] = strdup(p);
+		if (!slots[(*n)++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_landlock(struct box_config *c, const struct lbx_json_val *obj)
+{
+	static const char *const keys[] = { "read_write", "read_only", "elsewhere", "root_sessions",
+					    NULL };
+	struct lbx_json_val v;
+	const char *s;
+
+	if (lbx_json_object(obj, keys))
+		return -EINVAL;
+	if (lbx_json_member(obj, "read_write", &v) == 0 && parse_paths(c->rw_paths, &c->nrw, &v))
+		return -EINVAL;
+	if (lbx_json_member(obj, "read_only", &v) == 0 && parse_paths(c->ro_paths, &c->nro, &v))
+		return -EINVAL;
+	if (lbx_json_member(obj, "elsewhere", &v) == 0) {
+		if (lbx_json_string(&v, &s))
+			return -EINVAL;
+		if (strcmp(s, "read-only") && strcmp(s, "none"))
+			return lbx_json_fail(&v, "expected \"read-only\" or \"none\"");
+		c->elsewhere_readable = !strcmp(s, "read-only");
+	}
+	if (lbx_json_member(obj, "root_sessions", &v) == 0 && lbx_json_bool(&v, &c->root_sessions))
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
+{
+	const char *s;
+
+	if (lbx_json_string(v, &s))
+		return -EINVAL;
+	for (unsigned i = 0; i < 4; i++) {
+		if (!strcmp(s, engine_names[i])) {
+			c->engine = (enum box_engine)i;
+			return 0;
+		}
+	}
+	return lbx_json_fail(v, "expected \"auto\", \"vm\", \"qemu\" or \"light\"");
+}
+
+static int parse_top(struct box_config *c, const struct lbx_json_val *root, const char *project_dir)
+{
+	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
+					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
+					    "ssh",    "network", "wayland", "devices", NULL };
+	static const char *const later[] = { "ssh", "network", "wayland", "devices" };
+	struct lbx_json_val v;
+	const char *s;
+	long long n;
+
+	if (lbx_json_object(root, keys))
+		return -EINVAL;
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(later); i++)
+		if (lbx_json_member(root, later[i], &v) == 0)
+			return lbx_json_fail(&v, "not supported by this version of lbx yet");
+	if (lbx_json_member(root, "name", &v) == 0) {
+		if (lbx_json_string(&v, &s))
+			return -EINVAL;
+		if (!lbx_valid_box_name(s))
+			return lbx_json_fail(&v, "expected 1-63 of a-z A-Z 0-9 . _ -, not "
+						 "starting with . or -");
+		snprintf(c->name, sizeof(c->name), "%s", s);
+	}
+	if (lbx_json_member(root, "project", &v) == 0) {
+		if (project_dir)
+			return lbx_json_fail(&v, "only for definitions outside the project "
+						 "(the project is where lbx.json is)");
+		if (abs_path(&v, &s) || set_str(&c->project, s) || set_str(&c->workdir, s))
+			return -EINVAL;
+	} else if (!project_dir) {
+		return lbx_json_fail(root, "\"project\" is required outside a project directory");
+	}
+	if (lbx_json_member(root, "workdir", &v) == 0 && (abs_path(&v, &s) || set_str(&c->workdir, s)))
+		return -EINVAL;
+	if (lbx_json_member(root, "image", &v) == 0) {
+		if (lbx_json_string(&v, &s))
+			return -EINVAL;
+		if (strcmp(s, "busybox"))
+			return lbx_json_fail(&v, "unknown image (this version has \"busybox\")");
+		if (set_str(&c->image, s))
+			return -ENOMEM;
+	}
+	if (lbx_json_member(root, "engine", &v) == 0 && parse_engine(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "cpus", &v) == 0) {
+		if (lbx_json_int(&v, 1, 64, &n))
+			return -EINVAL;
+		c->cpus = (unsigned)n;
+	}
+	if (lbx_json_member(root, "memory", &v) == 0) {
+		if (lbx_json_int(&v, 128, 1 << 20, &n))
+			return -EINVAL;
+		c->memory_mib = (unsigned)n;
+	}
+	if (lbx_json_member(root, "mounts", &v) == 0 && parse_mounts(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "env", &v) == 0 && parse_env(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "landlock", &v) == 0 && parse_landlock(c, &v))
+		return -EINVAL;
+	return 0;
+}
+
+int box_config_parse(struct box_config *c, const char *file, const char *text, size_t len,
+		     const char *project_dir, char *err, size_t errsz)
+{
+	struct lbx_json_doc doc;
+	struct lbx_json_val root;
+	int rc;
+
+	rc = box_config_defaults(c, project_dir ? project_dir : "/");
+	if (rc)
+		return rc;
+	if (set_str(&c->file, file))
+		return -ENOMEM;
+	rc = lbx_json_parse(&doc, file, text, len);
+	if (rc == 0) {
+		lbx_json_root(&doc, "", &root);
+		rc = parse_top(c, &root, project_dir);
+	}
+	if (rc)
+		snprintf(err, errsz, "%s", lbx_json_error(&doc)[0] ? lbx_json_error(&doc)
+								  : strerror(-rc));
+	lbx_json_doc_free(&doc);
+	return rc;
+}
+
+int box_config_load(struct box_config *c, const char *path, const char *project_dir, char *err,
+		    size_t errsz)
+{
+	struct lbx_json_doc doc;
+	struct lbx_json_val root;
+	int rc;
+
+	rc = box_config_defaults(c, project_dir ? project_dir : "/");
+	if (rc)
+		return rc;
+	if (set_str(&c->file, path))
+		return -ENOMEM;
+	rc = lbx_json_load(&doc, path);
+	if (rc == 0) {
+		lbx_json_root(&doc, "", &root);
+		rc = parse_top(c, &root, project_dir);
+	}
+	if (rc)
+		snprintf(err, errsz, "%s", lbx_json_error(&doc)[0] ? lbx_json_error(&doc)
+								  : strerror(-rc));
+	lbx_json_doc_free(&doc);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Engine choice: what `auto` means on this host, and why. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assets.h"
+#include "engine.h"
+
+static bool cpu_has_virt(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) && (strstr(line, " vmx") || strstr(line, " svm")))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+enum box_engine engine_resolve(enum box_engine want, char *why, size_t sz)
+{
+	char path[4096], err[256];
+	int fd;
+
+	why[0] = '\0';
+	if (want != ENGINE_AUTO)
+		return want;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, sz, "/dev/kvm cannot be opened");
+		return ENGINE_QEMU;
+	}
+	close(fd);
+	if (!cpu_has_virt()) {
+		snprintf(why, sz, "this CPU has no vmx/svm, so KVM cannot run a Linux guest");
+		return ENGINE_QEMU;
+	}
+	if (lbx_asset(ASSET_VMM, path, sizeof(path), err, sizeof(err)) < 0) {
+		snprintf(why, sz, "lbx-vmm is not built");
+		return ENGINE_QEMU;
+	}
+	/* lbx-vmm boots Linux boxes once its boot path is proven on real KVM. */
+	snprintf(why, sz, "engine vm is not wired into lbx up yet");
+	return ENGINE_QEMU;
+}

@@ -172,7 +172,11 @@ static void child_path(const struct lbx_json_val *parent, const char *key, char 
 	char esc[64];
 
 	lbx_log_escape(esc, sizeof(esc), key, strlen(key));
-	path_printf(dst, "%s.%s", parent->path, esc);
+	/* Members of an unnamed top level are named by their key alone. */
+	if (parent->path[0])
+		path_printf(dst, "%s.%s", parent->path, esc);
+	else
+		path_printf(dst, "%s", esc);
 }
 
 static void child(const struct lbx_json_val *parent, const cJSON *node, const char *key,

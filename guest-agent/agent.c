@@ -74,14 +74,33 @@ static void report_status(int status)
 		agent_report("exit signal=%d", WTERMSIG(status));
 }
 
-static void service_config(const struct agent_config *cfg, struct exec_service_config *svc)
+/* Sessions may write where the box's rw mounts are, and read its ro ones. */
+static void service_config(struct agent_config *cfg, struct exec_service_config *svc)
 {
+	for (int i = 0; i < cfg->nmounts; i++) {
+		const struct agent_mount *m = &cfg->mounts[i];
+		char *p = strdup(m->path);
+
+		if (!p)
+			continue;
+		if (m->read_only)
+			cfg->ro_paths[cfg->nro++] = p;
+		else
+			cfg->rw_paths[cfg->nrw++] = p;
+	}
 	*svc = (struct exec_service_config){
 		.uid = cfg->uid,
 		.gid = cfg->gid,
 		.user = cfg->user,
 		.home = cfg->home ? cfg->home : (cfg->uid == 0 ? "/root" : "/"),
 		.allow_root = cfg->allow_root,
+		.landlock = true,
+		.rw_paths = (const char *const *)cfg->rw_paths,
+		.nrw = cfg->nrw,
+		.ro_paths = (const char *const *)cfg->ro_paths,
+		.nro = cfg->nro,
+		.elsewhere_readable = cfg->elsewhere_readable,
+		.ssh_port = cfg->ssh_port,
 	};
 }
 

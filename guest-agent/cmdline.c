@@ -195,12 +195,12 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 		cfg->allow_root = !(vlen == 1 && val[0] == '0');
 		return 0;
 	}
-	if (KEY_IS("lbx.serve") || KEY_IS("lbx.notify") || KEY_IS("lbx.uid") ||
-	    KEY_IS("lbx.gid")) {
+	if (KEY_IS("lbx.serve") || KEY_IS("lbx.notify") || KEY_IS("lbx.ssh") ||
+	    KEY_IS("lbx.uid") || KEY_IS("lbx.gid")) {
 		unsigned long v;
 
 		if (parse_uint(val, vlen, &v) < 0 || v > UINT32_MAX - 1 ||
-		    ((KEY_IS("lbx.serve") || KEY_IS("lbx.notify")) &&
+		    ((KEY_IS("lbx.serve") || KEY_IS("lbx.notify") || KEY_IS("lbx.ssh")) &&
 		     (v == 0 || v > UINT32_MAX - 2))) {
 			snprintf(err, errsz, "%.*s: expected a number", (int)klen, key);
 			return -EINVAL;
@@ -209,6 +209,8 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 			cfg->serve_port = (unsigned)v;
 		else if (KEY_IS("lbx.notify"))
 			cfg->notify_port = (unsigned)v;
+		else if (KEY_IS("lbx.ssh"))
+			cfg->ssh_port = (unsigned)v;
 		else if (KEY_IS("lbx.uid"))
 			cfg->uid = (unsigned)v;
 		else
@@ -226,6 +228,31 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 	}
 	if (KEY_IS("lbx.mount"))
 		return parse_mount(cfg, val, vlen, err, errsz);
+	if (KEY_IS("lbx.elsewhere")) {
+		if (vlen == 2 && !memcmp(val, "ro", 2)) {
+			cfg->elsewhere_readable = true;
+		} else if (vlen == 4 && !memcmp(val, "none", 4)) {
+			cfg->elsewhere_readable = false;
+		} else {
+			snprintf(err, errsz, "lbx.elsewhere: expected ro or none");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (KEY_IS("lbx.rw") || KEY_IS("lbx.ro")) {
+		bool rw = KEY_IS("lbx.rw");
+		unsigned *n = rw ? &cfg->nrw : &cfg->nro;
+		char *path = agent_percent_decode(val, vlen);
+
+		if (!path || path[0] != '/' || *n >= AGENT_MAX_PATHS) {
+			free(path);
+			snprintf(err, errsz, "%.*s: expected an absolute path (at most %d)", (int)klen,
+				 key, AGENT_MAX_PATHS);
+			return -EINVAL;
+		}
+		(rw ? cfg->rw_paths : cfg->ro_paths)[(*n)++] = path;
+		return 0;
+	}
 	if (!KEY_IS("lbx.argv") && !KEY_IS("lbx.env") && !KEY_IS("lbx.cwd") &&
 	    !KEY_IS("lbx.home")) {
 		snprintf(err, errsz, "unknown parameter %.*s", (int)LBX_MIN(klen, 64), key);
@@ -276,6 +303,7 @@ int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg, c
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "lbx");
 	snprintf(cfg->user, sizeof(cfg->user), "root");
 	cfg->allow_root = true;
+	cfg->elsewhere_readable = true;
 	err[0] = '\0';
 	lbx_reader_init(&r, buf, len);
 	while (next_param(&r, &p, &n) == 0) {
@@ -318,5 +346,9 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->home);
 	for (int i = 0; i < cfg->nmounts; i++)
 		free(cfg->mounts[i].path);
+	for (unsigned i = 0; i < cfg->nrw; i++)
+		free(cfg->rw_paths[i]);
+	for (unsigned i = 0; i < cfg->nro; i++)
+		free(cfg->ro_paths[i]);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -15,6 +15,12 @@
  *                       the box user that sessions run as (default root)
  *   lbx.root=0          refuse root sessions (default: allowed)
  *   lbx.mount=TAG:PATH[:ro]  mount virtio-fs TAG at PATH (repeated)
+ *   lbx.rw=PATH lbx.ro=PATH  Landlock for user sessions: extra read-write or
+ *                       read-only trees (repeated); mounts count already
+ *   lbx.elsewhere=ro|none    the rest of the tree read-only (default) or
+ *                       only the system directories
+ *   lbx.ssh=PORT        offer the host's SSH agent proxy (vsock PORT) to
+ *                       sessions as SSH_AUTH_SOCK
  *   lbx.notify=PORT     once serving, connect to the host's vsock PORT and
  *                       say "READY uptime_ms=N"
  *
@@ -34,6 +40,7 @@
 #define AGENT_MAX_ENV 64
 #define AGENT_HOSTNAME_MAX 64
 #define AGENT_MAX_MOUNTS 16
+#define AGENT_MAX_PATHS 32
 
 struct agent_mount {
 	char tag[37]; /* virtio-fs tags are at most 36 bytes (virtio 1.2 §5.11.4) */
@@ -51,12 +58,18 @@ struct agent_config {
 	bool tty;
 	unsigned serve_port; /* 0: no exec service */
 	unsigned notify_port; /* 0: do not notify the host */
+	unsigned ssh_port;    /* 0: no SSH agent */
 	unsigned uid, gid;
 	char user[33];
 	char *home;
 	bool allow_root;
 	struct agent_mount mounts[AGENT_MAX_MOUNTS];
 	int nmounts;
+	char *rw_paths[AGENT_MAX_PATHS + AGENT_MAX_MOUNTS];
+	unsigned nrw;
+	char *ro_paths[AGENT_MAX_PATHS + AGENT_MAX_MOUNTS];
+	unsigned nro;
+	bool elsewhere_readable;
 };
 
 /*

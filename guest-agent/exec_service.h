@@ -24,10 +24,26 @@ struct exec_service_config {
 	const char *home;	/* HOME, and cwd when the request gives none */
 	bool allow_root;	/* EXEC_F_ROOT sessions allowed */
 	int max_sessions;
+	/*
+	 * Landlock for sessions that are not root (spawn.c): read-write in
+	 * rw_paths, read-only in ro_paths, and everywhere else read-only or
+	 * (elsewhere_readable false) only the system directories.
+	 */
+	bool landlock;
+	const char *const *rw_paths;
+	unsigned nrw;
+	const char *const *ro_paths;
+	unsigned nro;
+	bool elsewhere_readable;
+	/* Host vsock port of the box's SSH agent proxy (0: none): see forward.h. */
+	unsigned ssh_port;
 	/* A host asked for POWEROFF: called once, from the loop. */
 	void (*poweroff)(void *data);
 	void *poweroff_data;
 };
+
+/* Where sessions find the SSH agent when the box has one. */
+#define AGENT_SSH_SOCK "/run/lbx/ssh-agent.sock"
 
 struct exec_service;
 

@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "exec_service.h"
+#include "forward.h"
 #include "log.h"
 
 int agent_listen_vsock(unsigned port)
@@ -71,6 +72,7 @@ struct serve_state {
 	struct lbx_loop *loop;
 	struct exec_service *svc;
 	bool poweroff;
+	struct forwarder *ssh;
 	pid_t watch_pid; /* a command whose exit ends the service (0: none) */
 	int watch_status;
 	bool done;
@@ -124,6 +126,14 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 	cfg.poweroff_data = &st;
 	signal(SIGPIPE, SIG_IGN);
 	st.svc = exec_service_new(loop, listen_fd, &cfg);
+	if (st.svc && cfg.ssh_port) {
+		int err;
+
+		mkdir("/run/lbx", 0755);
+		st.ssh = forwarder_new(loop, AGENT_SSH_SOCK, cfg.ssh_port, cfg.uid, cfg.gid, &err);
+		if (!st.ssh)
+			lbx_warn("no SSH agent in this box: %s: %s", AGENT_SSH_SOCK, strerror(-err));
+	}
 	if (!st.svc || lbx_loop_add_signals(loop, sigs, (int)LBX_ARRAY_SIZE(sigs), on_signal, &st) < 0) {
 		exec_service_free(st.svc);
 		lbx_loop_free(loop);
@@ -138,6 +148,7 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 	} else if (rc == 1 && watch_status) {
 		*watch_status = st.watch_status;
 	}
+	forwarder_free(st.ssh);
 	exec_service_free(st.svc);
 	lbx_loop_free(loop);
 	return rc < 0 ? rc : 0;

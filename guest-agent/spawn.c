@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "spawn.h"
 
+#include "sandbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -18,19 +20,66 @@ struct spawn_failure {
 	int err;
 };
 
-enum { STAGE_IDENTITY = 1, STAGE_CWD, STAGE_EXEC };
+enum { STAGE_IDENTITY = 1, STAGE_CWD, STAGE_SANDBOX, STAGE_EXEC };
+
+static void child_fail(int status_fd, int stage, int err) __attribute__((noreturn));
+static bool access_ok(const char *path);
 
 static const char *const stage_names[] = {
 	[STAGE_IDENTITY] = "cannot switch to the session user",
 	[STAGE_CWD] = "cannot change to the working directory",
+	[STAGE_SANDBOX] = "cannot apply the session's Landlock sandbox",
 	[STAGE_EXEC] = "cannot run",
 };
+
+/* Read and execute, always: a session must be able to run its tools. */
+static const char *const system_dirs[] = { "/bin", "/sbin", "/usr", "/lib", "/lib64", "/etc" };
+
+static void add_rule(struct lbx_landlock_rule *r, size_t *n, size_t max, const char *path,
+		     unsigned access)
+{
+	/* A rule for a path that does not exist in this image is simply moot. */
+	if (*n < max && access_ok(path))
+		r[(*n)++] = (struct lbx_landlock_rule){ path, access };
+}
+
+/*
+ * The session's Landlock domain (ABI 6 where the kernel has it): files as
+ * configured, and scoped so the session can neither signal processes
+ * outside it (the agent) nor reach abstract unix sockets outside it.
+ */
+static void child_landlock(const struct exec_service_config *cfg, int status_fd)
+{
+	enum { MAX_RULES = 96 };
+	struct lbx_landlock_rule rules[MAX_RULES];
+	const unsigned rx = LBX_FS_READ | LBX_FS_EXEC, rw = rx | LBX_FS_WRITE;
+	size_t n = 0;
+	int rc;
+
+	if (cfg->elsewhere_readable)
+		add_rule(rules, &n, MAX_RULES, "/", rx);
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(system_dirs); i++)
+		add_rule(rules, &n, MAX_RULES, system_dirs[i], rx);
+	for (unsigned i = 0; i < cfg->nro; i++)
+		add_rule(rules, &n, MAX_RULES, cfg->ro_paths[i], rx);
+	/* Terminals and /dev/null need writes and ioctls; devtmpfs holds nothing else we make. */
+	add_rule(rules, &n, MAX_RULES, "/dev", rw | LBX_FS_DEV);
+	add_rule(rules, &n, MAX_RULES, "/proc", LBX_FS_READ);
+	add_rule(rules, &n, MAX_RULES, "/tmp", rw);
+	add_rule(rules, &n, MAX_RULES, "/dev/shm", rw);
+	add_rule(rules, &n, MAX_RULES, cfg->home, rw);
+	for (unsigned i = 0; i < cfg->nrw; i++)
+		add_rule(rules, &n, MAX_RULES, cfg->rw_paths[i], rw);
+	rc = lbx_sandbox_landlock(rules, n, LBX_LANDLOCK_SCOPED);
+	if (rc < 0)
+		child_fail(status_fd, STAGE_SANDBOX, -rc);
+}
 
 /* Base environment for the session, then the request's entries over it. */
 static char **session_env(const struct exec_request *req, const struct exec_service_config *cfg,
 			  bool root)
 {
-	char *base[6];
+	char *base[7];
 	size_t nb = 0, n = 0;
 	char **env = calloc(LBX_ARRAY_SIZE(base) + req->envc + 1, sizeof(*env));
 
@@ -45,6 +94,8 @@ static char **session_env(const struct exec_request *req, const struct exec_serv
 		base[nb - 1] = NULL;
 	base[nb++] = strdup("SHELL=/bin/sh");
 	base[nb++] = strdup((req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
+	if (cfg->ssh_port)
+		base[nb++] = strdup("SSH_AUTH_SOCK=" AGENT_SSH_SOCK);
 	for (size_t i = 0; i < nb; i++) {
 		size_t klen;
 		bool overridden = false;
@@ -63,6 +114,11 @@ static char **session_env(const struct exec_request *req, const struct exec_serv
 	for (uint32_t j = 0; j < req->envc; j++)
 		env[n++] = req->env[j];
 	return env;
+}
+
+static bool access_ok(const char *path)
+{
+	return path && access(path, F_OK) == 0;
 }
 
 static void child_fail(int status_fd, int stage, int err) __attribute__((noreturn));
@@ -124,6 +180,9 @@ static void child_run(const struct exec_request *req, const struct exec_service_
 	child_identity(req, cfg, status_fd);
 	if (chdir(cwd) < 0)
 		child_fail(status_fd, STAGE_CWD, errno);
+	/* Root sessions install packages: the VM is their boundary, not Landlock. */
+	if (cfg->landlock && !root)
+		child_landlock(cfg, status_fd);
 	if (!env)
 		child_fail(status_fd, STAGE_EXEC, ENOMEM);
 	/* PATH lookup with the session's PATH, not the agent's. */
@@ -170,7 +229,8 @@ static void report_failure(int status_fd, const struct exec_request *req, char *
 		n = read(status_fd, &f, sizeof(f));
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(f) && f.stage >= STAGE_IDENTITY && f.stage <= STAGE_EXEC)
-		snprintf(err, errsz, "%s %s: %s", stage_names[f.stage],
+		snprintf(err, errsz, "%s%s%s: %s", stage_names[f.stage],
+			 f.stage == STAGE_EXEC || f.stage == STAGE_CWD ? " " : "",
 			 f.stage == STAGE_EXEC ? req->argv[0] : (f.stage == STAGE_CWD ? req->cwd : ""),
 			 strerror(f.err));
 }

@@ -115,6 +115,42 @@ def tools_overlay():
     return out
 
 
+def binaries_overlay(programs):
+    """A cpio with host programs and the shared libraries they need (from
+    ldd), for tests that run real tools (ssh-add, ...) in the guest."""
+    key = "bin:" + ",".join(programs)
+    if key in _overlay_cache:
+        return _overlay_cache[key]
+    files = set()
+    for prog in programs:
+        path = shutil.which(prog)
+        if not path:
+            raise Skip(f"{prog} is not installed on the host")
+        files.add(os.path.realpath(path) + ":" + path)
+        out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, text=True).stdout
+        for line in out.splitlines():
+            m = re.search(r"(/\S+) \(0x", line)
+            if m:
+                files.add(os.path.realpath(m.group(1)) + ":" + m.group(1))
+    dirs = set()
+    for f in files:
+        d = os.path.dirname(f.split(":", 1)[1])
+        while d not in ("/", ""):
+            dirs.add(d)
+            d = os.path.dirname(d)
+    workdir = tempfile.mkdtemp(prefix="lbx-e2e-bins-")
+    atexit.register(shutil.rmtree, workdir, True)
+    out = os.path.join(workdir, "bins.cpio")
+    args = [os.path.join(build_dir(), "images", "lbx-mkinitramfs"), "-o", out]
+    for d in sorted(dirs, key=len):
+        args += ["--dir", d]
+    for f in sorted(files):
+        args += ["--file", f + ":0755"]
+    subprocess.run(args, check=True)
+    _overlay_cache[key] = out
+    return out
+
+
 class Device:
     """Something a box is booted with: QEMU arguments and, later, a backend."""
 
@@ -269,7 +305,7 @@ def quote_arg(a):
 
 class Box:
     def __init__(self, devices=(), cpus=1, memory_mib=256, hostname="lbx-test",
-                 quiet=True, kernel="vmlinux", initramfs=None, tools=True):
+                 quiet=True, kernel="vmlinux", initramfs=None, tools=True, overlays=()):
         self.devices = list(devices)
         self.cpus = cpus
         self.memory_mib = memory_mib
@@ -278,6 +314,7 @@ class Box:
         self.kernel = kernel
         self.initramfs = initramfs or os.path.join(build_dir(), "images", "initramfs.cpio")
         self.tools = tools
+        self.overlays = list(overlays)
 
     def cmdline(self, argv, env=None, cwd=None, tty=False, extra=()):
         parts = ["console=ttyS0", "reboot=t", "panic=-1", f"lbx.hostname={self.hostname}"]
@@ -296,7 +333,7 @@ class Box:
         if self.tools:
             initrd = os.path.join(workdir, "initrd.cpio")
             with open(initrd, "wb") as out:
-                for part in (self.initramfs, tools_overlay()):
+                for part in [self.initramfs, tools_overlay()] + self.overlays:
                     with open(part, "rb") as f:
                         shutil.copyfileobj(f, out)
         mem = f"{self.memory_mib}M"

@@ -74,6 +74,32 @@ int main(void)
 	is_int(parse("lbx.home=relative", &cfg, err), -EINVAL, "relative home refused");
 	agent_config_free(&cfg);
 
+	rc = parse("lbx.mount=project:/home/u/my%20app lbx.mount=data:/data:ro lbx.rw=/opt/out "
+		   "lbx.ro=/srv lbx.elsewhere=none",
+		   &cfg, err);
+	ok(rc == 0 && cfg.nmounts == 2, "two mounts (%s)", err);
+	ok(cfg.nmounts == 2 && !strcmp(cfg.mounts[0].tag, "project") &&
+		   !strcmp(cfg.mounts[0].path, "/home/u/my app") && !cfg.mounts[0].read_only &&
+		   cfg.mounts[1].read_only && !strcmp(cfg.mounts[1].path, "/data"),
+	   "mount tags, decoded paths, ro flag");
+	ok(cfg.nrw == 1 && cfg.nro == 1 && !strcmp(cfg.rw_paths[0], "/opt/out") &&
+		   !cfg.elsewhere_readable,
+	   "Landlock paths and elsewhere=none");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.mount=/nopath", &cfg, err), -EINVAL, "mount without a tag refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.mount=t:relative", &cfg, err), -EINVAL, "relative mount path refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.mount=t:/a/../etc", &cfg, err), -EINVAL, "mount path with .. refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.mount=0123456789012345678901234567890123456:/x", &cfg, err), -EINVAL,
+	       "a tag longer than virtio-fs allows refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.elsewhere=all", &cfg, err), -EINVAL, "bad elsewhere refused");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.rw=tmp", &cfg, err), -EINVAL, "relative rw path refused");
+	agent_config_free(&cfg);
+
 	char many[64 * 12 + 64] = "";
 	for (int i = 0; i < 65; i++)
 		strcat(many, "lbx.argv=x ");

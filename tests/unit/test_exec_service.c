@@ -5,6 +5,7 @@
  * identity, and hostile clients.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "exec_client.h"
 #include "exec_proto.h"
 #include "exec_service.h"
+#include "sandbox.h"
 #include "tap.h"
 
 static char sock_path[100], sock_noroot[100];
@@ -368,6 +370,104 @@ static void test_user_switch(void)
 	unlink(path);
 }
 
+/* Sessions under Landlock: written where granted, nowhere else, and scoped. */
+static void test_landlock(const char *dir)
+{
+	char path[160], rw[160], other[160], cmd[600];
+	const char *rw_paths[1] = { rw };
+	struct exec_service_config cfg = {
+		.uid = getuid(), .gid = getgid(), .user = "tester", .home = rw, .allow_root = true,
+		.landlock = true, .rw_paths = rw_paths, .nrw = 1, .elsewhere_readable = true,
+	};
+	struct sockaddr_un abs = { .sun_family = AF_UNIX };
+	int fd, lfd;
+	pid_t svc;
+
+	/* Outside /tmp, which every session may write. */
+	char vdir[] = "/var/tmp/lbx-ll-XXXXXX";
+
+	if (!mkdtemp(vdir)) {
+		tap_skip("cannot create a directory under /var/tmp");
+		return;
+	}
+	snprintf(rw, sizeof(rw), "%s/rw", vdir);
+	snprintf(other, sizeof(other), "%s/world-writable", vdir);
+	snprintf(path, sizeof(path), "%s/ll.sock", dir);
+	mkdir(rw, 0755);
+	mkdir(other, 01777);
+	chmod(other, 01777);
+	if (lbx_sandbox_landlock_abi() < 6) {
+		tap_skip("the host kernel's Landlock is older than ABI 6");
+		return;
+	}
+	fd = agent_listen_unix(path);
+	svc = fork();
+	if (svc == 0) {
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		_exit(agent_serve(fd, &cfg, 0, NULL) < 0);
+	}
+	close(fd);
+
+	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "echo data > f && cat f"),
+				   .winch_fd = -1, .signal_fd = -1 };
+	struct run r = run_opts(path, o, NULL, 0);
+	ok(r.res.status == 0 && !strcmp(r.out, "data\n"), "a session writes in its granted tree");
+	run_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "echo x > %s/f", other);
+	o.argv = ARGV("sh", "-c", cmd);
+	r = run_opts(path, o, NULL, 0);
+	ok(r.res.status != 0 && strstr(r.err, "Permission denied"),
+	   "but not into a world-writable directory elsewhere: status %d, '%s' %s", r.res.status,
+	   r.err, r.res.error);
+	run_free(&r);
+
+	o.root = true;
+	r = run_opts(path, o, NULL, 0);
+	ok(r.res.status == 0, "a --root session may (the VM is its boundary)");
+	run_free(&r);
+	o.root = false;
+
+	snprintf(cmd, sizeof(cmd), "cat %s/f", other);
+	o.argv = ARGV("sh", "-c", cmd);
+	r = run_opts(path, o, NULL, 0);
+	ok(r.res.status == 0 && !strcmp(r.out, "x\n"), "and reads elsewhere are allowed");
+	run_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "kill -0 %d", (int)svc);
+	o.argv = ARGV("sh", "-c", cmd);
+	r = run_opts(path, o, NULL, 0);
+	ok(r.res.status != 0 && strstr(r.err, "not permitted"),
+	   "a session cannot signal the agent (Landlock scope): '%s'", r.err);
+	run_free(&r);
+
+	/* An abstract socket outside the session's domain, as an agent forwarder would hold. */
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memcpy(abs.sun_path, "\0lbx-test-abstract", 18);
+	if (bind(lfd, (struct sockaddr *)&abs, offsetof(struct sockaddr_un, sun_path) + 18) == 0 &&
+	    listen(lfd, 1) == 0) {
+		o.argv = ARGV("python3", "-c",
+			      "import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+			      "try:\n s.connect('\\0lbx-test-abstract')\nexcept OSError as e:\n"
+			      " print(e.errno); sys.exit(1)\nprint('connected')");
+		r = run_opts(path, o, NULL, 0);
+		ok(r.res.status == 1 && atoi(r.out) == EPERM,
+		   "nor reach an abstract unix socket outside it (EPERM): '%s'", r.out);
+		run_free(&r);
+	}
+	close(lfd);
+	kill(svc, SIGTERM);
+	waitpid(svc, NULL, 0);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", vdir);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/lbx-exec-XXXXXX";
@@ -391,6 +491,7 @@ int main(void)
 	test_hostile();
 	test_identity();
 	test_user_switch();
+	test_landlock(dir);
 
 	kill(svc, SIGTERM);
 	ok(waitpid(svc, &status, 0) == svc && WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -408,6 +509,12 @@ int main(void)
 	}
 	unlink(sock_path);
 	unlink(sock_noroot);
-	rmdir(dir);
+	{
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "# cannot remove %s\n", dir);
+	}
 	return tap_done();
 }

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CREATE (fuse_create_in + name): create-and-open in one step, replying
+ * with the new entry and an open handle. The file is created exclusively
+ * first, so we know whether it is new (xattr mapping records the caller as
+ * owner only then); without the guest's O_EXCL an existing file is opened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fsd_priv.h"
+#include "wire.h"
+
+static int open_create(struct fsd_req *req, struct fsd_inode *dir, const char *name, int flags,
+		       mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.mode = flags & O_CREAT ? fsd_host_mode(req->fsd, S_IFREG, mode) : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+	struct fsd_creds c;
+	long fd;
+
+	fsd_creds_enter(req, &c);
+	fd = syscall(SYS_openat2, dir->fd, name, &how, sizeof(how));
+	if (fd < 0)
+		fd = -errno;
+	fsd_creds_leave(&c);
+	return (int)fd;
+}
+
+/* An O_PATH fd for the very inode fd has open, for the inode table. */
+static int path_of(struct fsd *fsd, int fd)
+{
+	char name[16];
+	int p;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	p = openat(fsd->proc_fd, name, O_PATH | O_CLOEXEC);
+	return p < 0 ? -errno : p;
+}
+
+static int reply_created(struct fsd_req *req, int fd, mode_t mode, bool fresh)
+{
+	struct fsd_inode *ino;
+	struct stat st;
+	uint64_t fh;
+	int pfd = path_of(req->fsd, fd), err;
+
+	if (pfd < 0) {
+		close(fd);
+		return pfd;
+	}
+	err = fsd_learn_fd(req, pfd, &ino, &st);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (fresh && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR &&
+	    !(err = fsd_owner_init_new(req, ino, S_IFREG | (mode & 07777), 0)))
+		err = fsd_stat(req->fsd, ino, &st);
+	if (!err)
+		err = fsd_write_entry(req, ino, &st);
+	if (err) {
+		fsd_inode_forget(req->fsd, ino->nodeid, 1);
+		fsd_inode_put(req->fsd, ino);
+		close(fd);
+		return err;
+	}
+	err = fsd_file_add(req->fsd, fd, ino, false, &fh); /* takes fd and the ref */
+	if (err)
+		return err;
+	return fsd_wr_open_out(&req->out, fh, fsd_fopen_flags(req->fsd));
+}
+
+int fsd_op_create(struct fsd_req *req)
+{
+	struct fuse_create_in in;
+	struct fsd_inode *dir;
+	const char *name;
+	bool fresh = true;
+	int err, flags, fd;
+
+	if (fsd_rd_create_in(&req->args, &in))
+		return fsd_refuse(req, -EINVAL);
+	if ((err = fsd_read_name(req, &name)) || (err = fsd_args_end(req)) ||
+	    (err = fsd_open_flags(req->fsd, in.flags, &flags)))
+		return err;
+	err = fsd_parent_get(req, req->nodeid, &dir);
+	if (err)
+		return err;
+	fd = open_create(req, dir, name, flags | O_CREAT | O_EXCL, in.mode);
+	if (fd == -EEXIST && !(in.flags & O_EXCL)) {
+		fresh = false;
+		fd = open_create(req, dir, name, flags, 0);
+	}
+	fsd_inode_put(req->fsd, dir);
+	if (fd < 0)
+		return fd;
+	return reply_created(req, fd, in.mode, fresh);
+}

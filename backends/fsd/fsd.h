@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lbx-fsd's FUSE core: a FUSE protocol server (include/uapi/linux/fuse.h,
+ * protocol 7.31 and later) for one shared directory tree, independent of
+ * how requests arrive.
+ *
+ * The transport interface
+ * -----------------------
+ * A transport (the host /dev/fuse loop in fuse_dev.c, the vhost-user-fs
+ * queues of virtio 1.2 §5.11) hands every request to fsd_handle() exactly
+ * as it arrived:
+ *
+ *   req/nreq      the request bytes, in order, in as many pieces as the
+ *                 transport has them: one buffer for /dev/fuse, the
+ *                 device-readable descriptors of a virtqueue chain (header,
+ *                 arguments and WRITE payload may each be split anywhere).
+ *   reply/nreply  where the reply goes: one buffer, or the chain's
+ *                 device-writable descriptors. READ data is read straight
+ *                 into them after the 16-byte fuse_out_header.
+ *   *reply_len    bytes written into reply; 0 means no reply is owed
+ *                 (FORGET, BATCH_FORGET, INTERRUPT) or none could be built.
+ *
+ * The core copies the header and arguments out of req once before looking
+ * at them (the guest can rewrite shared memory at any time; a name checked
+ * then used must not change in between) and parses them only through
+ * common/reader.h. WRITE payload is the one thing used in place: its bytes
+ * go to pwritev unexamined. Node ids and file handles are indices checked
+ * against tables, never pointers. Return value: 0, or -EBADMSG when the
+ * request is too short to carry a header (then *reply_len is 0).
+ *
+ * fsd_handle() may be called from several threads at once. It blocks in
+ * file system calls; the transport decides how many threads serve.
+ *
+ * Queue 0 of virtio-fs (hiprio) carries FORGET, BATCH_FORGET and
+ * INTERRUPT; they go through fsd_handle() like any other request.
+ */
+#ifndef LBX_FSD_H
+#define LBX_FSD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "compiler.h"
+
+struct fsd;
+
+enum fsd_ownership {
+	FSD_OWNERSHIP_IDENTITY, /* owners and modes are the host's */
+	FSD_OWNERSHIP_XATTR,	/* kept in user.containers.override_stat (ownership.c) */
+};
+
+struct fsd_options {
+	bool read_only;		   /* every modifying request gets EROFS */
+	enum fsd_ownership ownership;
+	uint32_t entry_timeout_ms; /* how long the guest may trust a name (README.md) */
+	uint32_t attr_timeout_ms;  /* how long it may trust attributes */
+	bool keep_cache;	   /* FOPEN_KEEP_CACHE: page cache survives close/open */
+	bool writeback;		   /* FUSE_WRITEBACK_CACHE: only for trees the host never edits */
+	uint32_t max_write;	   /* largest WRITE/READ payload, bytes */
+};
+
+#define FSD_MAX_WRITE_DEFAULT (1u << 20)
+
+void fsd_options_default(struct fsd_options *opt);
+
+/*
+ * Serve the directory shared_dir. Opens it and /proc/self/fd, so call it
+ * before the sandbox closes those off. Returns 0 or -errno.
+ */
+LBX_MUST_CHECK int fsd_new(const char *shared_dir, const struct fsd_options *opt,
+			   struct fsd **out);
+void fsd_free(struct fsd *fsd);
+
+/* Bytes a transport must be able to take in for one request (header + args + payload). */
+size_t fsd_max_request(const struct fsd *fsd);
+
+LBX_MUST_CHECK int fsd_handle(struct fsd *fsd, const struct iovec *req, unsigned nreq,
+			      const struct iovec *reply, unsigned nreply, size_t *reply_len);
+
+/* Counters for tests and logs. */
+struct fsd_stats {
+	uint64_t requests, errors, refused; /* refused: malformed or escaping requests */
+	uint64_t inodes, handles;	    /* live now */
+};
+void fsd_get_stats(struct fsd *fsd, struct fsd_stats *st);
+
+#endif

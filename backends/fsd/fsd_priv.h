@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* lbx-fsd internals shared by the per-opcode files. Not for transports. */
+#ifndef LBX_FSD_PRIV_H
+#define LBX_FSD_PRIV_H
+
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "fsd.h"
+#include "idtable.h"
+#include "reader.h"
+#include "writer.h"
+
+/* Largest argument block other than WRITE payload: SETXATTR's 64 KiB value plus a name. */
+#define FSD_MAX_ARGS (65536 + 4096)
+/* Largest directory or xattr listing reply we build. */
+#define FSD_MAX_LIST (128 * 1024)
+#define FSD_XATTR_MAX 65536
+/* The ownership xattr, as containers-storage and fuse-overlayfs name it. */
+#define FSD_OVERRIDE_XATTR "user.containers.override_stat"
+
+/* A host object the guest knows by node id. The fd is O_PATH, never followed. */
+struct fsd_inode {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	mode_t type;	 /* S_IFMT bits; an inode never changes type */
+	uint64_t nlookup; /* the guest's references (LOOKUP replies minus FORGETs) */
+	unsigned refs;	 /* in-flight users and open handles; guarded by the table lock */
+	uint64_t nodeid;
+	struct fsd_inode *hnext; /* (dev, ino) hash chain */
+};
+
+/* An open file or directory the guest knows by file handle. */
+struct fsd_file {
+	int fd;
+	struct fsd_inode *inode; /* holds a ref */
+	bool dir;
+	unsigned refs; /* guarded by the handle table lock */
+	pthread_mutex_t lock; /* directory stream state below */
+	uint8_t *dbuf;	      /* getdents64 buffer */
+	size_t dlen, dpos;
+	int64_t doff; /* stream offset of the entry at dpos */
+};
+
+struct fsd {
+	struct fsd_options opt;
+	int root_fd; /* O_PATH of the shared directory */
+	int proc_fd; /* /proc/self/fd, to reopen O_PATH fds */
+	uid_t euid;
+	gid_t egid;
+	atomic_bool initialized;
+	uint32_t proto_minor;
+
+	pthread_mutex_t ilock; /* inodes: table, hash, nlookup, refs */
+	struct fsd_idtable inodes;
+	struct fsd_inode **hash;
+	size_t nbuckets;
+	struct fsd_inode *root;
+
+	pthread_mutex_t hlock; /* handles */
+	struct fsd_idtable files;
+
+	atomic_uint_fast64_t n_requests, n_errors, n_refused;
+};
+
+/* One request in flight. */
+struct fsd_req {
+	struct fsd *fsd;
+	uint32_t opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+	struct lbx_reader args;		/* private copy of the arguments */
+	const struct iovec *payload;	/* WRITE data, in place */
+	unsigned npayload;
+	size_t payload_off, payload_len; /* where in payload the data starts, how much */
+	const struct iovec *reply;	/* the transport's reply buffers */
+	unsigned nreply;
+	size_t reply_cap;
+	struct lbx_writer out;		/* reply arguments after fuse_out_header */
+	size_t direct_len;		/* bytes written straight into reply after the header */
+};
+
+/* Handlers return 0 (reply = out), -errno (error reply) or FSD_NO_REPLY. */
+#define FSD_NO_REPLY 1
+typedef int (*fsd_op_fn)(struct fsd_req *req);
+
+/* request.c */
+size_t fsd_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
+		     struct iovec *out, unsigned max, unsigned *cnt);
+int fsd_refuse(struct fsd_req *req, int err);
+
+/* open.c: guest open flags to host flags; FOPEN_* for replies; FSYNC/FSYNCDIR. */
+int fsd_open_flags(const struct fsd *fsd, uint32_t guest, int *flags);
+uint32_t fsd_fopen_flags(const struct fsd *fsd);
+int fsd_sync_file(struct fsd_req *req, bool dir);
+
+/* name.c: one path component from the request, checked. */
+int fsd_read_name(struct fsd_req *req, const char **name);
+int fsd_args_end(struct fsd_req *req);
+
+/* inode.c */
+int fsd_inodes_init(struct fsd *fsd);
+void fsd_inodes_free(struct fsd *fsd);
+struct fsd_inode *fsd_inode_get(struct fsd *fsd, uint64_t nodeid);
+void fsd_inode_ref(struct fsd *fsd, struct fsd_inode *ino);
+void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino);
+/* Take over fd (O_PATH): find or add its inode, count one lookup. */
+int fsd_inode_learn(struct fsd *fsd, int fd, const struct stat *st, struct fsd_inode **out);
+void fsd_inode_forget(struct fsd *fsd, uint64_t nodeid, uint64_t n);
+void fsd_inode_forget_all(struct fsd *fsd);
+int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags);
+void fsd_proc_path(const struct fsd_inode *ino, char *buf, size_t size);
+int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
+
+/* handle.c */
+int fsd_files_init(struct fsd *fsd);
+void fsd_files_free(struct fsd *fsd);
+int fsd_file_add(struct fsd *fsd, int fd, struct fsd_inode *ino, bool dir, uint64_t *fh);
+struct fsd_file *fsd_file_get(struct fsd *fsd, uint64_t fh, bool dir);
+void fsd_file_put(struct fsd *fsd, struct fsd_file *f);
+int fsd_file_release(struct fsd *fsd, uint64_t fh, bool dir);
+
+/* attr.c */
+int fsd_stat(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st);
+int fsd_write_attr(struct lbx_writer *w, const struct stat *st);
+int fsd_write_entry(struct fsd_req *req, struct fsd_inode *ino, const struct stat *st);
+int fsd_write_attr_out(struct fsd_req *req, const struct stat *st);
+/* What a creating call asked for (mode with type bits, device number). */
+struct fsd_made {
+	mode_t mode;
+	dev_t rdev;
+};
+int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *name,
+		    const struct fsd_made *mk);
+int fsd_learn_fd(struct fsd_req *req, int fd, struct fsd_inode **out, struct stat *st);
+void fsd_split_timeout(uint32_t ms, uint64_t *sec, uint32_t *nsec);
+
+/* ownership.c */
+struct fsd_override {
+	uint32_t uid, gid;
+	mode_t mode; /* type and permission bits */
+	dev_t rdev;
+};
+int fsd_override_parse(const char *s, size_t n, struct fsd_override *ov);
+int fsd_override_format(const struct fsd_override *ov, char *buf, size_t size);
+void fsd_owner_apply(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st);
+int fsd_owner_store(struct fsd *fsd, const struct fsd_inode *ino, const struct fsd_override *ov);
+int fsd_owner_init_new(struct fsd_req *req, struct fsd_inode *ino, mode_t mode, dev_t rdev);
+mode_t fsd_host_mode(const struct fsd *fsd, mode_t type, mode_t mode);
+
+/* creds.c: create as the caller when the server may (identity mapping, root). */
+struct fsd_creds {
+	bool switched;
+};
+void fsd_creds_enter(struct fsd_req *req, struct fsd_creds *c);
+void fsd_creds_leave(struct fsd_creds *c);
+
+/* readdir.c (OPENDIR...) and the per-opcode handlers */
+int fsd_op_init(struct fsd_req *req);
+int fsd_op_destroy(struct fsd_req *req);
+int fsd_op_lookup(struct fsd_req *req);
+int fsd_op_forget(struct fsd_req *req);
+int fsd_op_batch_forget(struct fsd_req *req);
+int fsd_op_getattr(struct fsd_req *req);
+int fsd_op_setattr(struct fsd_req *req);
+int fsd_op_readlink(struct fsd_req *req);
+int fsd_op_symlink(struct fsd_req *req);
+int fsd_op_mknod(struct fsd_req *req);
+int fsd_op_mkdir(struct fsd_req *req);
+int fsd_op_unlink(struct fsd_req *req);
+int fsd_op_rmdir(struct fsd_req *req);
+int fsd_op_rename(struct fsd_req *req);
+int fsd_op_rename2(struct fsd_req *req);
+int fsd_op_link(struct fsd_req *req);
+int fsd_op_open(struct fsd_req *req);
+int fsd_op_create(struct fsd_req *req);
+int fsd_op_read(struct fsd_req *req);
+int fsd_op_write(struct fsd_req *req);
+int fsd_op_flush(struct fsd_req *req);
+int fsd_op_release(struct fsd_req *req);
+int fsd_op_fsync(struct fsd_req *req);
+int fsd_op_opendir(struct fsd_req *req);
+int fsd_op_readdir(struct fsd_req *req);
+int fsd_op_readdirplus(struct fsd_req *req);
+int fsd_op_releasedir(struct fsd_req *req);
+int fsd_op_fsyncdir(struct fsd_req *req);
+int fsd_op_statfs(struct fsd_req *req);
+int fsd_op_access(struct fsd_req *req);
+int fsd_op_lseek(struct fsd_req *req);
+int fsd_op_fallocate(struct fsd_req *req);
+int fsd_op_copy_file_range(struct fsd_req *req);
+int fsd_op_getxattr(struct fsd_req *req);
+int fsd_op_setxattr(struct fsd_req *req);
+int fsd_op_listxattr(struct fsd_req *req);
+int fsd_op_removexattr(struct fsd_req *req);
+int fsd_op_interrupt(struct fsd_req *req);
+
+#endif

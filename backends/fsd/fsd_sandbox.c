@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What lbx-fsd keeps once it serves (ARCHITECTURE.md: restricted before
+ * the first byte from the guest):
+ *
+ * Landlock: the shared tree only, read-write or read-only; no TCP, no
+ * abstract unix sockets or signals outside the process. Everything the
+ * core touches is reached through fds it already holds (the tree's O_PATH
+ * fds, /proc/self/fd, /dev/fuse); reopening through /proc/self/fd is
+ * checked against the tree the inode lives in, so it stays allowed.
+ *
+ * seccomp: the file system calls of the handlers, memory and threads for
+ * glibc (clone only with CLONE_THREAD, no executable mappings), and
+ * nothing else: no socket, no exec, no ptrace, no mount.
+ * LBX_SECCOMP=log logs violations instead of killing, for debugging.
+ */
+#include "fsd_sandbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+static const char *const fsd_syscalls[] = {
+	/* requests and replies */
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+	"preadv2", "pwritev2", "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl",
+	"eventfd2",
+	/* the handlers */
+	"openat", "openat2", "close", "fstat", "newfstatat", "statx", "lseek", "getdents64",
+	"mkdirat", "mknodat", "symlinkat", "linkat", "unlinkat", "renameat", "renameat2",
+	"readlinkat",
+	"fchmod", "chmod", "fchmodat", "fchown", "fchownat", "ftruncate", "utimensat", "fsync",
+	"fdatasync", "fallocate", "copy_file_range", "fstatfs", "statfs", "getxattr",
+	"setxattr", "listxattr", "removexattr", "setfsuid", "setfsgid", "fcntl", "dup",
+	/* glibc: memory, threads, time, signals, abort */
+	"brk", "munmap", "mremap", "madvise", "futex", "set_robust_list", "rseq",
+	"sched_yield", "sched_getaffinity", "exit", "exit_group", "rt_sigreturn",
+	"rt_sigprocmask", "rt_sigaction", "sigaltstack", "tgkill", "gettid", "getpid",
+	"clock_gettime", "clock_nanosleep", "nanosleep", "getrandom", "restart_syscall",
+};
+
+static const char *const fsd_enosys[] = { "clone3" };
+
+int fsd_sandbox_apply(const char *shared_dir, bool read_only)
+{
+	struct lbx_landlock_rule rule = {
+		.path = shared_dir,
+		.access = LBX_FS_READ | (read_only ? 0 : LBX_FS_WRITE),
+	};
+	struct lbx_seccomp_policy sc = {
+		.allow = fsd_syscalls,
+		.nallow = sizeof(fsd_syscalls) / sizeof(fsd_syscalls[0]),
+		.enosys = fsd_enosys,
+		.nenosys = 1,
+		.threads = true,
+		.no_exec_mem = true,
+	};
+	const char *env = getenv("LBX_SECCOMP");
+	int abi;
+
+	abi = lbx_sandbox_landlock(&rule, 1,
+				   LBX_LANDLOCK_NO_TCP | LBX_LANDLOCK_SCOPED | LBX_LANDLOCK_BEST_EFFORT);
+	if (abi < 0)
+		return abi;
+	if (abi == 0)
+		lbx_warn("no Landlock in this kernel: confinement rests on openat2 and seccomp alone");
+	sc.log_only = env && !strcmp(env, "log");
+	lbx_debug("landlock ABI %d: only %s (%s)", abi, shared_dir,
+		  read_only ? "read-only" : "read-write");
+	return lbx_sandbox_seccomp(&sc);
+}

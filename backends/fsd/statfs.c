@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* STATFS: the host file system's figures under the node (fuse_kstatfs). */
+#include <errno.h>
+#include <string.h>
+#include <sys/statfs.h>
+
+#include "fsd_priv.h"
+#include "wire.h"
+
+int fsd_op_statfs(struct fsd_req *req)
+{
+	struct fuse_kstatfs k;
+	struct fsd_inode *ino;
+	struct statfs s;
+	int err;
+
+	if ((err = fsd_args_end(req)))
+		return err;
+	ino = fsd_inode_get(req->fsd, req->nodeid);
+	if (!ino)
+		return fsd_refuse(req, -ESTALE);
+	err = fstatfs(ino->fd, &s) < 0 ? -errno : 0;
+	fsd_inode_put(req->fsd, ino);
+	if (err)
+		return err;
+	memset(&k, 0, sizeof(k));
+	k.blocks = s.f_blocks;
+	k.bfree = s.f_bfree;
+	k.bavail = s.f_bavail;
+	k.files = s.f_files;
+	k.ffree = s.f_ffree;
+	k.bsize = (uint32_t)s.f_bsize;
+	k.namelen = (uint32_t)s.f_namelen;
+	k.frsize = (uint32_t)s.f_frsize;
+	return fsd_wr_kstatfs(&req->out, &k);
+}

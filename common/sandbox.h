@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Self-restriction for processes that parse hostile input (ARCHITECTURE.md:
+ * every backend restricts itself before it reads a byte from the guest).
+ *
+ * Two independent layers, applied in this order:
+ *
+ *   lbx_sandbox_landlock()  the file hierarchies the process may still use,
+ *                           and with which rights (Landlock, best ABI the
+ *                           kernel offers; TCP and scopes on ABI 4 and 6).
+ *   lbx_sandbox_seccomp()   the system calls it may still make (libseccomp
+ *                           allow list; anything else kills the process).
+ *
+ * Both act on the calling thread and the threads it creates afterwards,
+ * so call them from the main thread before spawning workers. Both set
+ * no_new_privs. The Landlock half needs no library; the seccomp half needs
+ * libseccomp (lbx_sandbox_dep in common/meson.build).
+ */
+#ifndef LBX_SANDBOX_H
+#define LBX_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compiler.h"
+
+/* Rights on a hierarchy, mapped onto Landlock's access bits. */
+#define LBX_FS_READ  (1u << 0) /* read files, list directories */
+#define LBX_FS_WRITE (1u << 1) /* write, truncate, create, remove, rename and link within */
+#define LBX_FS_EXEC  (1u << 2) /* execute files */
+#define LBX_FS_DEV   (1u << 3) /* create device nodes, ioctl on devices */
+
+struct lbx_landlock_rule {
+	const char *path; /* opened O_PATH by lbx_sandbox_landlock */
+	unsigned access;  /* LBX_FS_* */
+};
+
+/* lbx_sandbox_landlock flags */
+#define LBX_LANDLOCK_BEST_EFFORT (1u << 0) /* no Landlock in the kernel: return 0, not -EOPNOTSUPP */
+#define LBX_LANDLOCK_NO_TCP	 (1u << 1) /* also deny TCP bind and connect (ABI >= 4) */
+#define LBX_LANDLOCK_SCOPED	 (1u << 2) /* deny abstract unix sockets and signals leaving the domain (ABI >= 6) */
+
+/* The kernel's Landlock ABI version, or 0 if Landlock is unavailable. */
+int lbx_sandbox_landlock_abi(void);
+
+/*
+ * Restrict the calling thread (and its future children) to the given
+ * hierarchies: everything Landlock can govern is denied outside them.
+ * Returns the ABI version enforced (> 0), 0 (best effort, no Landlock), or
+ * -errno (-ENOENT names a rule path that does not exist).
+ */
+LBX_MUST_CHECK int lbx_sandbox_landlock(const struct lbx_landlock_rule *rules, size_t n,
+					unsigned flags);
+
+struct lbx_seccomp_policy {
+	const char *const *allow; /* system call names; names this arch lacks are skipped */
+	size_t nallow;
+	/* Answered -ENOSYS instead of killing (clone3: glibc then falls back to clone). */
+	const char *const *enosys;
+	size_t nenosys;
+	bool threads;	  /* allow clone(2) only with CLONE_THREAD (creating threads, not processes) */
+	bool no_exec_mem; /* mmap/mprotect never with PROT_EXEC */
+	bool log_only;	  /* log violations instead of killing (debugging; LBX_SECCOMP=log) */
+};
+
+/*
+ * Load a filter that allows exactly the policy's calls; any other call
+ * kills the process (SCMP_ACT_KILL_PROCESS). Returns 0 or -errno
+ * (-EINVAL names an allow entry libseccomp does not know at all).
+ */
+LBX_MUST_CHECK int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *policy);
+
+#endif

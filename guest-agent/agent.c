@@ -240,7 +240,7 @@ static int run_service(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	lbx_log_init(argv[0]);
+	lbx_log_init("lbx-agent");
 	if (getpid() == 1)
 		run_init();
 	return run_service(argc, argv);

@@ -101,11 +101,20 @@ static int parse(int argc, char **argv, struct exec_args *a)
 	};
 	int opt;
 
+	int dashdash = argc;
+
 	a->env = calloc((size_t)argc + 1, sizeof(char *));
 	if (!a->env)
 		return -ENOMEM;
+	/* The command is everything after "--"; options and NAME come before it. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			dashdash = i;
+			break;
+		}
+	}
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "tw:e:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(dashdash, argv, "tw:e:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': a->o.tty = true; break;
 		case 'R': a->o.root = true; break;
@@ -123,13 +132,17 @@ static int parse(int argc, char **argv, struct exec_args *a)
 		default: usage(stderr); return -EINVAL;
 		}
 	}
-	/* getopt moved NAME before "--"; what follows "--" is the command. */
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+	if (optind < dashdash)
 		a->name = argv[optind++];
-	if (optind >= argc) {
+	if (optind < dashdash) {
+		lbx_err("exec: unexpected '%s' before -- (lbx exec NAME -- COMMAND)", argv[optind]);
+		return -EINVAL;
+	}
+	if (dashdash + 1 >= argc) {
 		lbx_err("exec: no command given (lbx exec NAME -- COMMAND)");
 		return -EINVAL;
 	}
+	optind = dashdash + 1;
 	a->o.argv = argv + optind;
 	a->o.env = a->env;
 	return 0;

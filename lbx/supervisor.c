@@ -391,7 +391,11 @@ static void stop_engine(struct sup *s)
 	if (s->engine < 0)
 		return;
 	k = &s->kids[s->engine];
-	if (!k->exited && s->ready) {
+	/*
+	 * Only a healthy box is asked to power off: with a backend gone the
+	 * guest may block on it (a sync on a dead virtio-fs) until we give up.
+	 */
+	if (!k->exited && s->ready && stop_requested && !s->reason[0]) {
 		box_path(s->o->paths->runtime, "vsock.sock", uds, sizeof(uds));
 		fd = lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
 		if (fd >= 0) {

@@ -41,17 +41,21 @@ static const char *const fsd_syscalls[] = {
 	"clock_gettime", "clock_nanosleep", "nanosleep", "getrandom", "restart_syscall",
 };
 
+/* vhost-user adds messages with fds (SCM_RIGHTS) and guest memory mappings. */
+static const char *const fsd_vhost_syscalls[] = { "recvmsg", "sendmsg", "recvfrom", "sendto" };
+
 static const char *const fsd_enosys[] = { "clone3" };
 
-int fsd_sandbox_apply(const char *shared_dir, bool read_only)
+int fsd_sandbox_apply(const char *shared_dir, bool read_only, bool vhost)
 {
+	const char *allow[LBX_ARRAY_SIZE(fsd_syscalls) + LBX_ARRAY_SIZE(fsd_vhost_syscalls)];
+	size_t nallow = 0;
 	struct lbx_landlock_rule rule = {
 		.path = shared_dir,
 		.access = LBX_FS_READ | (read_only ? 0 : LBX_FS_WRITE),
 	};
 	struct lbx_seccomp_policy sc = {
-		.allow = fsd_syscalls,
-		.nallow = sizeof(fsd_syscalls) / sizeof(fsd_syscalls[0]),
+		.allow = allow,
 		.enosys = fsd_enosys,
 		.nenosys = 1,
 		.threads = true,
@@ -66,6 +70,11 @@ int fsd_sandbox_apply(const char *shared_dir, bool read_only)
 		return abi;
 	if (abi == 0)
 		lbx_warn("no Landlock in this kernel: confinement rests on openat2 and seccomp alone");
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(fsd_syscalls); i++)
+		allow[nallow++] = fsd_syscalls[i];
+	for (size_t i = 0; vhost && i < LBX_ARRAY_SIZE(fsd_vhost_syscalls); i++)
+		allow[nallow++] = fsd_vhost_syscalls[i];
+	sc.nallow = nallow;
 	sc.log_only = env && !strcmp(env, "log");
 	lbx_debug("landlock ABI %d: only %s (%s)", abi, shared_dir,
 		  read_only ? "read-only" : "read-write");

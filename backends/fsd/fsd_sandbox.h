@@ -8,6 +8,7 @@
 #include "compiler.h"
 
 /* Call in the serving process before its first request and before starting threads. */
-LBX_MUST_CHECK int fsd_sandbox_apply(const char *shared_dir, bool read_only);
+/* vhost: also what the vhost-user transport needs (messages with fds). */
+LBX_MUST_CHECK int fsd_sandbox_apply(const char *shared_dir, bool read_only, bool vhost);
 
 #endif

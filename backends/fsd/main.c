@@ -25,10 +25,11 @@
 #include "fsd.h"
 #include "fsd_sandbox.h"
 #include "fuse_dev.h"
+#include "vhost.h"
 #include "log.h"
 
 struct args {
-	const char *shared_dir, *mountpoint;
+	const char *shared_dir, *mountpoint, *socket, *tag;
 	struct fsd_options opt;
 	unsigned threads;
 	bool drop;
@@ -40,12 +41,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lbx-fsd --shared-dir DIR --fuse-mount MOUNTPOINT [options]\n"
+		"       lbx-fsd --shared-dir DIR --socket PATH --tag TAG [options]\n"
 		"\n"
 		"Serve DIR over FUSE at MOUNTPOINT, in the foreground, until it is\n"
-		"unmounted or lbx-fsd gets SIGINT or SIGTERM (then it unmounts).\n"
+		"unmounted or lbx-fsd gets SIGINT or SIGTERM (then it unmounts); or as a\n"
+		"vhost-user-fs device on PATH for one front-end (lbx-vmm, QEMU), until it\n"
+		"disconnects.\n"
 		"\n"
 		"  --shared-dir DIR         the tree to serve; nothing outside it is reachable\n"
 		"  --fuse-mount MOUNTPOINT  mount through /dev/fuse here (needs root)\n"
+		"  --socket PATH            serve vhost-user-fs on this unix socket\n"
+		"  --tag TAG                the virtio-fs tag the guest mounts (1-36 bytes)\n"
 		"  --read-only              refuse every change with EROFS\n"
 		"  --ownership MODE         identity (default): host owners and modes;\n"
 		"                           xattr: owners and modes kept in\n"
@@ -90,7 +96,7 @@ static int parse_timeout(const char *s, uint32_t *ms)
 }
 
 enum { OPT_SHARED = 256, OPT_MOUNT, OPT_RO, OPT_OWN, OPT_CACHE, OPT_NOKEEP, OPT_WB, OPT_THREADS,
-       OPT_USER };
+       OPT_USER, OPT_SOCKET, OPT_TAG };
 
 static const struct option long_opts[] = {
 	{ "shared-dir", required_argument, NULL, OPT_SHARED },
@@ -102,6 +108,8 @@ static const struct option long_opts[] = {
 	{ "writeback", no_argument, NULL, OPT_WB },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,6 +119,12 @@ static int parse_one(struct args *a, int c, const char *v)
 	switch (c) {
 	case OPT_SHARED: a->shared_dir = v; return 0;
 	case OPT_MOUNT: a->mountpoint = v; return 0;
+	case OPT_SOCKET: a->socket = v; return 0;
+	case OPT_TAG:
+		if (!v[0] || strlen(v) > 36)
+			return lbx_err("--tag: '%s' is not 1-36 bytes", v), -1;
+		a->tag = v;
+		return 0;
 	case OPT_RO: a->opt.read_only = true; return 0;
 	case OPT_NOKEEP: a->opt.keep_cache = false; return 0;
 	case OPT_WB: a->opt.writeback = true; return 0;
@@ -152,8 +166,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1)
 		if (parse_one(a, c, optarg))
 			return -1;
-	if (optind < argc || !a->shared_dir || !a->mountpoint) {
-		lbx_err(optind < argc ? "unexpected argument '%s'" : "--shared-dir and --fuse-mount are required%s",
+	if (optind < argc || !a->shared_dir || !a->mountpoint == !a->socket ||
+	    (a->socket && !a->tag)) {
+		lbx_err(optind < argc ? "unexpected argument '%s'"
+				      : "--shared-dir and one of --fuse-mount or --socket (with --tag) "
+					"are required%s",
 			optind < argc ? argv[optind] : "");
 		usage(stderr);
 		return -1;
@@ -185,7 +202,7 @@ static void serve(const struct args *a, int fuse_fd)
 	if (a->drop && drop_privileges(a))
 		_exit(1);
 	err = fsd_new(a->shared_dir, &a->opt, &fsd);
-	if (!err && (err = fsd_sandbox_apply(a->shared_dir, a->opt.read_only)))
+	if (!err && (err = fsd_sandbox_apply(a->shared_dir, a->opt.read_only, false)))
 		lbx_err("cannot restrict myself: %s", strerror(-err));
 	if (!err)
 		err = fsd_fuse_serve(fsd, fuse_fd, a->threads);
@@ -242,6 +259,44 @@ static int wait_child(const struct args *a, pid_t child, const sigset_t *set)
 	return WEXITSTATUS(status);
 }
 
+static int restrict_vhost(void *data)
+{
+	const struct args *a = data;
+	int err = fsd_sandbox_apply(a->shared_dir, a->opt.read_only, true);
+
+	if (err)
+		lbx_err("cannot restrict myself: %s", strerror(-err));
+	return err;
+}
+
+/* vhost-user: one process, one front-end; no mount, so no parent to unmount. */
+static int serve_vhost(struct args *a)
+{
+	struct fsd *fsd;
+	int fd, err;
+
+	if (a->drop && drop_privileges(a))
+		return 1;
+	err = fsd_new(a->shared_dir, &a->opt, &fsd);
+	if (err) {
+		lbx_err("cannot serve %s: %s", a->shared_dir, strerror(-err));
+		return 1;
+	}
+	fd = fsd_vhost_accept(a->socket);
+	if (fd < 0) {
+		lbx_err("cannot accept a front-end on %s: %s", a->socket, strerror(-fd));
+		fsd_free(fsd);
+		return 1;
+	}
+	err = fsd_vhost_serve(fsd, fd, a->tag, restrict_vhost, a);
+	fsd_free(fsd);
+	if (err) {
+		lbx_err("vhost-user-fs on %s: %s", a->socket, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -260,6 +315,10 @@ int main(int argc, char **argv)
 	close(dirfd);
 	umask(0); /* the guest's umask is already applied to the modes we get */
 	raise_nofile();
+	if (a.socket) {
+		signal(SIGPIPE, SIG_IGN);
+		return serve_vhost(&a);
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

@@ -66,7 +66,7 @@ class Tap:
 
 
 def build_dir():
-    return os.environ.get("LBX_BUILD_DIR", os.path.join(ROOT, "build"))
+    return os.path.abspath(os.environ.get("LBX_BUILD_DIR", os.path.join(ROOT, "build")))
 
 
 def kernel_dir():
@@ -202,6 +202,53 @@ class VhostUserVsock(Device):
                 self.proc.kill()
                 self.proc.wait()
             self.log.close()
+        self.proc = None
+
+
+class VhostUserFs(Device):
+    """lbx-fsd serving a host directory to QEMU's vhost-user-fs-device."""
+
+    count = 0
+
+    def __init__(self, shared_dir, tag, read_only=False, ownership="identity", wrapper=()):
+        self.shared_dir = shared_dir
+        self.tag = tag
+        self.read_only = read_only
+        self.ownership = ownership
+        self.wrapper = list(wrapper)
+        self.proc = None
+        VhostUserFs.count += 1
+        self.id = f"fs{VhostUserFs.count}"
+
+    def start(self, workdir):
+        self.sock = os.path.join(workdir, f"{self.id}.sock")
+        self.log_path = os.path.join(workdir, f"{self.id}.log")
+        self.log = open(self.log_path, "w")
+        exe = os.path.join(build_dir(), "backends", "fsd", "lbx-fsd")
+        cmd = self.wrapper + [exe, "--shared-dir", self.shared_dir, "--socket", self.sock,
+                              "--tag", self.tag, "--ownership", self.ownership]
+        if self.read_only:
+            cmd.append("--read-only")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_path(self.sock, self.proc, "lbx-fsd")
+
+    def qemu_args(self):
+        return ["-chardev", f"socket,id={self.id},path={self.sock}",
+                "-device", f"vhost-user-fs-device,chardev={self.id},tag={self.tag}"]
+
+    def stop(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.returncode = self.proc.returncode
+            self.log.close()
+            with open(self.log_path) as f:
+                self.log_text = f.read()
         self.proc = None
 
 

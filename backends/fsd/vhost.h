@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* lbx-fsd's vhost-user-fs transport (virtio 1.2 §5.11 over common/vhost_user_backend.h). */
+#ifndef LBX_FSD_VHOST_H
+#define LBX_FSD_VHOST_H
+
+#include "compiler.h"
+#include "fsd.h"
+
+/*
+ * Bind a unix socket at path and wait for the one front-end (lbx-vmm or
+ * QEMU) to connect; the socket file is removed once it has. Returns the
+ * connected fd or -errno. Done before the sandbox, which forbids sockets.
+ */
+LBX_MUST_CHECK int fsd_vhost_accept(const char *path);
+/*
+ * Serve the device on the connected fd until the front-end goes away.
+ * tag is the file system tag (1-36 bytes), checked here; the front-end
+ * puts it in the config space.
+ * restrict_self runs once the event loop, signal handling and the
+ * connection are set up, before the first message is read (the sandbox).
+ * Returns 0 after a clean end of the session, -errno on failure.
+ */
+LBX_MUST_CHECK int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag,
+				   int (*restrict_self)(void *), void *arg);
+
+#endif

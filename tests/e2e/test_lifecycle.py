@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The user's product: lbx up on a project, lbx exec/enter, Landlock in
+the box, lbx down, crashes, bad definitions, lbx rm. Runs the real CLI with
+its own XDG directories; engine qemu (TCG) with lbx-fsd and lbx-vsockd."""
+import json
+import os
+import pty
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import fcntl
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbxtest import Skip, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
+
+
+class Env:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="lbx-life-")
+        self.env = dict(os.environ)
+        for k, d in (("XDG_RUNTIME_DIR", "run"), ("XDG_DATA_HOME", "data"),
+                     ("XDG_CONFIG_HOME", "config")):
+            os.makedirs(os.path.join(self.tmp, d), mode=0o700)
+            self.env[k] = os.path.join(self.tmp, d)
+        self.env["LBX_KERNEL_DIR"] = kernel_dir()
+        self.project = os.path.join(self.tmp, "proj")
+        os.makedirs(self.project)
+        self.exe = os.path.join(build_dir(), "lbx", "lbx")
+
+    def lbx(self, *args, cwd=None, input=None, timeout=300):
+        return subprocess.run([self.exe] + list(args), cwd=cwd or self.project, env=self.env,
+                              input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout)
+
+    def processes(self):
+        """Processes still using this test's directories."""
+        out = subprocess.run(["ps", "-eo", "pid,args"], stdout=subprocess.PIPE, text=True).stdout
+        return [line for line in out.splitlines() if self.tmp in line and "ps -eo" not in line]
+
+    def cleanup(self):
+        self.lbx("down", "proj", timeout=120)
+        shutil.rmtree(self.tmp, True)
+
+
+def tty_exec(e, args, rows, cols):
+    """Run lbx with a pty of the given size as its terminal; returns output."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(e.project)
+        os.execve(e.exe, [e.exe] + args, e.env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out
+
+
+def test_lifecycle(t):
+    qemu_binary()
+    e = Env()
+    try:
+        with open(os.path.join(e.project, "from-host.txt"), "w") as f:
+            f.write("host data\n")
+        r = e.lbx("up")
+        if not t.ok(r.returncode == 0 and b"box proj is up" in r.stderr, "lbx up on a project",
+                    r.stderr):
+            print("#", e.lbx("logs", "proj").stdout.decode()[-2000:])
+            return
+        t.ok(b"engine auto: using qemu" in r.stderr, "auto says why it fell back to qemu", r.stderr)
+        r = e.lbx("up", "proj")
+        t.ok(r.returncode == 0 and b"already up" in r.stderr, "a second up is a no-op")
+
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "pwd; cat from-host.txt")
+        t.eq(r.stdout.decode(), f"{e.project}\nhost data\n",
+             "exec starts in the project, which is the host's tree")
+        for cmd, want in ((["true"], 0), (["false"], 1), (["/nope"], 127),
+                          (["sh", "-c", "kill -9 $$"], 137)):
+            t.eq(e.lbx("exec", "proj", "--", *cmd).returncode, want, f"exit status {want}")
+        e.lbx("exec", "proj", "--", "sh", "-c", "echo guest data > from-guest.txt")
+        with open(os.path.join(e.project, "from-guest.txt")) as f:
+            t.eq(f.read(), "guest data\n", "a file written in the guest is on the host")
+        st = os.stat(os.path.join(e.project, "from-guest.txt"))
+        t.eq((st.st_uid, st.st_gid), (os.getuid(), os.getgid()), "owned by the host user")
+
+        rc, out = tty_exec(e, ["exec", "-t", "proj", "--", "stty", "size"], 33, 101)
+        t.ok(rc == 0 and b"33 101" in out, "a pty session gets the window size", out)
+
+        # Landlock: a root session makes a world-writable directory outside the project...
+        r = e.lbx("exec", "--root", "proj", "--", "sh", "-c",
+                  "mkdir -p -m 1777 /srv/shared && touch /srv/shared/by-root")
+        t.eq(r.returncode, 0, "a --root session may write anywhere", r.stderr)
+        # ...which a user session still cannot write into.
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "echo x > /srv/shared/f")
+        t.ok(r.returncode != 0 and b"Permission denied" in r.stderr,
+             "a user session cannot write outside its trees, even world-writable ones", r.stderr)
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "ls /srv/shared; echo y > /tmp/ok; cat /tmp/ok")
+        t.ok(r.returncode == 0 and r.stdout == b"by-root\ny\n",
+             "but it reads there, and writes /tmp", r.stdout + r.stderr)
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "kill -0 1")
+        t.ok(r.returncode != 0 and b"not permitted" in r.stderr,
+             "a user session cannot signal the agent (EPERM)", r.stderr)
+
+        r = e.lbx("status", "proj", "--json")
+        st = json.loads(r.stdout)
+        roles = [p["role"] for p in st.get("state", {}).get("processes", [])]
+        t.ok(st["running"] and "lbx-fsd (project)" in roles and "lbx-vsockd" in roles,
+             "status --json shows the box's processes", r.stdout)
+        r = e.lbx("ls", "--json")
+        t.ok([b["name"] for b in json.loads(r.stdout)] == ["proj"], "ls --json lists it")
+
+        r = e.lbx("down", "proj")
+        t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)
+        rt = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", "proj")
+        t.ok(not os.path.exists(rt), "no runtime directory (sockets) left behind")
+        t.eq(e.processes(), [], "no process left behind")
+        r = e.lbx("status", "proj")
+        t.ok(r.returncode == 3 and b"stopped by lbx down" in r.stdout, "status: stopped by lbx down",
+             r.stdout)
+
+        # A backend dying takes the box down, and status names it.
+        r = e.lbx("up", "proj")
+        t.eq(r.returncode, 0, "up again", r.stderr)
+        fsd = [line.split()[0] for line in e.processes() if "lbx-fsd" in line]
+        if t.ok(len(fsd) == 1, "one lbx-fsd serves the project", e.processes()):
+            os.kill(int(fsd[0]), signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and e.lbx("status", "proj").returncode == 0:
+                time.sleep(0.2)
+            r = e.lbx("status", "proj")
+            t.ok(r.returncode == 3 and b"lbx-fsd (project) was killed by signal 9" in r.stdout,
+                 "kill -9 of lbx-fsd stops the box and status names it", r.stdout)
+            t.eq(e.processes(), [], "and nothing of it is left running")
+
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            f.write('{"name": "proj", "memory": "lots"}')
+        r = e.lbx("up")
+        lines = r.stderr.decode().strip().splitlines()
+        t.ok(r.returncode != 0 and len(lines) == 1 and "lbx.json: memory:" in lines[0],
+             "a malformed lbx.json is one line naming the key", r.stderr)
+        os.unlink(os.path.join(e.project, "lbx.json"))
+
+        r = e.lbx("rm", "proj")
+        t.ok(r.returncode == 0 and not os.path.exists(
+            os.path.join(e.env["XDG_DATA_HOME"], "lbx", "boxes", "proj")), "lbx rm forgets the box")
+        t.ok(os.path.exists(os.path.join(e.project, "from-guest.txt")), "and leaves the project alone")
+    finally:
+        e.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_lifecycle])

@@ -43,6 +43,11 @@ int lbx_json_fail(const struct lbx_json_val *v, const char *fmt, ...)
 	return doc_fail(v->doc, "%s: %s: %s", v->doc->file, v->path, msg);
 }
 
+int lbx_json_fail_as_is(const struct lbx_json_val *v, const char *msg)
+{
+	return doc_fail(v->doc, "%s", msg);
+}
+
 /* A path that does not fit ends in "..." rather than silently short. */
 static void path_printf(char *dst, const char *fmt, ...) LBX_PRINTF(2, 3);
 

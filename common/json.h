@@ -90,5 +90,7 @@ bool lbx_json_iter_next(struct lbx_json_iter *it, struct lbx_json_val *out);
 
 /* Record "file: PATH: message" as the error (first one wins); returns -EINVAL. */
 int lbx_json_fail(const struct lbx_json_val *v, const char *fmt, ...) LBX_PRINTF(2, 3);
+/* Record a whole message that already names file and path (a nested parser's). */
+int lbx_json_fail_as_is(const struct lbx_json_val *v, const char *msg);
 
 #endif

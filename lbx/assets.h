@@ -15,6 +15,7 @@ enum lbx_asset {
 	ASSET_VSOCKD,
 	ASSET_FSD,
 	ASSET_VMM,
+	ASSET_SSH_PROXY,
 	ASSET_KERNEL,	     /* vmlinux */
 	ASSET_INITRAMFS,
 	ASSET_BUSYBOX_IMAGE, /* initramfs overlay with busybox */

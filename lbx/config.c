@@ -9,6 +9,9 @@
 
 #include "cli.h"
 #include "json.h"
+#include "policy.h"
+
+#include <cjson/cJSON.h>
 
 static const char *const engine_names[] = {
 	[ENGINE_AUTO] = "auto", [ENGINE_VM] = "vm", [ENGINE_QEMU] = "qemu", [ENGINE_LIGHT] = "light",
@@ -71,6 +74,7 @@ void box_config_free(struct box_config *c)
 		free(c->rw_paths[i]);
 	for (unsigned i = 0; i < c->nro; i++)
 		free(c->ro_paths[i]);
+	free(c->ssh_policy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -207,6 +211,32 @@ static int parse_landlock(struct box_config *c, const struct lbx_json_val *obj)
 	return 0;
 }
 
+/*
+ * The ssh section is lbx-ssh-proxy's policy (docs/lbx-ssh-proxy.1): checked
+ * here with the proxy's own parser, so a mistake is reported by `lbx up`
+ * with this file's name, and handed to the proxy as it is.
+ */
+static int parse_ssh(struct box_config *c, const struct lbx_json_val *v)
+{
+	struct sshp_policy policy;
+	char err[LBX_JSON_ERROR_MAX];
+	char *text = cJSON_PrintUnformatted(v->node);
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	rc = sshp_policy_parse(text, strlen(text), c->file, &policy, err, sizeof(err));
+	if (rc < 0) {
+		free(text);
+		/* The proxy's message already names the file and ssh.PATH. */
+		return lbx_json_fail_as_is(v, err);
+	}
+	sshp_policy_free(&policy);
+	free(c->ssh_policy);
+	c->ssh_policy = text;
+	return 0;
+}
+
 static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 {
 	const char *s;
@@ -227,7 +257,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", NULL };
-	static const char *const later[] = { "ssh", "network", "wayland", "devices" };
+	static const char *const later[] = { "network", "wayland", "devices" };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
@@ -281,6 +311,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	if (lbx_json_member(root, "env", &v) == 0 && parse_env(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "landlock", &v) == 0 && parse_landlock(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "ssh", &v) == 0 && parse_ssh(c, &v))
 		return -EINVAL;
 	return 0;
 }

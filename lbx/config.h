@@ -43,6 +43,8 @@ struct box_config {
 	unsigned nro;
 	bool elsewhere_readable; /* "elsewhere": "read-only" (true) or "none" */
 	bool root_sessions;
+	/* The "ssh" section as JSON text for lbx-ssh-proxy (NULL: no SSH agent in the box). */
+	char *ssh_policy;
 };
 
 /* Defaults for a project directory (name from its base name). */

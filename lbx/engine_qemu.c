@@ -103,6 +103,8 @@ static char *kernel_cmdline(const struct supervisor_opts *o)
 		(unsigned)getgid(), user, q);
 	if (!c->root_sessions)
 		fprintf(f, " lbx.root=0");
+	if (c->ssh_policy)
+		fprintf(f, " lbx.ssh=%d", LBX_SSH_PORT);
 	quote(c->workdir, q, sizeof(q));
 	fprintf(f, " lbx.mount=project:%s", q);
 	for (unsigned i = 0; i < c->nmounts; i++) {

@@ -210,6 +210,38 @@ static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro, c
 	return idx < 0 ? idx : wait_socket(s, idx, sock);
 }
 
+/* lbx-ssh-proxy between the box and the user's agent, when the box has an ssh section. */
+static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t errsz)
+{
+	char exe[PATH_MAX], listen[PATH_MAX + 32], policy[PATH_MAX + 32], audit[PATH_MAX + 32];
+	const char *upstream = getenv("SSH_AUTH_SOCK");
+	char port[32];
+	int idx, rc;
+
+	if (!s->o->cfg->ssh_policy)
+		return 0;
+	if (!upstream || !upstream[0]) {
+		snprintf(err, errsz, "the box's ssh section needs an SSH agent on the host, and "
+				     "SSH_AUTH_SOCK is not set");
+		return -ENOENT;
+	}
+	if (lbx_asset(ASSET_SSH_PROXY, exe, sizeof(exe), err, errsz) < 0)
+		return -ENOENT;
+	snprintf(port, sizeof(port), "vsock.sock_%d", LBX_SSH_PORT);
+	box_path(s->o->paths->runtime, port, listen, sizeof(listen));
+	box_path(s->o->paths->data, "ssh-policy.json", policy, sizeof(policy));
+	box_path(s->o->paths->data, "ssh-audit.log", audit, sizeof(audit));
+	rc = box_write_file(policy, s->o->cfg->ssh_policy);
+	if (rc < 0) {
+		snprintf(err, errsz, "cannot write %s: %s", policy, strerror(-rc));
+		return rc;
+	}
+	char *argv[] = { exe,	  "--listen", listen, "--upstream", (char *)upstream, "--policy",
+			 policy, "--box",    (char *)s->o->paths->name, "--audit-log", audit, NULL };
+	idx = spawn(s, "lbx-ssh-proxy", argv, log);
+	return idx < 0 ? idx : wait_socket(s, idx, listen);
+}
+
 /* The initrd QEMU boots: the box initramfs with the image appended. */
 static int build_initrd(struct sup *s, char *out, size_t sz, char *err, size_t errsz)
 {
@@ -439,8 +471,8 @@ static void stop_backends(struct sup *s)
 static void clean_runtime(const char *dir)
 {
 	static const char *const files[] = {
-		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "state.json", "initrd.cpio",
-		"fs-project.sock",
+		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
+		"initrd.cpio", "fs-project.sock",
 	};
 	char path[PATH_MAX + 32];
 
@@ -474,6 +506,8 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 		return -EIO;
 	}
 	rc = start_vsockd(s, log, err, errsz);
+	if (rc == 0)
+		rc = start_ssh_proxy(s, log, err, errsz);
 	if (rc == 0)
 		rc = start_fsd(s, "project", c->project, false, log, err, errsz);
 	for (unsigned i = 0; rc == 0 && i < c->nmounts; i++) {

@@ -18,6 +18,8 @@
 /* The agent's vsock ports (guest side) and the host port it reports ready to. */
 #define LBX_AGENT_EXEC_PORT 1024
 #define LBX_AGENT_READY_PORT 1025
+/* The host vsock port where lbx-ssh-proxy serves the box's SSH agent. */
+#define LBX_SSH_PORT 1026
 
 struct supervisor_opts {
 	const struct box_config *cfg;

@@ -69,6 +69,13 @@ int main(void)
 	expect_error("{\"env\": [\"NOVALUE\"]}", "env", "an env entry without =");
 	expect_error("{\"landlock\": {\"elsewhere\": \"all\"}}", "elsewhere", "a bad elsewhere");
 	expect_error("{\"network\": {}}", "network", "a section this version lacks says so");
+	expect_error("{\"ssh\": {\"keys\": [{\"key\": \"laptop\", \"confirm\": 1}]}}",
+		     "lbx.json: ssh.keys[0].confirm", "an ssh policy mistake names the file and key");
+	ok(parse("{\"ssh\": {\"keys\": [{\"key\": \"work laptop\", \"namespaces\": [\"git\"]}]}}",
+		 &c, err, "/p") == 0 &&
+		   c.ssh_policy && strstr(c.ssh_policy, "\"namespaces\":[\"git\"]"),
+	   "an ssh section is kept for the proxy (%s)", err);
+	box_config_free(&c);
 	expect_error("{\"project\": \"/x\"}", "project", "project inside a project's lbx.json");
 	expect_error("{\"name\": \"a\",", "lbx.json", "broken JSON names the file");
 	expect_error("[1, 2]", "object", "a top level that is not an object");

@@ -160,5 +160,54 @@ def test_lifecycle(t):
         e.cleanup()
 
 
+def test_ssh_section(t):
+    """A box with an "ssh" section gets lbx-ssh-proxy wired to the host's agent."""
+    qemu_binary()
+    if not shutil.which("ssh-agent"):
+        raise Skip("ssh-agent is not installed (make setup installs openssh-client)")
+    e = Env()
+    agent = None
+    try:
+        sock = os.path.join(e.tmp, "agent.sock")
+        agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        while not os.path.exists(sock):
+            time.sleep(0.02)
+        fps = []
+        for name in ("given", "other"):
+            key = os.path.join(e.tmp, name)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key],
+                           check=True)
+            subprocess.run(["ssh-add", "-q", key], env={"SSH_AUTH_SOCK": sock}, check=True,
+                           stderr=subprocess.DEVNULL)
+            fps.append(subprocess.run(["ssh-keygen", "-lf", key + ".pub"], stdout=subprocess.PIPE,
+                                      text=True).stdout.split()[1])
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            f.write('{"ssh": {"keys": [{"key": "%s", "namespaces": ["git"]}]}}' % fps[0])
+        e.env["SSH_AUTH_SOCK"] = sock
+        r = e.lbx("up")
+        if not t.ok(r.returncode == 0, "lbx up with an ssh section", r.stderr):
+            return
+        st = json.loads(e.lbx("status", "proj", "--json").stdout)
+        t.ok("lbx-ssh-proxy" in [p["role"] for p in st["state"]["processes"]],
+             "the supervisor runs lbx-ssh-proxy")
+        proxy = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", "proj", "vsock.sock_1026")
+        out = subprocess.run(["ssh-add", "-l"], env={"SSH_AUTH_SOCK": proxy},
+                             stdout=subprocess.PIPE, text=True).stdout
+        t.ok(fps[0] in out and fps[1] not in out, "the box's agent offers only the given key", out)
+        r = e.lbx("exec", "proj", "--", "sh", "-c", 'test -S "$SSH_AUTH_SOCK" && echo $SSH_AUTH_SOCK')
+        t.eq(r.stdout, b"/run/lbx/ssh-agent.sock\n", "sessions in the box get SSH_AUTH_SOCK")
+        e.lbx("down", "proj")
+        del e.env["SSH_AUTH_SOCK"]
+        r = e.lbx("up")
+        t.ok(r.returncode != 0 and b"SSH_AUTH_SOCK is not set" in r.stderr,
+             "without a host agent, up says what is missing", r.stderr)
+    finally:
+        if agent:
+            agent.terminate()
+            agent.wait()
+        e.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_lifecycle])
+    main([test_lifecycle, test_ssh_section])

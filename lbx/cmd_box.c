@@ -114,15 +114,24 @@ int lbx_cmd_up(int argc, char **argv)
 	}
 	if (a.light)
 		cfg.engine = ENGINE_LIGHT;
-	if (cfg.engine == ENGINE_LIGHT || cfg.engine == ENGINE_VM) {
-		lbx_err("up: box %s: engine %s is not available in this version; use --engine qemu",
-			cfg.name, box_engine_name(cfg.engine));
+	if (cfg.engine == ENGINE_LIGHT) {
+		lbx_err("up: box %s: engine light is not available in this version; use --engine qemu",
+			cfg.name);
+		box_config_free(&cfg);
+		return 1;
+	}
+	if (cfg.engine == ENGINE_VM && !engine_host_has_kvm(why, sizeof(why))) {
+		lbx_err("up: box %s: engine vm needs hardware virtualisation, but %s; use --engine "
+			"qemu", cfg.name, why);
 		box_config_free(&cfg);
 		return 1;
 	}
 	o.engine = engine_resolve(cfg.engine, why, sizeof(why));
 	if (why[0] && !a.json)
 		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);
+	if (o.engine == ENGINE_VM && !a.json)
+		fprintf(stderr, "lbx: note: booting Linux on lbx-vmm is proven by probe guests only so "
+				"far; --engine qemu is the tested path\n");
 	if (box_paths_init(&paths, cfg.name) < 0) {
 		lbx_err("up: box %s: cannot work out its directories (is HOME set?)", cfg.name);
 		box_config_free(&cfg);

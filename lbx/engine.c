@@ -26,26 +26,31 @@ static bool cpu_has_virt(void)
 enum box_engine engine_resolve(enum box_engine want, char *why, size_t sz)
 {
 	char path[4096], err[256];
-	int fd;
 
 	why[0] = '\0';
 	if (want != ENGINE_AUTO)
 		return want;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, sz, "/dev/kvm cannot be opened");
+	if (!engine_host_has_kvm(why, sz))
 		return ENGINE_QEMU;
-	}
-	close(fd);
-	if (!cpu_has_virt()) {
-		snprintf(why, sz, "this CPU has no vmx/svm, so KVM cannot run a Linux guest");
-		return ENGINE_QEMU;
-	}
 	if (lbx_asset(ASSET_VMM, path, sizeof(path), err, sizeof(err)) < 0) {
 		snprintf(why, sz, "lbx-vmm is not built");
 		return ENGINE_QEMU;
 	}
-	/* lbx-vmm boots Linux boxes once its boot path is proven on real KVM. */
-	snprintf(why, sz, "engine vm is not wired into lbx up yet");
-	return ENGINE_QEMU;
+	return ENGINE_VM;
+}
+
+bool engine_host_has_kvm(char *why, size_t sz)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, sz, "/dev/kvm cannot be opened");
+		return false;
+	}
+	close(fd);
+	if (!cpu_has_virt()) {
+		snprintf(why, sz, "this CPU has no vmx/svm, so KVM cannot run a Linux guest");
+		return false;
+	}
+	return true;
 }

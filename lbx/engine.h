@@ -2,6 +2,7 @@
 #ifndef LBX_ENGINE_H
 #define LBX_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -12,5 +13,7 @@
  * auto did not pick vm ("" otherwise).
  */
 enum box_engine engine_resolve(enum box_engine want, char *why, size_t sz);
+/* Whether KVM can run a Linux guest here; why not, otherwise. */
+bool engine_host_has_kvm(char *why, size_t sz);
 
 #endif

@@ -19,6 +19,7 @@
 #include "assets.h"
 #include "cli.h"
 #include "connect.h"
+#include "engine_args.h"
 #include "evloop.h"
 #include "exec_proto.h"
 #include "log.h"
@@ -285,21 +286,26 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	char **argv;
 	int idx;
 
-	if (s->o->engine != ENGINE_QEMU) {
+	char vmm[PATH_MAX];
+	bool vm = s->o->engine == ENGINE_VM;
+
+	if (s->o->engine != ENGINE_QEMU && !vm) {
 		snprintf(err, errsz, "engine %s is not available in this version",
 			 box_engine_name(s->o->engine));
 		return -ENOTSUP;
 	}
 	if (lbx_asset(ASSET_KERNEL, kernel, sizeof(kernel), err, errsz) < 0 ||
+	    (vm && lbx_asset(ASSET_VMM, vmm, sizeof(vmm), err, errsz) < 0) ||
 	    build_initrd(s, initrd, sizeof(initrd), err, errsz) < 0)
 		return -ENOENT;
 	box_path(s->o->paths->data, "console.log", console, sizeof(console));
 	box_path(s->o->paths->data, "engine.log", log, sizeof(log));
 	unlink(console);
-	argv = engine_qemu_argv(s->o, kernel, initrd, console, err, errsz);
+	argv = vm ? engine_vm_argv(s->o, vmm, kernel, initrd, console, err, errsz)
+		  : engine_qemu_argv(s->o, kernel, initrd, console, err, errsz);
 	if (!argv)
 		return -ENOMEM;
-	idx = spawn(s, "the engine (qemu)", argv, log);
+	idx = spawn(s, vm ? "the engine (lbx-vmm)" : "the engine (qemu)", argv, log);
 	engine_argv_free(argv);
 	if (idx < 0) {
 		snprintf(err, errsz, "cannot start qemu: %s", strerror(-idx));

@@ -129,6 +129,8 @@ static void run_init(void)
 		fatal(err);
 	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
+	if (cfg.rootfs[0] && agent_switch_root(cfg.rootfs, err, sizeof(err)) < 0)
+		fatal(err);
 	if (agent_mount_shares(&cfg, err, sizeof(err)) < 0 ||
 	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
 		fatal(err);

@@ -21,6 +21,8 @@
 
 /* mounts.c */
 int agent_mount_basics(char *err, size_t errsz);
+/* Mount virtio-fs tag as the new root, carry /dev /proc /sys /run /tmp over, chroot. */
+int agent_switch_root(const char *tag, char *err, size_t errsz);
 
 /* user.c: the box user and the virtio-fs shares. */
 int agent_setup_user(const struct agent_config *cfg, char *err, size_t errsz);
@@ -51,5 +53,6 @@ int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watc
 
 /* power.c: stop every process, sync, and power off (reset). Never returns. */
 void agent_poweroff(void) __attribute__((noreturn));
+
 
 #endif

@@ -228,6 +228,15 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 	}
 	if (KEY_IS("lbx.mount"))
 		return parse_mount(cfg, val, vlen, err, errsz);
+	if (KEY_IS("lbx.rootfs")) {
+		if (vlen == 0 || vlen >= sizeof(cfg->rootfs) || memchr(val, '%', vlen)) {
+			snprintf(err, errsz, "lbx.rootfs: expected a virtio-fs tag of 1-36 bytes");
+			return -EINVAL;
+		}
+		memcpy(cfg->rootfs, val, vlen);
+		cfg->rootfs[vlen] = '\0';
+		return 0;
+	}
 	if (KEY_IS("lbx.elsewhere")) {
 		if (vlen == 2 && !memcmp(val, "ro", 2)) {
 			cfg->elsewhere_readable = true;

@@ -14,6 +14,8 @@
  *   lbx.uid=N lbx.gid=N lbx.user=NAME lbx.home=DIR
  *                       the box user that sessions run as (default root)
  *   lbx.root=0          refuse root sessions (default: allowed)
+ *   lbx.rootfs=TAG      the box's root tree is virtio-fs TAG: mount it and
+ *                       switch into it before anything else
  *   lbx.mount=TAG:PATH[:ro]  mount virtio-fs TAG at PATH (repeated)
  *   lbx.rw=PATH lbx.ro=PATH  Landlock for user sessions: extra read-write or
  *                       read-only trees (repeated); mounts count already
@@ -63,6 +65,7 @@ struct agent_config {
 	char user[33];
 	char *home;
 	bool allow_root;
+	char rootfs[37]; /* virtio-fs tag of the root tree, "" for the initramfs */
 	struct agent_mount mounts[AGENT_MAX_MOUNTS];
 	int nmounts;
 	char *rw_paths[AGENT_MAX_PATHS + AGENT_MAX_MOUNTS];

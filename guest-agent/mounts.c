@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -41,6 +42,39 @@ int agent_mount_basics(char *err, size_t errsz)
 				 strerror(errno));
 			return -errno;
 		}
+	}
+	return 0;
+}
+
+/* Mount points the initramfs gave us that carry over into the root tree. */
+static const char *const moved[] = { "/dev", "/proc", "/sys", "/run", "/tmp" };
+
+int agent_switch_root(const char *tag, char *err, size_t errsz)
+{
+	char path[64];
+
+	if (mkdir("/sysroot", 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errsz, "mkdir /sysroot: %s", strerror(errno));
+		return -errno;
+	}
+	if (mount(tag, "/sysroot", "virtiofs", MS_NOSUID, NULL) < 0) {
+		snprintf(err, errsz, "mount the root tree (virtio-fs '%s'): %s", tag, strerror(errno));
+		return -errno;
+	}
+	/* /dev carries /dev/pts and /dev/shm along. */
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(moved); i++) {
+		snprintf(path, sizeof(path), "/sysroot%s", moved[i]);
+		mkdir(path, 0755);
+		if (mount(moved[i], path, NULL, MS_MOVE, NULL) < 0) {
+			snprintf(err, errsz, "move %s into the root tree: %s", moved[i],
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	if (chdir("/sysroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0) {
+		snprintf(err, errsz, "switch into the root tree: %s", strerror(errno));
+		return -errno;
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +147,19 @@ ssize_t box_read_file(const char *path, char *buf, size_t sz)
 		return -errno;
 	buf[n] = '\0';
 	return n;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+int box_remove_tree(const char *path)
+{
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	/* Depth first, never following links, never leaving the file system. */
+	return nftw(path, remove_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }

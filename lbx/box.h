@@ -33,6 +33,11 @@ int box_mkdirs(const char *path, mode_t mode);
 int box_write_file(const char *path, const char *text);
 /* Read a small file into buf (NUL-terminated); bytes or -errno. */
 ssize_t box_read_file(const char *path, char *buf, size_t sz);
+/*
+ * Remove a directory tree without following symbolic links (or crossing
+ * into other file systems); 0 if it is gone (or never was), -1 with errno.
+ */
+int box_remove_tree(const char *path);
 /* $XDG_DATA_HOME/lbx/boxes (for lbx ls). */
 int box_data_root(char *buf, size_t sz);
 /* $XDG_CONFIG_HOME/lbx/boxes/NAME.json */

@@ -373,8 +373,10 @@ static void rm_usage(FILE *f)
 
 int lbx_cmd_rm(int argc, char **argv)
 {
-	static const char *const files[] = { "box.json", "console.log", "supervisor.log",
-					     "backends.log", "engine.log", "last-exit" };
+	static const char *const files[] = { "box.json",     "console.log", "supervisor.log",
+					     "backends.log", "engine.log",  "last-exit",
+					     "ssh-policy.json", "ssh-audit.log" };
+	static const char *const trees[] = { "root", "root.new", "home" };
 	char file[PATH_MAX + 32];
 	struct box_paths p;
 	struct box_args a;
@@ -397,6 +399,14 @@ int lbx_cmd_rm(int argc, char **argv)
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(files); i++) {
 		box_path(p.data, files[i], file, sizeof(file));
 		unlink(file);
+	}
+	/* The box's own trees: its root (made from the image) and home. */
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(trees); i++) {
+		box_path(p.data, trees[i], file, sizeof(file));
+		if (box_remove_tree(file) < 0) {
+			lbx_err("rm: box %s: cannot remove %s: %s", a.name, file, strerror(errno));
+			return 1;
+		}
 	}
 	if (rmdir(p.data) < 0) {
 		lbx_err("rm: box %s: %s is not empty; left in place", a.name, p.data);

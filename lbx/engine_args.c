@@ -95,6 +95,7 @@ char *engine_kernel_cmdline(const struct supervisor_opts *o, const char *reboot)
 		quote(c->ro_paths[i], q, sizeof(q));
 		fprintf(f, " lbx.ro=%s", q);
 	}
+	fprintf(f, " lbx.rootfs=root");
 	quote(c->workdir, q, sizeof(q));
 	fprintf(f, " lbx.mount=project:%s", q);
 	for (unsigned i = 0; i < c->nmounts; i++) {

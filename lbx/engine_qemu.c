@@ -70,12 +70,13 @@ char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel, con
 	argv_add(&a, "vhost-user-vsock-device,chardev=vsk");
 	argv_add(&a, "-device");
 	argv_add(&a, "virtio-rng-device");
-	add_fs(&a, rt, "project", 0);
+	add_fs(&a, rt, "root", 0);
+	add_fs(&a, rt, "project", 1);
 	for (unsigned i = 0; i < c->nmounts; i++) {
 		char tag[16];
 
 		snprintf(tag, sizeof(tag), "mount%u", i);
-		add_fs(&a, rt, tag, i + 1);
+		add_fs(&a, rt, tag, i + 2);
 	}
 	free(cmdline);
 	if (a.oom) {

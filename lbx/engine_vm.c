@@ -39,6 +39,8 @@ char **engine_vm_argv(const struct supervisor_opts *o, const char *vmm, const ch
 	argv_add(&a, "--vhost-user");
 	argv_add(&a, "vsock,%s/vsock-vu.sock", rt);
 	argv_add(&a, "--vhost-user");
+	argv_add(&a, "fs,%s/fs-root.sock,tag=root", rt);
+	argv_add(&a, "--vhost-user");
 	argv_add(&a, "fs,%s/fs-project.sock,tag=project", rt);
 	for (unsigned i = 0; i < c->nmounts; i++) {
 		argv_add(&a, "--vhost-user");

@@ -194,8 +194,8 @@ static int start_vsockd(struct sup *s, const char *log, char *err, size_t errsz)
 	return idx < 0 ? idx : wait_socket(s, idx, vu);
 }
 
-static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro, const char *log,
-		     char *err, size_t errsz)
+static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro,
+		     const char *ownership, const char *log, char *err, size_t errsz)
 {
 	char exe[PATH_MAX], sock[PATH_MAX + 32], file[64], role[64];
 	int idx;
@@ -206,7 +206,7 @@ static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro, c
 	box_path(s->o->paths->runtime, file, sock, sizeof(sock));
 	snprintf(role, sizeof(role), "lbx-fsd (%s)", tag);
 	char *argv[] = { exe,	     "--socket",  sock, "--tag",	 (char *)tag, "--shared-dir",
-			 (char *)dir, "--ownership", "identity", ro ? "--read-only" : NULL, NULL };
+			 (char *)dir, "--ownership", (char *)ownership, ro ? "--read-only" : NULL, NULL };
 	idx = spawn(s, role, argv, log);
 	return idx < 0 ? idx : wait_socket(s, idx, sock);
 }
@@ -243,40 +243,40 @@ static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t err
 	return idx < 0 ? idx : wait_socket(s, idx, listen);
 }
 
-/* The initrd QEMU boots: the box initramfs with the image appended. */
-static int build_initrd(struct sup *s, char *out, size_t sz, char *err, size_t errsz)
+/*
+ * The box's root tree, DATA/root, made from its image the first time the
+ * box starts (the busybox image: its cpio unpacked). lbx-fsd serves it with
+ * owners kept in xattrs, so files unpacked by this user show as root's in
+ * the guest, as in a rootless container.
+ */
+static int prepare_root(struct sup *s, char *root, size_t sz, char *err, size_t errsz)
 {
-	char parts[2][PATH_MAX];
-	enum lbx_asset which[2] = { ASSET_INITRAMFS, ASSET_BUSYBOX_IMAGE };
-	char buf[65536];
-	int fd;
+	static const char *const dirs[] = { "proc", "sys", "dev", "run", "tmp", "root", "home",
+					    "mnt", "etc", "bin" };
+	char image[PATH_MAX], tmp[PATH_MAX + 8], cmd[3 * PATH_MAX];
+	int rc;
 
-	box_path(s->o->paths->runtime, "initrd.cpio", out, sz);
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot create %s: %s", out, strerror(errno));
-		return -errno;
-	}
-	for (int i = 0; i < 2; i++) {
-		int in;
-		ssize_t n;
+	box_path(s->o->paths->data, "root", root, sz);
+	if (access(root, F_OK) == 0)
+		return 0;
+	if (lbx_asset(ASSET_BUSYBOX_IMAGE, image, sizeof(image), err, errsz) < 0)
+		return -ENOENT;
+	snprintf(tmp, sizeof(tmp), "%s.new", root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cd '%s' && "
+				   "cpio -idm --quiet --no-absolute-filenames < '%s'",
+		 tmp, tmp, tmp, image);
+	rc = system(cmd);
+	for (size_t i = 0; rc == 0 && i < LBX_ARRAY_SIZE(dirs); i++) {
+		char d[PATH_MAX + 16];
 
-		if (lbx_asset(which[i], parts[i], sizeof(parts[i]), err, errsz) < 0 ||
-		    (in = open(parts[i], O_RDONLY | O_CLOEXEC)) < 0) {
-			close(fd);
-			return -ENOENT;
-		}
-		while ((n = read(in, buf, sizeof(buf))) > 0)
-			if (write(fd, buf, (size_t)n) != n)
-				n = -1;
-		close(in);
-		if (n < 0) {
-			close(fd);
-			snprintf(err, errsz, "cannot write %s", out);
-			return -EIO;
-		}
+		box_path(tmp, dirs[i], d, sizeof(d));
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
+			rc = -1;
 	}
-	close(fd);
+	if (rc != 0 || rename(tmp, root) < 0) {
+		snprintf(err, errsz, "cannot make the box's root tree %s from %s", root, image);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -296,7 +296,7 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	}
 	if (lbx_asset(ASSET_KERNEL, kernel, sizeof(kernel), err, errsz) < 0 ||
 	    (vm && lbx_asset(ASSET_VMM, vmm, sizeof(vmm), err, errsz) < 0) ||
-	    build_initrd(s, initrd, sizeof(initrd), err, errsz) < 0)
+	    lbx_asset(ASSET_INITRAMFS, initrd, sizeof(initrd), err, errsz) < 0)
 		return -ENOENT;
 	box_path(s->o->paths->data, "console.log", console, sizeof(console));
 	box_path(s->o->paths->data, "engine.log", log, sizeof(log));
@@ -478,7 +478,7 @@ static void clean_runtime(const char *dir)
 {
 	static const char *const files[] = {
 		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
-		"initrd.cpio", "fs-project.sock",
+		"fs-project.sock", "fs-root.sock",
 	};
 	char path[PATH_MAX + 32];
 
@@ -501,7 +501,7 @@ static void clean_runtime(const char *dir)
 static int start_all(struct sup *s, char *err, size_t errsz)
 {
 	const struct box_config *c = s->o->cfg;
-	char log[PATH_MAX + 32], ready[PATH_MAX + 32];
+	char log[PATH_MAX + 32], ready[PATH_MAX + 32], root[PATH_MAX + 16];
 	int rc;
 
 	box_path(s->o->paths->data, "backends.log", log, sizeof(log));
@@ -511,16 +511,21 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot listen on %s", ready);
 		return -EIO;
 	}
-	rc = start_vsockd(s, log, err, errsz);
+	rc = prepare_root(s, root, sizeof(root), err, errsz);
+	if (rc == 0)
+		rc = start_vsockd(s, log, err, errsz);
+	if (rc == 0)
+		rc = start_fsd(s, "root", root, false, "xattr", log, err, errsz);
 	if (rc == 0)
 		rc = start_ssh_proxy(s, log, err, errsz);
 	if (rc == 0)
-		rc = start_fsd(s, "project", c->project, false, log, err, errsz);
+		rc = start_fsd(s, "project", c->project, false, "identity", log, err, errsz);
 	for (unsigned i = 0; rc == 0 && i < c->nmounts; i++) {
 		char tag[16];
 
 		snprintf(tag, sizeof(tag), "mount%u", i);
-		rc = start_fsd(s, tag, c->mounts[i].host, c->mounts[i].read_only, log, err, errsz);
+		rc = start_fsd(s, tag, c->mounts[i].host, c->mounts[i].read_only, "identity", log, err,
+			       errsz);
 	}
 	if (rc == 0)
 		rc = start_engine(s, err, errsz);

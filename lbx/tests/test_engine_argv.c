@@ -54,9 +54,9 @@ int main(void)
 	ok(!strcmp(find_after(argv, "-object"), "memory-backend-memfd,id=mem,size=768M,share=on"),
 	   "guest RAM in a shared memfd of the box's size");
 	ok(!strcmp(find_after(argv, "-smp"), "3"), "cpus");
-	is_int(count(argv, "vhost-user-fs-device"), 2, "one vhost-user-fs device per tree");
+	is_int(count(argv, "vhost-user-fs-device"), 3, "one vhost-user-fs device per tree (root, project, mount)");
 	is_int(count(argv, "vhost-user-vsock-device"), 1, "a vsock device");
-	ok(count(argv, "socket,id=fs1,path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,
+	ok(count(argv, "socket,id=fs2,path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,
 	   "the extra mount's backend socket is in the runtime directory");
 	cl = find_after(argv, "-append");
 	ok(cl && strstr(cl, "reboot=t "), "QEMU boxes power off by triple fault: %s", cl ? cl : "");
@@ -68,6 +68,7 @@ int main(void)
 	   "root sessions denied; exec and ready ports");
 	ok(cl && !strstr(cl, "lbx.ssh="), "no SSH agent without an ssh section");
 	ok(cl && strstr(cl, "lbx.hostname=my-box"), "hostname is the box name");
+	ok(cl && strstr(cl, " lbx.rootfs=root"), "the root tree is virtio-fs 'root'");
 	engine_argv_free(argv);
 
 	o.engine = ENGINE_VM;
@@ -78,7 +79,7 @@ int main(void)
 	   "memory and cpus");
 	ok(!strcmp(find_after(argv, "--vhost-user"), "vsock,/run/user/1000/lbx/my-box/vsock-vu.sock"),
 	   "vsock through the same lbx-vsockd socket");
-	is_int(count(argv, "fs,"), 2, "both trees as vhost-user fs devices");
+	is_int(count(argv, "fs,"), 3, "every tree as a vhost-user fs device");
 	ok(count(argv, "fs,/run/user/1000/lbx/my-box/fs-project.sock,tag=project") == 1,
 	   "the project tree with its tag");
 	cl = find_after(argv, "--cmdline");

@@ -133,7 +133,8 @@ def test_lifecycle(t):
         # A backend dying takes the box down, and status names it.
         r = e.lbx("up", "proj")
         t.eq(r.returncode, 0, "up again", r.stderr)
-        fsd = [line.split()[0] for line in e.processes() if "lbx-fsd" in line]
+        fsd = [line.split()[0] for line in e.processes()
+               if "lbx-fsd" in line and "--tag project" in line]
         if t.ok(len(fsd) == 1, "one lbx-fsd serves the project", e.processes()):
             os.kill(int(fsd[0]), signal.SIGKILL)
             deadline = time.monotonic() + 60

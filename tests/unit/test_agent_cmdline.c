@@ -86,6 +86,12 @@ int main(void)
 		   !cfg.elsewhere_readable,
 	   "Landlock paths and elsewhere=none");
 	agent_config_free(&cfg);
+	rc = parse("lbx.rootfs=root", &cfg, err);
+	ok(rc == 0 && !strcmp(cfg.rootfs, "root"), "root tree tag");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.rootfs=0123456789012345678901234567890123456", &cfg, err), -EINVAL,
+	       "a root tag longer than virtio-fs allows refused");
+	agent_config_free(&cfg);
 	is_int(parse("lbx.mount=/nopath", &cfg, err), -EINVAL, "mount without a tag refused");
 	agent_config_free(&cfg);
 	is_int(parse("lbx.mount=t:relative", &cfg, err), -EINVAL, "relative mount path refused");

@@ -32,6 +32,7 @@ fuzz: setup
 
 bench: build kernel
 	@python3 tests/bench/boot.py
+	@python3 tests/bench/lifecycle.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-san build-fuzz

@@ -53,6 +53,8 @@ int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watc
 
 /* power.c: stop every process, sync, and power off (reset). Never returns. */
 void agent_poweroff(void) __attribute__((noreturn));
-
+/* net.c: bring ifname up with a static address and route; write /etc/resolv.conf. */
+int agent_net_configure(const char *ifname, const char *cidr, const char *gateway, const char *dns,
+			char *err, size_t errsz);
 
 #endif

@@ -229,6 +229,8 @@ static int run_session(struct exec_args *a_)
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(fd);
+	if (rc == -EPIPE)
+		return 128 + SIGPIPE; /* as the shell reports a pipeline cut short */
 	if (res.error[0])
 		lbx_err("exec%s%s: %s", a.name ? " in box " : "", a.name ? a.name : "",
 			res.error);

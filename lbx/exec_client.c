@@ -95,8 +95,12 @@ static int handle_frame(struct client *c, uint8_t type, struct lbx_reader *r)
 	case EXEC_MSG_STDERR:
 		if (lbx_read_rest(r, &p, &n))
 			return -EBADMSG;
-		/* A closed local output is not the agent's fault: keep the session. */
-		write_all(type == EXEC_MSG_STDOUT ? c->o->out_fd : c->o->err_fd, p, n);
+		/*
+		 * Our reader went away (`lbx exec ... | head`): end the session,
+		 * which stops the command, as SIGPIPE would in a local pipeline.
+		 */
+		if (write_all(type == EXEC_MSG_STDOUT ? c->o->out_fd : c->o->err_fd, p, n) == -EPIPE)
+			return -EPIPE;
 		return 0;
 	case EXEC_MSG_ERROR:
 		return exec_decode_error(r, c->res->error, sizeof(c->res->error)) ? -EBADMSG : 0;

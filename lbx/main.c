@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* lbx: boxes for projects. Dispatches to one subcommand per file. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	lbx_log_init("lbx");
+	/* A socket the box closed is an error to handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

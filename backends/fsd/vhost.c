@@ -30,6 +30,7 @@
 struct fsd_vu {
 	struct fsd *fsd;
 	struct lbx_loop *loop;
+	struct lbx_vu_dev *dev;
 	struct lbx_virtq_chain *chain;
 };
 
@@ -105,34 +106,64 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 	lbx_loop_stop(loop, 0);
 }
 
+struct fsd_vu *fsd_vhost_new(struct fsd *fsd, struct lbx_loop *loop)
+{
+	struct fsd_vu *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->fsd = fsd;
+	v->loop = loop;
+	v->chain = malloc(sizeof(*v->chain));
+	if (v->chain)
+		v->dev = lbx_vu_dev_new(loop, &fsd_vu_ops, v);
+	if (!v->dev) {
+		fsd_vhost_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+struct lbx_vu_dev *fsd_vhost_dev(struct fsd_vu *v)
+{
+	return v->dev;
+}
+
+void fsd_vhost_free(struct fsd_vu *v)
+{
+	if (!v)
+		return;
+	if (v->dev)
+		lbx_vu_dev_free(v->dev);
+	free(v->chain);
+	free(v);
+}
+
 int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag, int (*restrict_self)(void *),
 		    void *arg)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct fsd_vu v = { .fsd = fsd };
-	struct lbx_vu_dev *dev = NULL;
+	struct lbx_loop *loop;
+	struct fsd_vu *v = NULL;
 	int rc = -ENOMEM;
 
 	if (strlen(tag) > FSD_TAG_SIZE || !tag[0])
 		return -EINVAL;
-	v.loop = lbx_loop_new();
-	v.chain = malloc(sizeof(*v.chain));
-	if (v.loop && v.chain)
-		dev = lbx_vu_dev_new(v.loop, &fsd_vu_ops, &v);
-	if (dev && lbx_loop_add_signals(v.loop, sigs, 3, on_signal, NULL) >= 0) {
-		rc = lbx_vu_dev_attach(dev, fd);
+	loop = lbx_loop_new();
+	if (loop)
+		v = fsd_vhost_new(fsd, loop);
+	if (v && lbx_loop_add_signals(loop, sigs, 3, on_signal, NULL) >= 0) {
+		rc = lbx_vu_dev_attach(v->dev, fd);
 		fd = -1;
 		/* Everything that needs a new fd or socket is done: restrict, then serve. */
 		if (rc == 0)
 			rc = restrict_self(arg);
 		if (rc == 0)
-			rc = lbx_loop_run(v.loop);
+			rc = lbx_loop_run(loop);
 	}
 	if (fd >= 0)
 		close(fd);
-	if (dev)
-		lbx_vu_dev_free(dev);
-	lbx_loop_free(v.loop);
-	free(v.chain);
+	fsd_vhost_free(v);
+	lbx_loop_free(loop);
 	return rc < 0 ? rc : 0;
 }

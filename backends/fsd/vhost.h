@@ -23,4 +23,16 @@ LBX_MUST_CHECK int fsd_vhost_accept(const char *path);
 LBX_MUST_CHECK int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag,
 				   int (*restrict_self)(void *), void *arg);
 
+/*
+ * The device alone, on the caller's loop (what fsd_vhost_serve runs; tests
+ * attach a socketpair to fsd_vhost_dev and pump the loop themselves). The
+ * end of a session stops the loop. NULL when out of memory.
+ */
+struct fsd_vu;
+struct lbx_loop;
+struct lbx_vu_dev;
+struct fsd_vu *fsd_vhost_new(struct fsd *fsd, struct lbx_loop *loop);
+struct lbx_vu_dev *fsd_vhost_dev(struct fsd_vu *v);
+void fsd_vhost_free(struct fsd_vu *v);
+
 #endif

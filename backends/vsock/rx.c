@@ -149,6 +149,16 @@ static bool send_for(struct vsockd *d, struct lbx_virtq *q, struct vsock_conn *c
 		return false;
 	/* Recompute with the chain's real size. */
 	op = next_packet(c, d->chain->wr_len - VSOCK_HDR_SIZE, &len, &flags);
+	if (!op) {
+		/*
+		 * Only data is owed and the buffer holds a header alone (a driver
+		 * bug): give it back unused rather than send a packet with no op.
+		 */
+		d->bad_pkts++;
+		lbx_virtq_push(q, d->chain->head, 0);
+		*sent = true; /* a chain went back: notify, and try the next one */
+		return true;
+	}
 	fill_hdr(d, c, &h, op);
 	h.len = len;
 	h.flags = flags;

@@ -90,8 +90,15 @@ static void handle_packet(struct vsockd *d, const struct vsock_hdr *h,
 {
 	struct vsock_conn *c;
 
-	if (h->src_cid != d->guest_cid || h->dst_cid != VSOCK_HOST_CID ||
-	    h->type != VSOCK_TYPE_STREAM) {
+	if (h->src_cid != d->guest_cid) {
+		/*
+		 * Not from the guest's address: an RST to guest_cid at these
+		 * ports would reset whatever connection of the guest's uses them.
+		 */
+		d->bad_pkts++;
+		return;
+	}
+	if (h->dst_cid != VSOCK_HOST_CID || h->type != VSOCK_TYPE_STREAM) {
 		d->bad_pkts++;
 		if (h->op != VSOCK_OP_RST)
 			vsockd_queue_reset(d, h->dst_port, h->src_port);

@@ -89,6 +89,9 @@ def test_lifecycle(t):
         for cmd, want in ((["true"], 0), (["false"], 1), (["/nope"], 127),
                           (["sh", "-c", "kill -9 $$"], 137)):
             t.eq(e.lbx("exec", "proj", "--", *cmd).returncode, want, f"exit status {want}")
+        p = subprocess.run(f"'{e.exe}' exec proj -- yes | head -n 2", shell=True, cwd=e.project,
+                           env=e.env, stdout=subprocess.PIPE, timeout=120)
+        t.eq(p.stdout, b"y\ny\n", "a pipeline cut short stops the command in the box")
         e.lbx("exec", "proj", "--", "sh", "-c", "echo guest data > from-guest.txt")
         with open(os.path.join(e.project, "from-guest.txt")) as f:
             t.eq(f.read(), "guest data\n", "a file written in the guest is on the host")

@@ -36,6 +36,16 @@ void argv_add(struct argv_buf *a, const char *fmt, ...)
 	a->v[a->n] = NULL;
 }
 
+char **argv_finish(struct argv_buf *a, char *cmdline, char *err, size_t errsz)
+{
+	free(cmdline);
+	if (!a->oom)
+		return a->v;
+	engine_argv_free(a->v);
+	snprintf(err, errsz, "out of memory");
+	return NULL;
+}
+
 void engine_argv_free(char **argv)
 {
 	for (size_t i = 0; argv && argv[i]; i++)

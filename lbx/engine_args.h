@@ -17,6 +17,8 @@ struct argv_buf {
 };
 
 void argv_add(struct argv_buf *a, const char *fmt, ...) LBX_PRINTF(2, 3);
+/* The argv, or NULL ("out of memory" in err) if an allocation failed; frees cmdline. */
+char **argv_finish(struct argv_buf *a, char *cmdline, char *err, size_t errsz);
 
 /*
  * The kernel command line for a box: console, how power-off ends the

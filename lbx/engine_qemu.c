@@ -78,11 +78,5 @@ char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel, con
 		snprintf(tag, sizeof(tag), "mount%u", i);
 		add_fs(&a, rt, tag, i + 2);
 	}
-	free(cmdline);
-	if (a.oom) {
-		engine_argv_free(a.v);
-		snprintf(err, errsz, "out of memory");
-		return NULL;
-	}
-	return a.v;
+	return argv_finish(&a, cmdline, err, errsz);
 }

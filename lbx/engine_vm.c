@@ -46,11 +46,5 @@ char **engine_vm_argv(const struct supervisor_opts *o, const char *vmm, const ch
 		argv_add(&a, "--vhost-user");
 		argv_add(&a, "fs,%s/fs-mount%u.sock,tag=mount%u", rt, i, i);
 	}
-	free(cmdline);
-	if (a.oom) {
-		engine_argv_free(a.v);
-		snprintf(err, errsz, "out of memory");
-		return NULL;
-	}
-	return a.v;
+	return argv_finish(&a, cmdline, err, errsz);
 }

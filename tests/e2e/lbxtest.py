@@ -195,12 +195,7 @@ class VhostUserVsock(Device):
 
     def stop(self):
         if self.proc:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
             self.log.close()
         self.proc = None
 
@@ -238,18 +233,23 @@ class VhostUserFs(Device):
 
     def stop(self):
         if self.proc:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.returncode = self.proc.returncode
+            self.returncode = stop_process(self.proc)
             self.log.close()
             with open(self.log_path) as f:
                 self.log_text = f.read()
         self.proc = None
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if it does not go; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return proc.returncode
 
 
 def wait_for_path(path, proc, name, timeout=10):
@@ -327,13 +327,7 @@ class RunningBox:
                               stderr=subprocess.PIPE, timeout=timeout)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         for d in self.box.devices:
             d.stop()
         self._thread.join(timeout=5)

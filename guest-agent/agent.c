@@ -8,9 +8,12 @@
 #include <getopt.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,12 +184,72 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: lbx-agent                       (as PID 1 of a box)\n"
 		   "       lbx-agent --serve-unix PATH [--uid N] [--gid N] [--user NAME]\n"
-		   "                 [--home DIR] [--no-root]\n"
-		   "Serves exec sessions on a unix socket when not PID 1 (containers, tests).\n");
+		   "                 [--home DIR] [--no-root] [--setup-user] [--landlock]\n"
+		   "                 [--rw DIR]... [--ro DIR]... [--elsewhere ro|none]\n"
+		   "                 [--ssh-unix PATH] [--notify-unix PATH]\n"
+		   "Serves exec sessions on a unix socket when not PID 1 of a VM: as the init\n"
+		   "of a container (engine light) or in tests. --landlock confines user\n"
+		   "sessions as in a VM (read-write: --rw trees, home, /tmp); --ssh-unix\n"
+		   "offers the SSH agent proxy at that socket to sessions; --notify-unix says\n"
+		   "READY to that socket once serving; --setup-user adds the user to\n"
+		   "/etc/passwd and makes its home, as in a VM.\n");
 }
 
-/* Not PID 1: serve exec sessions on a unix socket until SIGTERM. */
-static int run_service(int argc, char **argv)
+/* Tell the host we serve: "READY uptime_ms=N\n" to a unix socket (engine light). */
+static int notify_ready_unix(const char *path, unsigned long ms)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char line[64];
+	int fd, n, rc = 0;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "READY uptime_ms=%lu\n", ms);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, line, (size_t)n) != n)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+struct service_opts {
+	struct exec_service_config svc;
+	struct agent_config user; /* for --setup-user */
+	const char *path, *notify;
+	bool setup_user;
+	const char *rw[AGENT_MAX_PATHS], *ro[AGENT_MAX_PATHS];
+};
+
+static int add_path(const char **slots, unsigned *n, const char *opt, const char *p)
+{
+	if (p[0] != '/' || *n >= AGENT_MAX_PATHS) {
+		lbx_err("%s %s: expected an absolute path (at most %d)", opt, p, AGENT_MAX_PATHS);
+		return -EINVAL;
+	}
+	slots[(*n)++] = p;
+	return 0;
+}
+
+static int parse_id(const char *opt, const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!s[0] || *end || errno || v >= UINT32_MAX) {
+		lbx_err("%s %s: expected a number", opt, s);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* 0, 1 for --help, or -EINVAL (a message is printed). */
+static int parse_service(int argc, char **argv, struct service_opts *so)
 {
 	static const struct option opts[] = {
 		{ "serve-unix", required_argument, NULL, 's' },
@@ -195,44 +258,116 @@ static int run_service(int argc, char **argv)
 		{ "user", required_argument, NULL, 'n' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "no-root", no_argument, NULL, 'R' },
+		{ "setup-user", no_argument, NULL, 'U' },
+		{ "landlock", no_argument, NULL, 'L' },
+		{ "rw", required_argument, NULL, 'w' },
+		{ "ro", required_argument, NULL, 'r' },
+		{ "elsewhere", required_argument, NULL, 'e' },
+		{ "ssh-unix", required_argument, NULL, 'S' },
+		{ "notify-unix", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct exec_service_config svc = {
-		.uid = getuid(), .gid = getgid(), .user = "root", .home = "/", .allow_root = true,
-	};
-	const char *path = NULL;
-	sigset_t chld;
-	int opt, fd, rc;
+	struct exec_service_config *svc = &so->svc;
+	unsigned id;
+	int opt;
 
+	*svc = (struct exec_service_config){
+		.uid = getuid(), .gid = getgid(), .user = "root", .home = "/", .allow_root = true,
+		.elsewhere_readable = true, .rw_paths = so->rw, .ro_paths = so->ro,
+	};
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': path = optarg; break;
-		case 'u': svc.uid = (uid_t)strtoul(optarg, NULL, 10); break;
-		case 'g': svc.gid = (gid_t)strtoul(optarg, NULL, 10); break;
-		case 'n': svc.user = optarg; break;
-		case 'H': svc.home = optarg; break;
-		case 'R': svc.allow_root = false; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's': so->path = optarg; break;
+		case 'u':
+		case 'g':
+			if (parse_id(opt == 'u' ? "--uid" : "--gid", optarg, &id) < 0)
+				return -EINVAL;
+			if (opt == 'u')
+				svc->uid = id;
+			else
+				svc->gid = id;
+			break;
+		case 'n': svc->user = optarg; break;
+		case 'H': svc->home = optarg; break;
+		case 'R': svc->allow_root = false; break;
+		case 'U': so->setup_user = true; break;
+		case 'L': svc->landlock = true; break;
+		case 'w':
+			if (add_path(so->rw, &svc->nrw, "--rw", optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'r':
+			if (add_path(so->ro, &svc->nro, "--ro", optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'e':
+			if (strcmp(optarg, "ro") && strcmp(optarg, "none")) {
+				lbx_err("--elsewhere %s: expected ro or none", optarg);
+				return -EINVAL;
+			}
+			svc->elsewhere_readable = !strcmp(optarg, "ro");
+			break;
+		case 'S': svc->ssh_unix = optarg; break;
+		case 'N': so->notify = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -EINVAL;
 		}
 	}
-	if (!path || optind != argc) {
+	if (!so->path || optind != argc) {
 		fprintf(stderr, "lbx-agent: must run as PID 1 of a box, or with --serve-unix PATH\n");
 		usage(stderr);
-		return 2;
+		return -EINVAL;
 	}
-	fd = agent_listen_unix(path);
+	if (svc->home[0] != '/' || strlen(svc->user) >= sizeof(so->user.user)) {
+		lbx_err("--home must be absolute and --user at most %zu bytes",
+			sizeof(so->user.user) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --setup-user: the box user in /etc/passwd and /etc/group, and its home, as in a VM. */
+static int setup_user(struct service_opts *so)
+{
+	char err[256];
+
+	so->user.uid = so->svc.uid;
+	so->user.gid = so->svc.gid;
+	snprintf(so->user.user, sizeof(so->user.user), "%s", so->svc.user);
+	so->user.home = (char *)so->svc.home;
+	if (agent_setup_user(&so->user, err, sizeof(err)) < 0) {
+		lbx_err("%s", err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Not PID 1 of a VM: serve exec sessions on a unix socket until SIGTERM or POWEROFF. */
+static int run_service(int argc, char **argv)
+{
+	struct service_opts so = { 0 };
+	sigset_t chld;
+	int fd, rc;
+
+	rc = parse_service(argc, argv, &so);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (so.setup_user && setup_user(&so) < 0)
+		return 1;
+	fd = agent_listen_unix(so.path);
 	if (fd < 0) {
-		lbx_err("cannot listen on %s: %s", path, strerror(-fd));
+		lbx_err("cannot listen on %s: %s", so.path, strerror(-fd));
 		return 1;
 	}
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	rc = agent_serve(fd, &svc, 0, NULL);
+	if (so.notify && (rc = notify_ready_unix(so.notify, uptime_ms())) < 0)
+		lbx_warn("cannot tell the host we are ready (%s): %s", so.notify, strerror(-rc));
+	rc = agent_serve(fd, &so.svc, 0, NULL);
 	close(fd);
-	unlink(path);
+	unlink(so.path);
 	if (rc < 0) {
 		lbx_err("exec service failed: %s", strerror(-rc));
 		return 1;
@@ -243,7 +378,8 @@ static int run_service(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	lbx_log_init("lbx-agent");
-	if (getpid() == 1)
+	/* PID 1 with options: the init of a container (engine light), not of a VM. */
+	if (getpid() == 1 && argc < 2)
 		run_init();
 	return run_service(argc, argv);
 }

@@ -37,6 +37,8 @@ struct exec_service_config {
 	bool elsewhere_readable;
 	/* Host vsock port of the box's SSH agent proxy (0: none): see forward.h. */
 	unsigned ssh_port;
+	/* Or its unix socket, bind-mounted into a container (NULL: none). */
+	const char *ssh_unix;
 	/* A host asked for POWEROFF: called once, from the loop. */
 	void (*poweroff)(void *data);
 	void *poweroff_data;

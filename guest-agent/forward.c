@@ -25,6 +25,7 @@ struct forwarder {
 	struct lbx_loop *loop;
 	int listen_fd;
 	unsigned port;
+	char *host_unix; /* relay to this unix socket instead of the vsock port */
 	char *path;
 	struct relay *relays[MAX_RELAYS];
 	unsigned nrelays;
@@ -117,16 +118,21 @@ static void on_relay(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 	relay_update(r);
 }
 
-static int connect_host(unsigned port)
+static int connect_host(const struct forwarder *f)
 {
 	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
-				 .svm_port = port };
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				 .svm_port = f->port };
+	struct sockaddr_un u = { .sun_family = AF_UNIX };
+	bool unix_path = f->host_unix != NULL;
+	int fd = socket(unix_path ? AF_UNIX : AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
+	if (unix_path) /* length checked by forwarder_new */
+		memcpy(u.sun_path, f->host_unix, strlen(f->host_unix) + 1);
 	/* Blocking connect: the host proxy answers at once or not at all. */
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (unix_path ? connect(fd, (struct sockaddr *)&u, sizeof(u)) < 0
+		      : connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -149,9 +155,13 @@ static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *dat
 		close(g);
 		return;
 	}
-	h = connect_host(f->port);
+	h = connect_host(f);
 	if (h < 0) {
-		lbx_warn("forwarder %s: host port %u: %s", f->path, f->port, strerror(-h));
+		if (f->host_unix)
+			lbx_warn("forwarder %s: host socket %s: %s", f->path, f->host_unix,
+				 strerror(-h));
+		else
+			lbx_warn("forwarder %s: host port %u: %s", f->path, f->port, strerror(-h));
 		close(g);
 		return;
 	}
@@ -175,14 +185,25 @@ static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *dat
 }
 
 struct forwarder *forwarder_new(struct lbx_loop *loop, const char *path, unsigned port,
-				uid_t uid, gid_t gid, int *err)
+				const char *host_unix, uid_t uid, gid_t gid, int *err)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
+	struct sockaddr_un u;
 	int fd;
 
 	*err = -ENOMEM;
 	if (!f)
 		return NULL;
+	if (host_unix && strlen(host_unix) >= sizeof(u.sun_path)) {
+		*err = -ENAMETOOLONG;
+		free(f);
+		return NULL;
+	}
+	f->host_unix = host_unix ? strdup(host_unix) : NULL;
+	if (host_unix && !f->host_unix) {
+		free(f);
+		return NULL;
+	}
 	fd = agent_listen_unix(path);
 	/* The box user's sessions use it; nobody else. */
 	if (fd < 0 || chown(path, uid, gid) < 0 ||
@@ -190,6 +211,7 @@ struct forwarder *forwarder_new(struct lbx_loop *loop, const char *path, unsigne
 		*err = fd < 0 ? fd : -errno;
 		if (fd >= 0)
 			close(fd);
+		free(f->host_unix);
 		free(f);
 		return NULL;
 	}
@@ -211,5 +233,6 @@ void forwarder_free(struct forwarder *f)
 	close(f->listen_fd);
 	unlink(f->path);
 	free(f->path);
+	free(f->host_unix);
 	free(f);
 }

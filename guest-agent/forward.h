@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest-side forwarders: a unix socket in the guest whose every connection
- * is relayed to a host vsock port (the SSH agent today; Wayland later).
+ * is relayed to a host vsock port (the SSH agent today; Wayland later), or,
+ * in a container (engine light), to a host unix socket bind-mounted in.
  * The bytes are not interpreted here: the host proxy at the other end
  * parses and filters them. Each direction has a bounded queue; a full
  * queue stops reading from the side that fills it.
@@ -17,10 +18,11 @@ struct forwarder;
 
 /*
  * Listen on path (mode 0600, owned by uid:gid) and relay connections to
- * host vsock port `port`. NULL with *err set on failure.
+ * host vsock port `port`, or to the unix socket host_unix when that is not
+ * NULL. NULL with *err set on failure.
  */
 struct forwarder *forwarder_new(struct lbx_loop *loop, const char *path, unsigned port,
-				uid_t uid, gid_t gid, int *err);
+				const char *host_unix, uid_t uid, gid_t gid, int *err);
 void forwarder_free(struct forwarder *f);
 
 #endif

@@ -126,11 +126,12 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 	cfg.poweroff_data = &st;
 	signal(SIGPIPE, SIG_IGN);
 	st.svc = exec_service_new(loop, listen_fd, &cfg);
-	if (st.svc && cfg.ssh_port) {
+	if (st.svc && (cfg.ssh_port || cfg.ssh_unix)) {
 		int err;
 
 		mkdir("/run/lbx", 0755);
-		st.ssh = forwarder_new(loop, AGENT_SSH_SOCK, cfg.ssh_port, cfg.uid, cfg.gid, &err);
+		st.ssh = forwarder_new(loop, AGENT_SSH_SOCK, cfg.ssh_port, cfg.ssh_unix, cfg.uid,
+				       cfg.gid, &err);
 		if (!st.ssh)
 			lbx_warn("no SSH agent in this box: %s: %s", AGENT_SSH_SOCK, strerror(-err));
 	}

@@ -94,7 +94,7 @@ static char **session_env(const struct exec_request *req, const struct exec_serv
 		base[nb - 1] = NULL;
 	base[nb++] = strdup("SHELL=/bin/sh");
 	base[nb++] = strdup((req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
-	if (cfg->ssh_port)
+	if (cfg->ssh_port || cfg->ssh_unix)
 		base[nb++] = strdup("SSH_AUTH_SOCK=" AGENT_SSH_SOCK);
 	for (size_t i = 0; i < nb; i++) {
 		size_t klen;

@@ -43,6 +43,10 @@ static const struct {
 	[ASSET_KERNEL] = { NULL, "vmlinux", "the guest kernel" },
 	[ASSET_INITRAMFS] = { "images/initramfs.cpio", "initramfs.cpio", "the initramfs" },
 	[ASSET_BUSYBOX_IMAGE] = { "images/busybox.cpio", "busybox.cpio", "the busybox image" },
+	[ASSET_AGENT] = { "guest-agent/lbx-agent", "lbx-agent", "lbx-agent" },
+	[ASSET_OWN_TREE] = { "images/lbx-own-tree", "lbx-own-tree", "lbx-own-tree" },
+	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh",
+				"the Debian base image's recipe" },
 };
 
 static int kernel_path(const char *root, char *buf, size_t sz)

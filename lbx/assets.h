@@ -19,6 +19,9 @@ enum lbx_asset {
 	ASSET_KERNEL,	     /* vmlinux */
 	ASSET_INITRAMFS,
 	ASSET_BUSYBOX_IMAGE, /* initramfs overlay with busybox */
+	ASSET_AGENT,	     /* lbx-agent, the init of engine light's container */
+	ASSET_OWN_TREE,	     /* lbx-own-tree (images/owntree.h) */
+	ASSET_DEBIAN_BASE,   /* debian-base.sh, the Debian base image's recipe */
 };
 
 /* Path of an asset that exists, or -ENOENT with a message in err. */

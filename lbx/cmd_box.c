@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "image.h"
 #include "log.h"
 #include "resolve.h"
 #include "supervisor.h"
@@ -70,8 +71,38 @@ static int parse_box_args(int argc, char **argv, const char *allowed, struct box
 
 static void up_usage(FILE *f)
 {
-	fprintf(f, "usage: lbx up [NAME] [--engine auto|vm|qemu] [--light] [--json]\n"
-		   "Start the box NAME, or the box of the project in the current directory.\n");
+	fprintf(f, "usage: lbx up [NAME] [--engine auto|vm|qemu|light] [--light] [--json]\n"
+		   "Start the box NAME, or the box of the project in the current directory.\n"
+		   "--light runs it as a podman container (sharing the host kernel). An engine\n"
+		   "given here is remembered for the box's next 'lbx up'.\n");
+}
+
+/*
+ * DATA/engine: the engine last asked for with --engine or --light, used
+ * while the definition says "auto" and no flag is given.
+ */
+static void engine_remember(const struct box_paths *p, const char *engine)
+{
+	char file[PATH_MAX + 16], line[32];
+
+	box_path(p->data, "engine", file, sizeof(file));
+	snprintf(line, sizeof(line), "%s\n", engine);
+	box_mkdirs(p->data, 0700);
+	box_write_file(file, line);
+}
+
+static bool engine_recalled(const struct box_paths *p, enum box_engine *e)
+{
+	char file[PATH_MAX + 16], line[32] = "";
+
+	box_path(p->data, "engine", file, sizeof(file));
+	if (box_read_file(file, line, sizeof(line)) <= 0)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(line, box_engine_name((enum box_engine)i)))
+			return *e = (enum box_engine)i, true;
+	return false;
 }
 
 static unsigned ready_timeout(void)
@@ -114,11 +145,11 @@ int lbx_cmd_up(int argc, char **argv)
 	}
 	if (a.light)
 		cfg.engine = ENGINE_LIGHT;
-	if (cfg.engine == ENGINE_LIGHT) {
-		lbx_err("up: box %s: engine light is not available in this version; use --engine qemu",
-			cfg.name);
-		box_config_free(&cfg);
-		return 1;
+	if (box_paths_init(&paths, cfg.name) == 0) {
+		if (a.light || a.engine)
+			engine_remember(&paths, box_engine_name(cfg.engine));
+		else if (cfg.engine == ENGINE_AUTO)
+			engine_recalled(&paths, &cfg.engine);
 	}
 	if (cfg.engine == ENGINE_VM && !engine_host_has_kvm(why, sizeof(why))) {
 		lbx_err("up: box %s: engine vm needs hardware virtualisation, but %s; use --engine "
@@ -146,6 +177,12 @@ int lbx_cmd_up(int argc, char **argv)
 	o.cfg = &cfg;
 	o.paths = &paths;
 	o.ready_timeout_s = ready_timeout();
+	/* The root tree first, here, so its progress shows on the terminal. */
+	if (image_make_root(&cfg, &paths, false, err, sizeof(err)) < 0) {
+		lbx_err("up: box %s: %s", cfg.name, err);
+		box_config_free(&cfg);
+		return 1;
+	}
 	if (!a.json)
 		fprintf(stderr, "lbx: starting box %s (engine %s, project %s)...\n", cfg.name,
 			box_engine_name(o.engine), cfg.project);
@@ -375,8 +412,9 @@ int lbx_cmd_rm(int argc, char **argv)
 {
 	static const char *const files[] = { "box.json",     "console.log", "supervisor.log",
 					     "backends.log", "engine.log",  "last-exit",
-					     "ssh-policy.json", "ssh-audit.log" };
-	static const char *const trees[] = { "root", "root.new", "home" };
+					     "ssh-policy.json", "ssh-audit.log", "image.txt",
+					     "engine" };
+	static const char *const trees[] = { "root", "root.new", "root.old", "home" };
 	char file[PATH_MAX + 32];
 	struct box_paths p;
 	struct box_args a;

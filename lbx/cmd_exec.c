@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "connect.h"
+#include "engine_light.h"
 #include "exec_client.h"
 #include "exec_proto.h"
 #include "resolve.h"
@@ -169,6 +170,17 @@ static int open_session(const struct exec_args *a, char *err, size_t errsz)
 	if (lbx_runtime_path(a->name, "vsock.sock", path, sizeof(path)) < 0) {
 		snprintf(err, errsz, "box name '%s' is not valid", a->name);
 		return -EINVAL;
+	}
+	/* Engine light: the agent's own unix socket (engine_light.h). */
+	if (access(path, F_OK) < 0 &&
+	    lbx_runtime_path(a->name, LIGHT_AGENT_SOCK, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0) {
+		int fd = lbx_connect_unix(path);
+
+		if (fd < 0)
+			snprintf(err, errsz, "cannot reach the agent of box %s at %s: %s", a->name,
+				 path, strerror(-fd));
+		return fd;
 	}
 	if (access(path, F_OK) < 0) {
 		snprintf(err, errsz, "box %s is not running (start it with 'lbx up %s')", a->name,

@@ -48,7 +48,7 @@ int box_config_defaults(struct box_config *c, const char *project)
 	c->file = strdup("");
 	c->project = strdup(project);
 	c->workdir = strdup(project);
-	c->image = strdup("busybox");
+	c->image = strdup("debian");
 	c->engine = ENGINE_AUTO;
 	c->cpus = 2;
 	c->memory_mib = 1024;
@@ -64,6 +64,8 @@ void box_config_free(struct box_config *c)
 	free(c->project);
 	free(c->workdir);
 	free(c->image);
+	free(c->containerfile);
+	free(c->build_context);
 	for (unsigned i = 0; i < c->nmounts; i++) {
 		free(c->mounts[i].host);
 		free(c->mounts[i].guest);
@@ -237,6 +239,62 @@ static int parse_ssh(struct box_config *c, const struct lbx_json_val *v)
 	return 0;
 }
 
+/* A path inside the project: relative, no "." or ".." parts, joined to the project's path. */
+static int project_path(const struct box_config *c, const struct lbx_json_val *v, char **out)
+{
+	const char *s;
+	size_t n;
+
+	if (lbx_json_string(v, &s))
+		return -EINVAL;
+	n = strlen(s);
+	if (!n || s[0] == '/' || !strcmp(s, "..") || !strncmp(s, "../", 3) || strstr(s, "/../") ||
+	    (n >= 3 && !strcmp(s + n - 3, "/..")) || strstr(s, "//") || strchr(s, '\n') ||
+	    n > 1000)
+		return lbx_json_fail(v, "expected a path relative to the project, without '..'");
+	if (asprintf(out, "%s/%s", c->project, s) < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* "debian", "busybox", or {"containerfile": FILE, "context": DIR} inside the project. */
+static int parse_image(struct box_config *c, const struct lbx_json_val *v)
+{
+	static const char *const keys[] = { "containerfile", "context", NULL };
+	struct lbx_json_val f;
+	const char *s;
+	char *slash;
+
+	if (!cJSON_IsString(v->node) && !cJSON_IsObject(v->node))
+		return lbx_json_fail(v, "expected \"debian\", \"busybox\" or "
+					"{\"containerfile\": FILE}");
+	if (cJSON_IsString(v->node)) {
+		if (lbx_json_string(v, &s))
+			return -EINVAL;
+		if (strcmp(s, "debian") && strcmp(s, "busybox"))
+			return lbx_json_fail(v, "expected \"debian\", \"busybox\" or "
+						"{\"containerfile\": FILE}");
+		return set_str(&c->image, s);
+	}
+	if (lbx_json_object(v, keys) || lbx_json_require(v, "containerfile", &f) ||
+	    project_path(c, &f, &c->containerfile))
+		return -EINVAL;
+	if (lbx_json_member(v, "context", &f) == 0) {
+		if (project_path(c, &f, &c->build_context))
+			return -EINVAL;
+	} else {
+		/* The Containerfile's directory, as `podman build -f` users expect. */
+		c->build_context = strdup(c->containerfile);
+		if (!c->build_context)
+			return -ENOMEM;
+		slash = strrchr(c->build_context, '/');
+		*slash = '\0';
+	}
+	return set_str(&c->image, "containerfile");
+}
+
 static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 {
 	const char *s;
@@ -286,14 +344,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	}
 	if (lbx_json_member(root, "workdir", &v) == 0 && (abs_path(&v, &s) || set_str(&c->workdir, s)))
 		return -EINVAL;
-	if (lbx_json_member(root, "image", &v) == 0) {
-		if (lbx_json_string(&v, &s))
-			return -EINVAL;
-		if (strcmp(s, "busybox"))
-			return lbx_json_fail(&v, "unknown image (this version has \"busybox\")");
-		if (set_str(&c->image, s))
-			return -ENOMEM;
-	}
+	if (lbx_json_member(root, "image", &v) == 0 && parse_image(c, &v))
+		return -EINVAL;
 	if (lbx_json_member(root, "engine", &v) == 0 && parse_engine(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "cpus", &v) == 0) {

@@ -28,7 +28,9 @@ struct box_config {
 	char *file;	 /* where it was read from ("" for defaults) */
 	char *project;	 /* host path of the project tree */
 	char *workdir;	 /* where the project appears in the guest */
-	char *image;
+	char *image;	 /* "debian", "busybox" or "containerfile" (docs/box.md) */
+	char *containerfile; /* image "containerfile": host paths of the file and */
+	char *build_context; /* the build context (NULL otherwise) */
 	enum box_engine engine;
 	unsigned cpus;
 	unsigned memory_mib;

@@ -20,7 +20,9 @@
 #include "cli.h"
 #include "connect.h"
 #include "engine_args.h"
+#include "engine_light.h"
 #include "evloop.h"
+#include "image.h"
 #include "exec_proto.h"
 #include "log.h"
 
@@ -229,7 +231,8 @@ static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t err
 	if (lbx_asset(ASSET_SSH_PROXY, exe, sizeof(exe), err, errsz) < 0)
 		return -ENOENT;
 	snprintf(port, sizeof(port), "vsock.sock_%d", LBX_SSH_PORT);
-	box_path(s->o->paths->runtime, port, listen, sizeof(listen));
+	box_path(s->o->paths->runtime, s->o->engine == ENGINE_LIGHT ? LIGHT_SSH_SOCK : port, listen,
+		 sizeof(listen));
 	box_path(s->o->paths->data, "ssh-policy.json", policy, sizeof(policy));
 	box_path(s->o->paths->data, "ssh-audit.log", audit, sizeof(audit));
 	rc = box_write_file(policy, s->o->cfg->ssh_policy);
@@ -245,38 +248,39 @@ static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t err
 
 /*
  * The box's root tree, DATA/root, made from its image the first time the
- * box starts (the busybox image: its cpio unpacked). lbx-fsd serves it with
- * owners kept in xattrs, so files unpacked by this user show as root's in
- * the guest, as in a rootless container.
+ * box starts (image.h; `lbx up` has normally made it already, with its
+ * progress on the terminal). lbx-fsd serves it with owners kept in
+ * xattrs, so files unpacked by this user show as root's in the guest, as
+ * in a rootless container.
  */
 static int prepare_root(struct sup *s, char *root, size_t sz, char *err, size_t errsz)
 {
-	static const char *const dirs[] = { "proc", "sys", "dev", "run", "tmp", "root", "home",
-					    "mnt", "etc", "bin" };
-	char image[PATH_MAX], tmp[PATH_MAX + 8], cmd[3 * PATH_MAX];
-	int rc;
-
 	box_path(s->o->paths->data, "root", root, sz);
-	if (access(root, F_OK) == 0)
-		return 0;
-	if (lbx_asset(ASSET_BUSYBOX_IMAGE, image, sizeof(image), err, errsz) < 0)
-		return -ENOENT;
-	snprintf(tmp, sizeof(tmp), "%s.new", root);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cd '%s' && "
-				   "cpio -idm --quiet --no-absolute-filenames < '%s'",
-		 tmp, tmp, tmp, image);
-	rc = system(cmd);
-	for (size_t i = 0; rc == 0 && i < LBX_ARRAY_SIZE(dirs); i++) {
-		char d[PATH_MAX + 16];
+	return image_make_root(s->o->cfg, s->o->paths, false, err, errsz);
+}
 
-		box_path(tmp, dirs[i], d, sizeof(d));
-		if (mkdir(d, 0755) < 0 && errno != EEXIST)
-			rc = -1;
+/* Engine light: podman runs the root tree with lbx-agent as its init (engine_light.h). */
+static int start_light(struct sup *s, char *err, size_t errsz)
+{
+	char agent[PATH_MAX], root[PATH_MAX + 16], console[PATH_MAX + 32];
+	char **argv;
+	int idx;
+
+	if (lbx_asset(ASSET_AGENT, agent, sizeof(agent), err, errsz) < 0)
+		return -ENOENT;
+	box_path(s->o->paths->data, "root", root, sizeof(root));
+	box_path(s->o->paths->data, "console.log", console, sizeof(console));
+	unlink(console);
+	argv = engine_light_argv(s->o, agent, root, err, errsz);
+	if (!argv)
+		return -EINVAL;
+	idx = spawn(s, "the engine (podman)", argv, console);
+	engine_argv_free(argv);
+	if (idx < 0) {
+		snprintf(err, errsz, "cannot start podman: %s", strerror(-idx));
+		return idx;
 	}
-	if (rc != 0 || rename(tmp, root) < 0) {
-		snprintf(err, errsz, "cannot make the box's root tree %s from %s", root, image);
-		return -EIO;
-	}
+	s->engine = idx;
 	return 0;
 }
 
@@ -289,6 +293,8 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	char vmm[PATH_MAX];
 	bool vm = s->o->engine == ENGINE_VM;
 
+	if (s->o->engine == ENGINE_LIGHT)
+		return start_light(s, err, errsz);
 	if (s->o->engine != ENGINE_QEMU && !vm) {
 		snprintf(err, errsz, "engine %s is not available in this version",
 			 box_engine_name(s->o->engine));
@@ -434,8 +440,12 @@ static void stop_engine(struct sup *s)
 	 * guest may block on it (a sync on a dead virtio-fs) until we give up.
 	 */
 	if (!k->exited && s->ready && stop_requested && !s->reason[0]) {
-		box_path(s->o->paths->runtime, "vsock.sock", uds, sizeof(uds));
-		fd = lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
+		box_path(s->o->paths->runtime,
+			 s->o->engine == ENGINE_LIGHT ? LIGHT_AGENT_SOCK : "vsock.sock", uds,
+			 sizeof(uds));
+		fd = s->o->engine == ENGINE_LIGHT
+			     ? lbx_connect_unix(uds)
+			     : lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
 		if (fd >= 0) {
 			uint8_t frame[EXEC_HEADER_SIZE] = { 1, 0, 0, 0, EXEC_MSG_POWEROFF };
 
@@ -478,13 +488,15 @@ static void clean_runtime(const char *dir)
 {
 	static const char *const files[] = {
 		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
-		"fs-project.sock", "fs-root.sock",
+		"fs-project.sock", "fs-root.sock", LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK,
+		LIGHT_DIR,
 	};
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(files); i++) {
 		box_path(dir, files[i], path, sizeof(path));
-		unlink(path);
+		if (unlink(path) < 0 && errno == EISDIR)
+			rmdir(path);
 	}
 	for (unsigned i = 0; i < BOX_MAX_MOUNTS; i++) {
 		char f[32];
@@ -504,23 +516,31 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 	char log[PATH_MAX + 32], ready[PATH_MAX + 32], root[PATH_MAX + 16];
 	int rc;
 
+	bool light = s->o->engine == ENGINE_LIGHT;
+
 	box_path(s->o->paths->data, "backends.log", log, sizeof(log));
-	box_path(s->o->paths->runtime, "vsock.sock_1025", ready, sizeof(ready));
+	box_path(s->o->paths->runtime, light ? LIGHT_DIR : "vsock.sock_1025", ready, sizeof(ready));
+	if (light && mkdir(ready, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errsz, "cannot create %s: %s", ready, strerror(errno));
+		return -EIO;
+	}
+	if (light)
+		box_path(s->o->paths->runtime, LIGHT_READY_SOCK, ready, sizeof(ready));
 	s->ready_fd = listen_unix(ready);
 	if (s->ready_fd < 0 || lbx_loop_add(s->loop, s->ready_fd, EPOLLIN, on_ready_accept, s) < 0) {
 		snprintf(err, errsz, "cannot listen on %s", ready);
 		return -EIO;
 	}
 	rc = prepare_root(s, root, sizeof(root), err, errsz);
-	if (rc == 0)
+	if (rc == 0 && !light)
 		rc = start_vsockd(s, log, err, errsz);
-	if (rc == 0)
+	if (rc == 0 && !light)
 		rc = start_fsd(s, "root", root, false, "xattr", log, err, errsz);
 	if (rc == 0)
 		rc = start_ssh_proxy(s, log, err, errsz);
-	if (rc == 0)
+	if (rc == 0 && !light)
 		rc = start_fsd(s, "project", c->project, false, "identity", log, err, errsz);
-	for (unsigned i = 0; rc == 0 && i < c->nmounts; i++) {
+	for (unsigned i = 0; rc == 0 && !light && i < c->nmounts; i++) {
 		char tag[16];
 
 		snprintf(tag, sizeof(tag), "mount%u", i);
@@ -562,6 +582,8 @@ static void supervise(const struct supervisor_opts *o, int notify_fd, int lock_f
 		snprintf(s.reason, sizeof(s.reason), "%s", err);
 	}
 	stop_engine(&s);
+	if (o->engine == ENGINE_LIGHT)
+		engine_light_remove(o->paths->name);
 	stop_backends(&s);
 	box_path(o->paths->data, "last-exit", path, sizeof(path));
 	snprintf(err, sizeof(err), "%s\n", stop_requested ? "stopped by lbx down" : s.reason);

@@ -24,7 +24,7 @@
 struct supervisor_opts {
 	const struct box_config *cfg;
 	const struct box_paths *paths;
-	enum box_engine engine; /* resolved: vm or qemu */
+	enum box_engine engine; /* resolved: vm, qemu or light */
 	unsigned ready_timeout_s;
 };
 

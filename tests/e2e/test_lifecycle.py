@@ -31,6 +31,9 @@ class Env:
         self.env["LBX_KERNEL_DIR"] = kernel_dir()
         self.project = os.path.join(self.tmp, "proj")
         os.makedirs(self.project)
+        # The busybox test image needs no network (the default is debian).
+        with open(os.path.join(self.project, "lbx.json"), "w") as f:
+            f.write('{"image": "busybox"}')
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
 
     def lbx(self, *args, cwd=None, input=None, timeout=300):
@@ -187,7 +190,8 @@ def test_ssh_section(t):
             fps.append(subprocess.run(["ssh-keygen", "-lf", key + ".pub"], stdout=subprocess.PIPE,
                                       text=True).stdout.split()[1])
         with open(os.path.join(e.project, "lbx.json"), "w") as f:
-            f.write('{"ssh": {"keys": [{"key": "%s", "namespaces": ["git"]}]}}' % fps[0])
+            f.write('{"image": "busybox", "ssh": {"keys": [{"key": "%s", "namespaces": ["git"]}]}}'
+                    % fps[0])
         e.env["SSH_AUTH_SOCK"] = sock
         r = e.lbx("up")
         if not t.ok(r.returncode == 0, "lbx up with an ssh section", r.stderr):

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Images and engine light: `lbx build` of a Containerfile FROM the Debian
+base (debootstrap, cached), the root tree's ownership as the guest sees it,
+`lbx up --light` (podman + runc) with exec, Landlock, the SSH agent proxy
+and `lbx down`; then the same tree booted under engine qemu. Runs the real
+CLI with its own XDG directories; the image cache and podman's store are
+the machine's, so a second run reuses the Debian base."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbxtest import Skip, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
+
+XATTR = "user.containers.override_stat"
+
+CONTAINERFILE = """\
+FROM localhost/lbx-debian:bookworm
+RUN useradd -u 1234 -m alice && install -o alice -g alice -m 0600 /dev/null /home/alice/secret
+RUN echo {marker} > /etc/lbx-built
+"""
+
+
+def need(*programs):
+    for p in programs:
+        if not shutil.which(p):
+            raise Skip(f"{p} is not installed (make setup installs it)")
+
+
+class Env:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="lbx-img-")
+        self.env = dict(os.environ)
+        for k, d in (("XDG_RUNTIME_DIR", "run"), ("XDG_DATA_HOME", "data"),
+                     ("XDG_CONFIG_HOME", "config")):
+            os.makedirs(os.path.join(self.tmp, d), mode=0o700)
+            self.env[k] = os.path.join(self.tmp, d)
+        self.env["LBX_KERNEL_DIR"] = kernel_dir()
+        # One box name per run: podman's container names are machine-wide.
+        self.name = "img" + os.path.basename(self.tmp)[len("lbx-img-"):].lower().replace("_", "")
+        self.project = os.path.join(self.tmp, self.name)
+        os.makedirs(self.project)
+        self.root = os.path.join(self.tmp, "data", "lbx", "boxes", self.name, "root")
+        self.exe = os.path.join(build_dir(), "lbx", "lbx")
+        self.agent = None
+
+    def lbx(self, *args, timeout=300):
+        return subprocess.run([self.exe] + list(args), cwd=self.project, env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+    def sh(self, script, *flags):
+        return self.lbx("exec", *flags, self.name, "--", "sh", "-c", script)
+
+    def write(self, rel, text):
+        with open(os.path.join(self.project, rel), "w") as f:
+            f.write(text)
+
+    def start_agent(self):
+        """A host ssh-agent with two keys; returns their fingerprints."""
+        sock = os.path.join(self.tmp, "agent.sock")
+        self.agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        while not os.path.exists(sock):
+            time.sleep(0.02)
+        fps = []
+        for name in ("given", "other"):
+            key = os.path.join(self.tmp, name)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key],
+                           check=True)
+            subprocess.run(["ssh-add", "-q", key], env={"SSH_AUTH_SOCK": sock}, check=True,
+                           stderr=subprocess.DEVNULL)
+            fps.append(subprocess.run(["ssh-keygen", "-lf", key + ".pub"], stdout=subprocess.PIPE,
+                                      text=True).stdout.split()[1])
+        self.env["SSH_AUTH_SOCK"] = sock
+        return fps
+
+    def container_exists(self):
+        return subprocess.run(["podman", "container", "exists", "lbx-" + self.name]).returncode == 0
+
+    def cleanup(self):
+        self.lbx("down", self.name, timeout=120)
+        if self.agent:
+            self.agent.terminate()
+            self.agent.wait()
+        subprocess.run(["podman", "rmi", "--force", "localhost/lbx-box:" + self.name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.tmp, True)
+
+
+def xattr(path):
+    try:
+        return os.getxattr(path, XATTR, follow_symlinks=False).decode()
+    except OSError as e:
+        return f"<{e.strerror}>"
+
+
+def check_tree(t, e):
+    """The root tree on the host: the user owns it, the guest's view is in the xattr."""
+    passwd = os.path.join(e.root, "etc", "passwd")
+    st = os.lstat(passwd)
+    t.eq((st.st_uid, st.st_gid), (os.getuid(), os.getgid()),
+         "on disk the host user owns /etc/passwd")
+    t.eq(xattr(passwd), "0:0:0644", "the xattr makes it root's (0644) for the guest")
+    t.eq(xattr(os.path.join(e.root, "home", "alice", "secret")), "1234:1234:0600",
+         "a file the Containerfile gave to uid 1234 keeps that owner in the xattr")
+    su = os.path.join(e.root, "usr", "bin", "passwd")
+    t.ok(os.lstat(su).st_mode & 0o6000 == 0 and xattr(su) == "0:0:04755",
+         "set-uid lives in the xattr only, not on the host", (oct(os.lstat(su).st_mode), xattr(su)))
+    t.eq(xattr(os.path.join(e.root, "etc", "shadow")), "0:42:0640", "/etc/shadow keeps group shadow")
+
+
+def check_light(t, e, fps):
+    r = e.lbx("up", "--light")
+    if not t.ok(r.returncode == 0 and b"engine light" in r.stderr, "lbx up --light", r.stderr):
+        print("#", e.lbx("logs", e.name).stdout.decode()[-2000:])
+        return False
+    t.ok(e.container_exists(), "a podman container runs the box")
+    st = json.loads(e.lbx("status", e.name, "--json").stdout)
+    t.eq(st.get("state", {}).get("engine"), "light", "status records engine light")
+    r = e.sh("pwd; cat /etc/lbx-built; tr '\\0' ' ' </proc/1/cmdline; echo; id -u")
+    lines = r.stdout.decode().splitlines()
+    t.ok(r.returncode == 0 and len(lines) == 4 and lines[0] == e.project and lines[1] == "one"
+         and lines[2].startswith("/run/lbx-agent --serve-unix") and lines[3] == str(os.getuid()),
+         "exec runs in the container: the project, the built image, lbx-agent as PID 1, "
+         "the host uid", r.stdout + r.stderr)
+    t.eq(e.sh("exit 7").returncode, 7, "exit status comes back")
+    r = e.sh("echo from-light > from-light.txt")
+    path = os.path.join(e.project, "from-light.txt")
+    t.ok(r.returncode == 0 and os.path.exists(path) and os.stat(path).st_uid == os.getuid(),
+         "a session writes the project, as the host user", r.stderr)
+    for target in ("/etc/lbx-evil", "/usr/lbx-evil", "/srv/lbx-evil"):
+        r = e.sh(f"echo x > {target}")
+        t.ok(r.returncode != 0 and b"Permission denied" in r.stderr,
+             f"Landlock: a session cannot write {target} (EACCES)", r.stderr)
+    t.ok(not os.path.exists(os.path.join(e.root, "etc", "lbx-evil")), "and nothing appeared there")
+    r = e.sh("echo y > /tmp/ok && cat /tmp/ok && echo z > ~/keep-me && cat ~/keep-me")
+    t.eq(r.stdout, b"y\nz\n", "but it writes /tmp and its home", r.stderr)
+    r = e.sh("kill -0 1")
+    t.ok(r.returncode != 0, "a session cannot signal the agent", r.stderr)
+    r = e.sh("ssh-add -l; echo $SSH_AUTH_SOCK")
+    out = r.stdout.decode()
+    t.ok(fps[0] in out and fps[1] not in out and "/run/lbx/ssh-agent.sock" in out,
+         "ssh-add -l in the container sees only the box's key, through lbx-ssh-proxy",
+         out + r.stderr.decode())
+    proxy_log = os.path.join(e.tmp, "data", "lbx", "boxes", e.name, "ssh-audit.log")
+    t.ok(os.path.exists(proxy_log) and os.path.getsize(proxy_log) > 0,
+         "the proxy audited the request")
+    r = e.lbx("exec", "--root", e.name, "--", "sh", "-c", "touch /etc/by-root && id -u")
+    t.ok(r.returncode == 0 and r.stdout == b"0\n", "a --root session may write the image", r.stderr)
+
+    r = e.lbx("down", e.name)
+    t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)
+    t.ok(not e.container_exists(), "lbx down removes the container")
+    rt = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", e.name)
+    t.ok(not os.path.exists(rt), "no runtime directory left behind")
+    return True
+
+
+def check_qemu(t, e):
+    r = e.lbx("up", "--engine", "qemu")
+    if not t.ok(r.returncode == 0, "the same tree boots under engine qemu", r.stderr):
+        print("#", e.lbx("logs", e.name).stdout.decode()[-2000:])
+        return
+    r = e.sh("stat -c '%U:%G %a' /etc/passwd /etc/shadow; stat -c %u:%g /home/alice/secret; "
+             "cat /etc/lbx-built ~/keep-me; test -u /usr/bin/passwd && echo setuid")
+    t.eq(r.stdout.decode(), "root:root 644\nroot:shadow 640\n1234:1234\ntwo\nz\nsetuid\n",
+         "in the VM /etc/passwd is root's, owners and set-uid come from the xattrs, the home "
+         "was kept", r.stderr)
+    r = e.sh("echo x > /etc/lbx-evil")
+    t.ok(r.returncode != 0 and b"Permission denied" in r.stderr,
+         "Landlock in the VM too", r.stderr)
+    t.eq(e.lbx("down", e.name).returncode, 0, "lbx down (qemu)")
+
+
+def test_images(t):
+    need("podman", "runc", "debootstrap", "ssh-agent", "ssh-add")
+    qemu_binary()
+    e = Env()
+    try:
+        fps = e.start_agent()
+        e.write("Containerfile", CONTAINERFILE.format(marker="one"))
+        e.write("lbx.json", json.dumps({
+            "name": e.name, "image": {"containerfile": "Containerfile"},
+            "ssh": {"keys": [{"key": fps[0]}]}}))
+        start = time.monotonic()
+        r = e.lbx("build", timeout=2400)
+        t.note(f"lbx build took {time.monotonic() - start:.0f} s")
+        err = r.stderr.decode()
+        if not t.ok(r.returncode == 0 and "podman build" in err and "is built" in err,
+                    "lbx build of a Containerfile FROM the Debian base", err[-3000:]):
+            return
+        t.ok("debian base: cached" in err or "debian base: built in" in err,
+             "the Debian base came from the cache or was built with progress", err[-1500:])
+        check_tree(t, e)
+        if not check_light(t, e, fps):
+            return
+        # A rebuild (changed Containerfile) keeps the home and the project.
+        e.write("Containerfile", CONTAINERFILE.format(marker="two"))
+        r = e.lbx("build", timeout=2400)
+        t.ok(r.returncode == 0 and b"kept the box's home" in r.stderr,
+             "lbx build again keeps the box's home", r.stderr.decode()[-2000:])
+        t.ok(os.path.exists(os.path.join(e.project, "from-light.txt")), "and the project")
+        check_qemu(t, e)
+        r = e.lbx("up", "--light")
+        t.ok(r.returncode == 0 and e.sh("cat /etc/lbx-built").stdout == b"two\n",
+             "back on engine light, the same rebuilt tree", r.stderr)
+        r = e.lbx("build")
+        t.ok(r.returncode != 0 and b"is running" in r.stderr, "no build while the box runs",
+             r.stderr)
+        e.lbx("down", e.name)
+        r = e.lbx("rm", e.name)
+        t.ok(r.returncode == 0 and not os.path.exists(e.root), "lbx rm removes the tree", r.stderr)
+    finally:
+        e.cleanup()
+
+
+def test_bad_containerfile(t):
+    need("podman", "runc")
+    e = Env()
+    try:
+        e.write("lbx.json", json.dumps({"name": e.name, "image": {"containerfile": "../Cf"}}))
+        r = e.lbx("build")
+        lines = r.stderr.decode().strip().splitlines()
+        t.ok(r.returncode != 0 and len(lines) == 1 and "image.containerfile" in lines[0],
+             "a Containerfile outside the project is one line naming the key", r.stderr)
+        e.write("lbx.json", json.dumps({"name": e.name, "image": {"containerfile": "Nope"}}))
+        r = e.lbx("build")
+        t.ok(r.returncode != 0 and b"cannot read the Containerfile" in r.stderr,
+             "a missing Containerfile is named", r.stderr)
+        e.write("Containerfile", "FROM scratch\nRUN /no/such/program\n")
+        e.write("lbx.json", json.dumps({"name": e.name, "image": {"containerfile": "Containerfile"}}))
+        r = e.lbx("build")
+        t.ok(r.returncode != 0 and b"podman build of" in r.stderr and not os.path.exists(e.root),
+             "a failing build says so and leaves no tree", r.stderr.decode()[-1500:])
+    finally:
+        e.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_bad_containerfile, test_images])

@@ -40,6 +40,9 @@ int lbx_json_fail(const struct lbx_json_val *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The top level has no path of its own: "file: message". */
+	if (!v->path[0])
+		return doc_fail(v->doc, "%s: %s", v->doc->file, msg);
 	return doc_fail(v->doc, "%s: %s: %s", v->doc->file, v->path, msg);
 }
 

@@ -134,6 +134,9 @@ static void run_init(void)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
 	if (cfg.rootfs[0] && agent_switch_root(cfg.rootfs, err, sizeof(err)) < 0)
 		fatal(err);
+	if (cfg.net_cidr[0] &&
+	    agent_net_configure("eth0", cfg.net_cidr, cfg.net_gw, cfg.net_dns, err, sizeof(err)) < 0)
+		fatal(err);
 	if (agent_mount_shares(&cfg, err, sizeof(err)) < 0 ||
 	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
 		fatal(err);

@@ -167,6 +167,33 @@ static int parse_mount(struct agent_config *cfg, const char *val, size_t vlen, c
 	return 0;
 }
 
+/* CIDR,GATEWAY,DNS; each checked again by agent_net_configure when it is used. */
+static int parse_net(struct agent_config *cfg, const char *val, size_t vlen, char *err,
+		     size_t errsz)
+{
+	char buf[128], *save = NULL, *cidr, *gw, *dns;
+
+	if (vlen >= sizeof(buf)) {
+		snprintf(err, errsz, "lbx.net: too long");
+		return -EINVAL;
+	}
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	cidr = strtok_r(buf, ",", &save);
+	gw = strtok_r(NULL, ",", &save);
+	dns = strtok_r(NULL, ",", &save);
+	if (!cidr || !gw || !dns || strtok_r(NULL, ",", &save) || strlen(cidr) >= sizeof(cfg->net_cidr) ||
+	    strlen(gw) >= sizeof(cfg->net_gw) || strlen(dns) >= sizeof(cfg->net_dns) ||
+	    !strchr(cidr, '/')) {
+		snprintf(err, errsz, "lbx.net: expected ADDRESS/PREFIX,GATEWAY,DNS");
+		return -EINVAL;
+	}
+	strcpy(cfg->net_cidr, cidr);
+	strcpy(cfg->net_gw, gw);
+	strcpy(cfg->net_dns, dns);
+	return 0;
+}
+
 static int apply(struct agent_config *cfg, const char *key, size_t klen, const char *val,
 		 size_t vlen, char *err, size_t errsz)
 {
@@ -228,6 +255,8 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 	}
 	if (KEY_IS("lbx.mount"))
 		return parse_mount(cfg, val, vlen, err, errsz);
+	if (KEY_IS("lbx.net"))
+		return parse_net(cfg, val, vlen, err, errsz);
 	if (KEY_IS("lbx.rootfs")) {
 		if (vlen == 0 || vlen >= sizeof(cfg->rootfs) || memchr(val, '%', vlen)) {
 			snprintf(err, errsz, "lbx.rootfs: expected a virtio-fs tag of 1-36 bytes");

@@ -23,6 +23,7 @@
  *                       only the system directories
  *   lbx.ssh=PORT        offer the host's SSH agent proxy (vsock PORT) to
  *                       sessions as SSH_AUTH_SOCK
+ *   lbx.net=CIDR,GATEWAY,DNS  configure eth0 statically (slirp's addresses)
  *   lbx.notify=PORT     once serving, connect to the host's vsock PORT and
  *                       say "READY uptime_ms=N"
  *
@@ -61,6 +62,7 @@ struct agent_config {
 	unsigned serve_port; /* 0: no exec service */
 	unsigned notify_port; /* 0: do not notify the host */
 	unsigned ssh_port;    /* 0: no SSH agent */
+	char net_cidr[44], net_gw[40], net_dns[40]; /* "" when the box has no network */
 	unsigned uid, gid;
 	char user[33];
 	char *home;

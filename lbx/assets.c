@@ -40,6 +40,7 @@ static const struct {
 	[ASSET_FSD] = { "backends/fsd/lbx-fsd", "lbx-fsd", "lbx-fsd" },
 	[ASSET_VMM] = { "vmm/lbx-vmm", "lbx-vmm", "lbx-vmm" },
 	[ASSET_SSH_PROXY] = { "vsock-ssh/lbx-ssh-proxy", "lbx-ssh-proxy", "lbx-ssh-proxy" },
+	[ASSET_NETD] = { "backends/net/lbx-netd", "lbx-netd", "lbx-netd" },
 	[ASSET_KERNEL] = { NULL, "vmlinux", "the guest kernel" },
 	[ASSET_INITRAMFS] = { "images/initramfs.cpio", "initramfs.cpio", "the initramfs" },
 	[ASSET_BUSYBOX_IMAGE] = { "images/busybox.cpio", "busybox.cpio", "the busybox image" },

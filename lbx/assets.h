@@ -16,6 +16,7 @@ enum lbx_asset {
 	ASSET_FSD,
 	ASSET_VMM,
 	ASSET_SSH_PROXY,
+	ASSET_NETD,
 	ASSET_KERNEL,	     /* vmlinux */
 	ASSET_INITRAMFS,
 	ASSET_BUSYBOX_IMAGE, /* initramfs overlay with busybox */

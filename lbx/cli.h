@@ -14,6 +14,7 @@ int lbx_cmd_status(int argc, char **argv);
 int lbx_cmd_ls(int argc, char **argv);
 int lbx_cmd_logs(int argc, char **argv);
 int lbx_cmd_rm(int argc, char **argv);
+int lbx_cmd_net(int argc, char **argv);
 int lbx_cmd_build(int argc, char **argv);
 
 /*

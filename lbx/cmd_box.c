@@ -410,12 +410,6 @@ static void rm_usage(FILE *f)
 
 int lbx_cmd_rm(int argc, char **argv)
 {
-	static const char *const files[] = { "box.json",     "console.log", "supervisor.log",
-					     "backends.log", "engine.log",  "last-exit",
-					     "ssh-policy.json", "ssh-audit.log", "image.txt",
-					     "engine" };
-	static const char *const trees[] = { "root", "root.new", "root.old", "home" };
-	char file[PATH_MAX + 32];
 	struct box_paths p;
 	struct box_args a;
 	int rc = parse_box_args(argc, argv, "", &a, rm_usage);
@@ -434,20 +428,12 @@ int lbx_cmd_rm(int argc, char **argv)
 		lbx_err("rm: no box named %s", a.name);
 		return 1;
 	}
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(files); i++) {
-		box_path(p.data, files[i], file, sizeof(file));
-		unlink(file);
-	}
-	/* The box's own trees: its root (made from the image) and home. */
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(trees); i++) {
-		box_path(p.data, trees[i], file, sizeof(file));
-		if (box_remove_tree(file) < 0) {
-			lbx_err("rm: box %s: cannot remove %s: %s", a.name, file, strerror(errno));
-			return 1;
-		}
-	}
-	if (rmdir(p.data) < 0) {
-		lbx_err("rm: box %s: %s is not empty; left in place", a.name, p.data);
+	/*
+	 * Everything under the box's data directory is lbx's own: records,
+	 * logs, its root tree and home. The project lives elsewhere.
+	 */
+	if (box_remove_tree(p.data) < 0) {
+		lbx_err("rm: box %s: cannot remove %s: %s", a.name, p.data, strerror(errno));
 		return 1;
 	}
 	fprintf(stderr, "lbx: box %s removed\n", a.name);

@@ -9,7 +9,9 @@
 
 #include "cli.h"
 #include "json.h"
-#include "policy.h"
+/* Two components each call their policy header policy.h: name them by path. */
+#include "../backends/net/policy.h"
+#include "../vsock-ssh/policy.h"
 
 #include <cjson/cJSON.h>
 
@@ -77,6 +79,7 @@ void box_config_free(struct box_config *c)
 	for (unsigned i = 0; i < c->nro; i++)
 		free(c->ro_paths[i]);
 	free(c->ssh_policy);
+	free(c->net_policy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -295,6 +298,30 @@ static int parse_image(struct box_config *c, const struct lbx_json_val *v)
 	return set_str(&c->image, "containerfile");
 }
 
+/* The network section is lbx-netd's policy (docs/lbx-netd.1), checked with its parser. */
+static int parse_network(struct box_config *c, const struct lbx_json_val *v)
+{
+	struct net_policy policy;
+	char err[LBX_JSON_ERROR_MAX];
+	char *text = cJSON_PrintUnformatted(v->node);
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	net_policy_init(&policy);
+	rc = net_policy_parse(text, strlen(text), c->file, &policy, err, sizeof(err));
+	if (rc < 0) {
+		net_policy_free(&policy);
+		free(text);
+		return lbx_json_fail_as_is(v, err);
+	}
+	c->net_none = policy.mode == NET_MODE_NONE;
+	net_policy_free(&policy);
+	free(c->net_policy);
+	c->net_policy = text;
+	return 0;
+}
+
 static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 {
 	const char *s;
@@ -315,7 +342,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", NULL };
-	static const char *const later[] = { "network", "wayland", "devices" };
+	static const char *const later[] = { "wayland", "devices" };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
@@ -365,6 +392,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	if (lbx_json_member(root, "landlock", &v) == 0 && parse_landlock(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "ssh", &v) == 0 && parse_ssh(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "network", &v) == 0 && parse_network(c, &v))
 		return -EINVAL;
 	return 0;
 }

@@ -47,6 +47,9 @@ struct box_config {
 	bool root_sessions;
 	/* The "ssh" section as JSON text for lbx-ssh-proxy (NULL: no SSH agent in the box). */
 	char *ssh_policy;
+	/* The "network" section as JSON text for lbx-netd (NULL: the default, nat). */
+	char *net_policy;
+	bool net_none; /* "mode": "none": no network card at all */
 };
 
 /* Defaults for a project directory (name from its base name). */

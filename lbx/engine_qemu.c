@@ -70,6 +70,14 @@ char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel, con
 	argv_add(&a, "vhost-user-vsock-device,chardev=vsk");
 	argv_add(&a, "-device");
 	argv_add(&a, "virtio-rng-device");
+	if (!c->net_none) {
+		argv_add(&a, "-chardev");
+		argv_add(&a, "socket,id=net0,path=%s/net-vu.sock", rt);
+		argv_add(&a, "-netdev");
+		argv_add(&a, "vhost-user,id=n0,chardev=net0");
+		argv_add(&a, "-device");
+		argv_add(&a, "virtio-net-device,netdev=n0");
+	}
 	add_fs(&a, rt, "root", 0);
 	add_fs(&a, rt, "project", 1);
 	for (unsigned i = 0; i < c->nmounts; i++) {

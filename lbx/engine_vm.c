@@ -38,6 +38,10 @@ char **engine_vm_argv(const struct supervisor_opts *o, const char *vmm, const ch
 	argv_add(&a, "--rng");
 	argv_add(&a, "--vhost-user");
 	argv_add(&a, "vsock,%s/vsock-vu.sock", rt);
+	if (!c->net_none) {
+		argv_add(&a, "--vhost-user");
+		argv_add(&a, "net,%s/net-vu.sock", rt);
+	}
 	argv_add(&a, "--vhost-user");
 	argv_add(&a, "fs,%s/fs-root.sock,tag=root", rt);
 	argv_add(&a, "--vhost-user");

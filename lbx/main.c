@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "ls", lbx_cmd_ls, "list boxes" },
 	{ "logs", lbx_cmd_logs, "show a box's console and supervisor log" },
 	{ "rm", lbx_cmd_rm, "forget a stopped box (never touches the project)" },
+	{ "net", lbx_cmd_net, "a box's network policy and counters" },
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
 };
 

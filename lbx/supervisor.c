@@ -213,6 +213,27 @@ static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro,
 	return idx < 0 ? idx : wait_socket(s, idx, sock);
 }
 
+/* lbx-netd with the box's network policy (the default one: nat). */
+static int start_netd(struct sup *s, const char *log, char *err, size_t errsz)
+{
+	char exe[PATH_MAX], vu[PATH_MAX + 32], policy[PATH_MAX + 32], control[PATH_MAX + 32];
+	int idx, rc;
+
+	if (lbx_asset(ASSET_NETD, exe, sizeof(exe), err, errsz) < 0)
+		return -ENOENT;
+	box_path(s->o->paths->runtime, "net-vu.sock", vu, sizeof(vu));
+	box_path(s->o->paths->runtime, "netd-control.sock", control, sizeof(control));
+	box_path(s->o->paths->data, "net-policy.json", policy, sizeof(policy));
+	rc = box_write_file(policy, s->o->cfg->net_policy ? s->o->cfg->net_policy : "{}");
+	if (rc < 0) {
+		snprintf(err, errsz, "cannot write %s: %s", policy, strerror(-rc));
+		return rc;
+	}
+	char *argv[] = { exe, "--socket", vu, "--policy", policy, "--control", control, NULL };
+	idx = spawn(s, "lbx-netd", argv, log);
+	return idx < 0 ? idx : wait_socket(s, idx, vu);
+}
+
 /* lbx-ssh-proxy between the box and the user's agent, when the box has an ssh section. */
 static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t errsz)
 {
@@ -488,8 +509,8 @@ static void clean_runtime(const char *dir)
 {
 	static const char *const files[] = {
 		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
-		"fs-project.sock", "fs-root.sock", LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK,
-		LIGHT_DIR,
+		"fs-project.sock", "fs-root.sock", "net-vu.sock", "netd-control.sock",
+		LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK, LIGHT_DIR,
 	};
 	char path[PATH_MAX + 32];
 
@@ -538,6 +559,8 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 		rc = start_fsd(s, "root", root, false, "xattr", log, err, errsz);
 	if (rc == 0)
 		rc = start_ssh_proxy(s, log, err, errsz);
+	if (rc == 0 && !light && !c->net_none)
+		rc = start_netd(s, log, err, errsz);
 	if (rc == 0 && !light)
 		rc = start_fsd(s, "project", c->project, false, "identity", log, err, errsz);
 	for (unsigned i = 0; rc == 0 && !light && i < c->nmounts; i++) {

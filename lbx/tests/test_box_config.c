@@ -68,7 +68,12 @@ int main(void)
 		     "mode", "a mount with a bad mode");
 	expect_error("{\"env\": [\"NOVALUE\"]}", "env", "an env entry without =");
 	expect_error("{\"landlock\": {\"elsewhere\": \"all\"}}", "elsewhere", "a bad elsewhere");
-	expect_error("{\"network\": {}}", "network", "a section this version lacks says so");
+	expect_error("{\"wayland\": {}}", "wayland", "a section this version lacks says so");
+	expect_error("{\"network\": {\"mode\": \"open\"}}", "lbx.json: network.mode",
+		     "a network policy mistake names the file and key");
+	ok(parse("{\"network\": {\"mode\": \"none\"}}", &c, err, "/p") == 0 && c.net_none,
+	   "network mode none means no network card");
+	box_config_free(&c);
 	expect_error("{\"ssh\": {\"keys\": [{\"key\": \"laptop\", \"confirm\": 1}]}}",
 		     "lbx.json: ssh.keys[0].confirm", "an ssh policy mistake names the file and key");
 	ok(parse("{\"ssh\": {\"keys\": [{\"key\": \"work laptop\", \"namespaces\": [\"git\"]}]}}",

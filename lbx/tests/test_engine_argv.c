@@ -69,6 +69,10 @@ int main(void)
 	ok(cl && !strstr(cl, "lbx.ssh="), "no SSH agent without an ssh section");
 	ok(cl && strstr(cl, "lbx.hostname=my-box"), "hostname is the box name");
 	ok(cl && strstr(cl, " lbx.rootfs=root"), "the root tree is virtio-fs 'root'");
+	ok(cl && strstr(cl, " lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3"), "eth0 with slirp's addresses");
+	ok(!strcmp(find_after(argv, "-netdev"), "vhost-user,id=n0,chardev=net0") &&
+		   count(argv, "socket,id=net0,path=/run/user/1000/lbx/my-box/net-vu.sock") == 1,
+	   "virtio-net through lbx-netd's socket");
 	engine_argv_free(argv);
 
 	o.engine = ENGINE_VM;
@@ -84,6 +88,16 @@ int main(void)
 	   "the project tree with its tag");
 	cl = find_after(argv, "--cmdline");
 	ok(cl && strstr(cl, "reboot=k "), "lbx-vmm ends on the i8042 reset: reboot=k");
+	ok(count(argv, "net,/run/user/1000/lbx/my-box/net-vu.sock") == 1, "vm: the same lbx-netd");
+	engine_argv_free(argv);
+
+	c.net_none = true;
+	o.engine = ENGINE_QEMU;
+	argv = engine_qemu_argv(&o, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
+				sizeof(err));
+	cl = find_after(argv, "-append");
+	ok(!find_after(argv, "-netdev") && cl && !strstr(cl, "lbx.net="),
+	   "mode none: no network device and nothing for eth0");
 	engine_argv_free(argv);
 	box_config_free(&c);
 	return tap_done();

@@ -217,5 +217,53 @@ def test_ssh_section(t):
         e.cleanup()
 
 
+def test_network(t):
+    """The box's network: lbx-netd with the box's policy, eth0 set up by the agent."""
+    qemu_binary()
+    e = Env()
+    server = None
+    try:
+        with open(os.path.join(e.project, "page.html"), "w") as f:
+            f.write("served by the host\n")
+        server = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"],
+                                  cwd=e.project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True)
+        port = int(server.stdout.readline().split("port ")[1].split()[0])
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            f.write('{"image": "busybox", "network": {"host": ["tcp:%d"]}}' % port)
+        r = e.lbx("up")
+        if not t.ok(r.returncode == 0, "lbx up with a network section", r.stderr):
+            return
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "ip -4 addr show eth0; cat /etc/resolv.conf")
+        t.ok(b"inet 10.0.2.15/24" in r.stdout and b"nameserver 10.0.2.3" in r.stdout,
+             "the agent configured eth0 and resolv.conf", r.stdout + r.stderr)
+        r = e.lbx("exec", "proj", "--", "wget", "-qO-", f"http://10.0.2.2:{port}/page.html")
+        t.eq(r.stdout, b"served by the host\n", "a host service the policy names is reachable")
+        r = e.lbx("exec", "proj", "--", "wget", "-qO-", f"http://10.0.2.2:{port + 1}/")
+        t.ok(r.returncode != 0 and b"refused" in r.stderr, "another host port is refused", r.stderr)
+        r = e.lbx("exec", "proj", "--", "wget", "-qO-", "http://169.254.169.254/")
+        t.ok(r.returncode != 0, "the metadata address is not reachable", r.stderr)
+        r = e.lbx("net", "proj", "--json")
+        st = json.loads(r.stdout) if r.returncode == 0 else {}
+        t.ok(st.get("mode") == "nat" and f"tcp:{port}" in st.get("host", []) and
+             st.get("counters", {}).get("flows_denied", 0) >= 2,
+             "lbx net shows the live policy and the denied flows", r.stdout[-600:])
+        e.lbx("down", "proj")
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            f.write('{"image": "busybox", "network": {"mode": "none"}}')
+        r = e.lbx("up")
+        t.eq(r.returncode, 0, "lbx up with mode none", r.stderr)
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "ls /sys/class/net")
+        t.ok(b"eth0" not in r.stdout.split(), "mode none: no network card at all", r.stdout)
+        t.ok(not any("lbx-netd" in p for p in e.processes()), "and no lbx-netd")
+        r = e.lbx("net", "proj")
+        t.ok(r.returncode != 0 and b"no network" in r.stderr, "lbx net says so", r.stderr)
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+        e.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_lifecycle, test_ssh_section])
+    main([test_lifecycle, test_ssh_section, test_network])

@@ -86,6 +86,13 @@ int main(void)
 		   !cfg.elsewhere_readable,
 	   "Landlock paths and elsewhere=none");
 	agent_config_free(&cfg);
+	rc = parse("lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3", &cfg, err);
+	ok(rc == 0 && !strcmp(cfg.net_cidr, "10.0.2.15/24") && !strcmp(cfg.net_gw, "10.0.2.2") &&
+		   !strcmp(cfg.net_dns, "10.0.2.3"),
+	   "static network from lbx.net");
+	agent_config_free(&cfg);
+	is_int(parse("lbx.net=10.0.2.15,10.0.2.2", &cfg, err), -EINVAL, "lbx.net needs three parts");
+	agent_config_free(&cfg);
 	rc = parse("lbx.rootfs=root", &cfg, err);
 	ok(rc == 0 && !strcmp(cfg.rootfs, "root"), "root tree tag");
 	agent_config_free(&cfg);

@@ -27,6 +27,8 @@ int agent_switch_root(const char *tag, char *err, size_t errsz);
 /* user.c: the box user and the virtio-fs shares. */
 int agent_setup_user(const struct agent_config *cfg, char *err, size_t errsz);
 int agent_mount_shares(const struct agent_config *cfg, char *err, size_t errsz);
+/* uid's login shell from the box's /etc/passwd, or /bin/sh. */
+void agent_login_shell(unsigned uid, char *shell, size_t sz);
 
 /* report.c */
 void agent_report_set_fd(int fd);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "spawn.h"
+#include "agent.h"
 
 #include "sandbox.h"
 
@@ -92,7 +93,13 @@ static char **session_env(const struct exec_request *req, const struct exec_serv
 		base[nb - 1] = NULL;
 	if (asprintf(&base[nb++], "LOGNAME=%s", root ? "root" : cfg->user) < 0)
 		base[nb - 1] = NULL;
-	base[nb++] = strdup("SHELL=/bin/sh");
+	{
+		char shell[256];
+
+		agent_login_shell(root ? 0 : cfg->uid, shell, sizeof(shell));
+		if (asprintf(&base[nb++], "SHELL=%s", shell) < 0)
+			base[nb - 1] = NULL;
+	}
 	base[nb++] = strdup((req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
 	if (cfg->ssh_port || cfg->ssh_unix)
 		base[nb++] = strdup("SSH_AUTH_SOCK=" AGENT_SSH_SOCK);

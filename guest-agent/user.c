@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "reader.h"
 
 /* Does FILE have a line whose first field is name or whose third is id? */
 static bool has_entry(const char *file, const char *name, unsigned id)
@@ -125,4 +126,49 @@ int agent_mount_shares(const struct agent_config *cfg, char *err, size_t errsz)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The login shell /etc/passwd gives uid, if it is an executable absolute
+ * path; else /bin/sh. The file belongs to the box (root sessions may write
+ * it), so it is read through the bounded reader, a line at a time.
+ */
+void agent_login_shell(unsigned uid, char *shell, size_t sz)
+{
+	char line[1024];
+	FILE *f = fopen("/etc/passwd", "re");
+
+	snprintf(shell, sz, "/bin/sh");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct lbx_reader r;
+		const char *field[7];
+		size_t len[7], n = 0;
+		const uint8_t *p;
+		size_t left;
+
+		lbx_reader_init(&r, line, strcspn(line, "\n"));
+		/* name:passwd:uid:gid:gecos:home:shell */
+		while (n < 7 && lbx_read_rest(&r, &p, &left) == 0) {
+			const char *colon = memchr(p, ':', left);
+			size_t flen = colon ? (size_t)(colon - (const char *)p) : left;
+
+			lbx_reader_init(&r, colon ? colon + 1 : (const char *)p + left,
+					colon ? left - flen - 1 : 0);
+			field[n] = (const char *)p;
+			len[n++] = flen;
+			if (!colon)
+				break;
+		}
+		if (n != 7 || len[2] == 0 || len[2] > 10 || strtoul(field[2], NULL, 10) != uid ||
+		    len[6] == 0 || len[6] >= sz || field[6][0] != '/')
+			continue;
+		memcpy(shell, field[6], len[6]);
+		shell[len[6]] = '\0';
+		if (access(shell, X_OK) < 0)
+			snprintf(shell, sz, "/bin/sh");
+		break;
+	}
+	fclose(f);
 }

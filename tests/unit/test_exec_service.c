@@ -5,6 +5,7 @@
  * identity, and hostile clients.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -179,6 +180,23 @@ static void test_cwd_env(void)
 	is_int(r.res.status, 126, "bad cwd exits 126");
 	ok(strstr(r.res.error, "working directory /nonexistent-dir") != NULL,
 	   "error names the directory: %s", r.res.error);
+	run_free(&r);
+}
+
+/* SHELL is the session user's login shell from /etc/passwd, as login(1) would set it. */
+static void test_login_shell(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct run r = run_cmd(ARGV("sh", "-c", "echo $SHELL"));
+	char want[300];
+
+	if (!pw || !pw->pw_shell[0] || access(pw->pw_shell, X_OK) < 0) {
+		tap_skip("this user has no usable login shell in /etc/passwd");
+		run_free(&r);
+		return;
+	}
+	snprintf(want, sizeof(want), "%s\n", pw->pw_shell);
+	ok(!strcmp(r.out, want), "SHELL is the login shell from /etc/passwd: '%s'", r.out);
 	run_free(&r);
 }
 
@@ -485,6 +503,7 @@ int main(void)
 
 	test_basics();
 	test_cwd_env();
+	test_login_shell();
 	test_stdin_flow();
 	test_tty();
 	test_signals();

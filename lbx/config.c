@@ -217,29 +217,51 @@ static int parse_landlock(struct box_config *c, const struct lbx_json_val *obj)
 }
 
 /*
- * The ssh section is lbx-ssh-proxy's policy (docs/lbx-ssh-proxy.1): checked
- * here with the proxy's own parser, so a mistake is reported by `lbx up`
- * with this file's name, and handed to the proxy as it is.
+ * Sections that are a backend's own policy (ssh: lbx-ssh-proxy, network:
+ * lbx-netd) are checked here with that backend's parser, so a mistake is
+ * reported by `lbx up` with this file's name, and handed over as text.
+ * check returns 0 or -errno with a message that names the file and path.
  */
-static int parse_ssh(struct box_config *c, const struct lbx_json_val *v)
+typedef int (*section_check_fn)(struct box_config *c, const char *text, char *err, size_t errsz);
+
+static int parse_section(struct box_config *c, const struct lbx_json_val *v, section_check_fn check,
+			 char **slot)
 {
-	struct sshp_policy policy;
 	char err[LBX_JSON_ERROR_MAX];
 	char *text = cJSON_PrintUnformatted(v->node);
-	int rc;
 
 	if (!text)
 		return -ENOMEM;
-	rc = sshp_policy_parse(text, strlen(text), c->file, &policy, err, sizeof(err));
-	if (rc < 0) {
+	if (check(c, text, err, sizeof(err)) < 0) {
 		free(text);
-		/* The proxy's message already names the file and ssh.PATH. */
 		return lbx_json_fail_as_is(v, err);
 	}
-	sshp_policy_free(&policy);
-	free(c->ssh_policy);
-	c->ssh_policy = text;
+	free(*slot);
+	*slot = text;
 	return 0;
+}
+
+static int check_ssh(struct box_config *c, const char *text, char *err, size_t errsz)
+{
+	struct sshp_policy policy;
+	int rc = sshp_policy_parse(text, strlen(text), c->file, &policy, err, errsz);
+
+	if (rc == 0)
+		sshp_policy_free(&policy);
+	return rc;
+}
+
+static int check_network(struct box_config *c, const char *text, char *err, size_t errsz)
+{
+	struct net_policy policy;
+	int rc;
+
+	net_policy_init(&policy);
+	rc = net_policy_parse(text, strlen(text), c->file, &policy, err, errsz);
+	if (rc == 0)
+		c->net_none = policy.mode == NET_MODE_NONE;
+	net_policy_free(&policy);
+	return rc;
 }
 
 /* A path inside the project: relative, no "." or ".." parts, joined to the project's path. */
@@ -296,30 +318,6 @@ static int parse_image(struct box_config *c, const struct lbx_json_val *v)
 		*slash = '\0';
 	}
 	return set_str(&c->image, "containerfile");
-}
-
-/* The network section is lbx-netd's policy (docs/lbx-netd.1), checked with its parser. */
-static int parse_network(struct box_config *c, const struct lbx_json_val *v)
-{
-	struct net_policy policy;
-	char err[LBX_JSON_ERROR_MAX];
-	char *text = cJSON_PrintUnformatted(v->node);
-	int rc;
-
-	if (!text)
-		return -ENOMEM;
-	net_policy_init(&policy);
-	rc = net_policy_parse(text, strlen(text), c->file, &policy, err, sizeof(err));
-	if (rc < 0) {
-		net_policy_free(&policy);
-		free(text);
-		return lbx_json_fail_as_is(v, err);
-	}
-	c->net_none = policy.mode == NET_MODE_NONE;
-	net_policy_free(&policy);
-	free(c->net_policy);
-	c->net_policy = text;
-	return 0;
 }
 
 static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
@@ -391,9 +389,10 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 		return -EINVAL;
 	if (lbx_json_member(root, "landlock", &v) == 0 && parse_landlock(c, &v))
 		return -EINVAL;
-	if (lbx_json_member(root, "ssh", &v) == 0 && parse_ssh(c, &v))
+	if (lbx_json_member(root, "ssh", &v) == 0 && parse_section(c, &v, check_ssh, &c->ssh_policy))
 		return -EINVAL;
-	if (lbx_json_member(root, "network", &v) == 0 && parse_network(c, &v))
+	if (lbx_json_member(root, "network", &v) == 0 &&
+	    parse_section(c, &v, check_network, &c->net_policy))
 		return -EINVAL;
 	return 0;
 }

@@ -12,12 +12,20 @@ static int tap_count, tap_failures;
 __attribute__((format(printf, 4, 5))) static int tap_check(int pass, const char *file, int line,
 							     const char *fmt, ...)
 {
+	char desc[1024];
 	va_list ap;
 
-	printf("%s %d - ", pass ? "ok" : "not ok", ++tap_count);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
 	va_end(ap);
+	/* A description is one line: newlines from captured output would break TAP. */
+	printf("%s %d - ", pass ? "ok" : "not ok", ++tap_count);
+	for (const char *c = desc; *c; c++) {
+		if (*c == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*c);
+	}
 	printf("\n");
 	if (!pass) {
 		printf("# failed at %s:%d\n", file, line);

@@ -104,6 +104,8 @@ static void service_config(struct agent_config *cfg, struct exec_service_config 
 		.nro = cfg->nro,
 		.elsewhere_readable = cfg->elsewhere_readable,
 		.ssh_port = cfg->ssh_port,
+		.env = cfg->env,
+		.nenv = (unsigned)cfg->envc,
 	};
 }
 
@@ -189,13 +191,14 @@ static void usage(FILE *f)
 		   "       lbx-agent --serve-unix PATH [--uid N] [--gid N] [--user NAME]\n"
 		   "                 [--home DIR] [--no-root] [--setup-user] [--landlock]\n"
 		   "                 [--rw DIR]... [--ro DIR]... [--elsewhere ro|none]\n"
-		   "                 [--ssh-unix PATH] [--notify-unix PATH]\n"
+		   "                 [--ssh-unix PATH] [--notify-unix PATH] [--env K=V]...\n"
 		   "Serves exec sessions on a unix socket when not PID 1 of a VM: as the init\n"
 		   "of a container (engine light) or in tests. --landlock confines user\n"
 		   "sessions as in a VM (read-write: --rw trees, home, /tmp); --ssh-unix\n"
 		   "offers the SSH agent proxy at that socket to sessions; --notify-unix says\n"
 		   "READY to that socket once serving; --setup-user adds the user to\n"
-		   "/etc/passwd and makes its home, as in a VM.\n");
+		   "/etc/passwd and makes its home, as in a VM; --env sets the box's\n"
+		   "environment under each session's own.\n");
 }
 
 /* Tell the host we serve: "READY uptime_ms=N\n" to a unix socket (engine light). */
@@ -224,6 +227,7 @@ struct service_opts {
 	const char *path, *notify;
 	bool setup_user;
 	const char *rw[AGENT_MAX_PATHS], *ro[AGENT_MAX_PATHS];
+	char *env[AGENT_MAX_ENV];
 };
 
 static int add_path(const char **slots, unsigned *n, const char *opt, const char *p)
@@ -268,6 +272,7 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 		{ "elsewhere", required_argument, NULL, 'e' },
 		{ "ssh-unix", required_argument, NULL, 'S' },
 		{ "notify-unix", required_argument, NULL, 'N' },
+		{ "env", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -277,7 +282,7 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 
 	*svc = (struct exec_service_config){
 		.uid = getuid(), .gid = getgid(), .user = "root", .home = "/", .allow_root = true,
-		.elsewhere_readable = true, .rw_paths = so->rw, .ro_paths = so->ro,
+		.elsewhere_readable = true, .rw_paths = so->rw, .ro_paths = so->ro, .env = so->env,
 	};
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -313,6 +318,14 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 			break;
 		case 'S': svc->ssh_unix = optarg; break;
 		case 'N': so->notify = optarg; break;
+		case 'E':
+			if (svc->nenv >= AGENT_MAX_ENV || !strchr(optarg, '=') || optarg[0] == '=') {
+				lbx_err("--env %s: expected KEY=VALUE (at most %d)", optarg,
+					AGENT_MAX_ENV);
+				return -EINVAL;
+			}
+			so->env[svc->nenv++] = optarg;
+			break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
 		}

@@ -35,6 +35,9 @@ struct exec_service_config {
 	const char *const *ro_paths;
 	unsigned nro;
 	bool elsewhere_readable;
+	/* The box's environment ("K=V"), under each request's own. */
+	char *const *env;
+	unsigned nenv;
 	/* Host vsock port of the box's SSH agent proxy (0: none): see forward.h. */
 	unsigned ssh_port;
 	/* Or its unix socket, bind-mounted into a container (NULL: none). */

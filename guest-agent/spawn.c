@@ -76,50 +76,54 @@ static void child_landlock(const struct exec_service_config *cfg, int status_fd)
 		child_fail(status_fd, STAGE_SANDBOX, -rc);
 }
 
-/* Base environment for the session, then the request's entries over it. */
+/* Set kv ("K=V") in env, replacing an entry with the same name. */
+static void env_put(char **env, size_t *n, char *kv)
+{
+	size_t klen;
+
+	if (!kv || !strchr(kv, '='))
+		return;
+	klen = (size_t)(strchr(kv, '=') - kv) + 1;
+	for (size_t i = 0; i < *n; i++) {
+		if (!strncmp(env[i], kv, klen)) {
+			env[i] = kv;
+			return;
+		}
+	}
+	env[(*n)++] = kv;
+}
+
+/*
+ * The session's environment, in layers: what login(1) would set, then the
+ * box's env (its definition), then the request's. Runs in the child, just
+ * before exec, so nothing here is freed.
+ */
 static char **session_env(const struct exec_request *req, const struct exec_service_config *cfg,
 			  bool root)
 {
-	char *base[7];
-	size_t nb = 0, n = 0;
-	char **env = calloc(LBX_ARRAY_SIZE(base) + req->envc + 1, sizeof(*env));
+	char **env = calloc(8 + cfg->nenv + req->envc + 1, sizeof(*env));
+	char shell[256], *kv;
+	size_t n = 0;
 
 	if (!env)
 		return NULL;
-	base[nb++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if (asprintf(&base[nb++], "HOME=%s", root ? "/root" : cfg->home) < 0)
-		base[nb - 1] = NULL;
-	if (asprintf(&base[nb++], "USER=%s", root ? "root" : cfg->user) < 0)
-		base[nb - 1] = NULL;
-	if (asprintf(&base[nb++], "LOGNAME=%s", root ? "root" : cfg->user) < 0)
-		base[nb - 1] = NULL;
-	{
-		char shell[256];
-
-		agent_login_shell(root ? 0 : cfg->uid, shell, sizeof(shell));
-		if (asprintf(&base[nb++], "SHELL=%s", shell) < 0)
-			base[nb - 1] = NULL;
-	}
-	base[nb++] = strdup((req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
+	env_put(env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (asprintf(&kv, "HOME=%s", root ? "/root" : cfg->home) >= 0)
+		env_put(env, &n, kv);
+	if (asprintf(&kv, "USER=%s", root ? "root" : cfg->user) >= 0)
+		env_put(env, &n, kv);
+	if (asprintf(&kv, "LOGNAME=%s", root ? "root" : cfg->user) >= 0)
+		env_put(env, &n, kv);
+	agent_login_shell(root ? 0 : cfg->uid, shell, sizeof(shell));
+	if (asprintf(&kv, "SHELL=%s", shell) >= 0)
+		env_put(env, &n, kv);
+	env_put(env, &n, (req->flags & EXEC_F_TTY) ? "TERM=xterm-256color" : "TERM=dumb");
 	if (cfg->ssh_port || cfg->ssh_unix)
-		base[nb++] = strdup("SSH_AUTH_SOCK=" AGENT_SSH_SOCK);
-	for (size_t i = 0; i < nb; i++) {
-		size_t klen;
-		bool overridden = false;
-
-		if (!base[i])
-			continue;
-		klen = (size_t)(strchr(base[i], '=') - base[i]) + 1;
-		for (uint32_t j = 0; j < req->envc; j++)
-			if (!strncmp(req->env[j], base[i], klen))
-				overridden = true;
-		if (overridden)
-			free(base[i]);
-		else
-			env[n++] = base[i];
-	}
+		env_put(env, &n, "SSH_AUTH_SOCK=" AGENT_SSH_SOCK);
+	for (unsigned i = 0; i < cfg->nenv; i++)
+		env_put(env, &n, cfg->env[i]);
 	for (uint32_t j = 0; j < req->envc; j++)
-		env[n++] = req->env[j];
+		env_put(env, &n, req->env[j]);
 	return env;
 }
 

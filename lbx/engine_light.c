@@ -84,6 +84,10 @@ static void agent_args(struct argv_buf *a, const struct box_config *c)
 	}
 	if (!c->root_sessions)
 		argv_add(a, "--no-root");
+	for (unsigned i = 0; i < c->nenv; i++) {
+		argv_add(a, "--env");
+		argv_add(a, "%s", c->env[i]);
+	}
 	if (c->ssh_policy) {
 		argv_add(a, "--ssh-unix");
 		argv_add(a, "%s/ssh.sock", LIGHT_GUEST_DIR);

@@ -230,10 +230,14 @@ def test_network(t):
                                   text=True)
         port = int(server.stdout.readline().split("port ")[1].split()[0])
         with open(os.path.join(e.project, "lbx.json"), "w") as f:
-            f.write('{"image": "busybox", "network": {"host": ["tcp:%d"]}}' % port)
+            f.write('{"image": "busybox", "env": ["GREETING=hello box", "EDITOR=vi"], '
+                    '"network": {"host": ["tcp:%d"]}}' % port)
         r = e.lbx("up")
         if not t.ok(r.returncode == 0, "lbx up with a network section", r.stderr):
             return
+        r = e.lbx("exec", "-e", "EDITOR=nano", "proj", "--", "sh", "-c", "echo $GREETING/$EDITOR")
+        t.eq(r.stdout, b"hello box/nano\n",
+             "the box's env reaches sessions, under the session's own", r.stderr)
         r = e.lbx("exec", "proj", "--", "sh", "-c", "ip -4 addr show eth0; cat /etc/resolv.conf")
         t.ok(b"inet 10.0.2.15/24" in r.stdout and b"nameserver 10.0.2.3" in r.stdout,
              "the agent configured eth0 and resolv.conf", r.stdout + r.stderr)

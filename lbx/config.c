@@ -397,8 +397,10 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	return 0;
 }
 
-int box_config_parse(struct box_config *c, const char *file, const char *text, size_t len,
-		     const char *project_dir, char *err, size_t errsz)
+/* Parse text (path NULL) or the file at path over the defaults. */
+static int load_or_parse(struct box_config *c, const char *file, const char *path,
+			 const char *text, size_t len, const char *project_dir, char *err,
+			 size_t errsz)
 {
 	struct lbx_json_doc doc;
 	struct lbx_json_val root;
@@ -409,7 +411,7 @@ int box_config_parse(struct box_config *c, const char *file, const char *text, s
 		return rc;
 	if (set_str(&c->file, file))
 		return -ENOMEM;
-	rc = lbx_json_parse(&doc, file, text, len);
+	rc = path ? lbx_json_load(&doc, path) : lbx_json_parse(&doc, file, text, len);
 	if (rc == 0) {
 		lbx_json_root(&doc, "", &root);
 		rc = parse_top(c, &root, project_dir);
@@ -421,26 +423,14 @@ int box_config_parse(struct box_config *c, const char *file, const char *text, s
 	return rc;
 }
 
+int box_config_parse(struct box_config *c, const char *file, const char *text, size_t len,
+		     const char *project_dir, char *err, size_t errsz)
+{
+	return load_or_parse(c, file, NULL, text, len, project_dir, err, errsz);
+}
+
 int box_config_load(struct box_config *c, const char *path, const char *project_dir, char *err,
 		    size_t errsz)
 {
-	struct lbx_json_doc doc;
-	struct lbx_json_val root;
-	int rc;
-
-	rc = box_config_defaults(c, project_dir ? project_dir : "/");
-	if (rc)
-		return rc;
-	if (set_str(&c->file, path))
-		return -ENOMEM;
-	rc = lbx_json_load(&doc, path);
-	if (rc == 0) {
-		lbx_json_root(&doc, "", &root);
-		rc = parse_top(c, &root, project_dir);
-	}
-	if (rc)
-		snprintf(err, errsz, "%s", lbx_json_error(&doc)[0] ? lbx_json_error(&doc)
-								  : strerror(-rc));
-	lbx_json_doc_free(&doc);
-	return rc;
+	return load_or_parse(c, path, path, NULL, 0, project_dir, err, errsz);
 }

@@ -13,28 +13,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
-RUNS = int(os.environ.get("LBX_BENCH_RUNS", "5"))
-PODMAN = ["podman", "--runtime", "runc"]
-LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-
-
-def timed(cmd, **kw):
-    t0 = time.monotonic()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    if r.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed: {r.stderr.decode()[-500:]}")
-    return (time.monotonic() - t0) * 1000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (BUILD, EXECS_PER_RUN, LIMITS, PODMAN, ROOT, RUNS,  # noqa: E402
+                      lbx_cycles, lbx_env, timed)
 
 
 def bench_lbx(tmp):
-    env = dict(os.environ)
-    for k in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        env[k] = os.path.join(tmp, k)
-        os.makedirs(env[k], mode=0o700)
+    env = lbx_env(tmp)
     env["LBX_KERNEL_DIR"] = subprocess.run([os.path.join(ROOT, "kernel-config", "build-kernel.sh")],
                                            stdout=subprocess.PIPE, text=True,
                                            check=True).stdout.split()[-1]
@@ -42,14 +28,7 @@ def bench_lbx(tmp):
     os.makedirs(proj)
     with open(os.path.join(proj, "lbx.json"), "w") as f:
         f.write('{"image": "busybox", "engine": "qemu"}')
-    lbx = [os.path.join(BUILD, "lbx", "lbx")]
-    ups, execs = [], []
-    for _ in range(RUNS):
-        ups.append(timed(lbx + ["up"], cwd=proj, env=env))
-        for _ in range(4):
-            execs.append(timed(lbx + ["exec", "bench", "--", "true"], cwd=proj, env=env))
-        timed(lbx + ["down", "bench"], cwd=proj, env=env)
-    return statistics.median(ups), statistics.median(execs)
+    return lbx_cycles(proj, env, "bench")
 
 
 def bench_podman(tmp):
@@ -69,7 +48,7 @@ def bench_podman(tmp):
     cid = subprocess.run(PODMAN + ["run", "-d"] + LIMITS + [image, "/bin/sleep", "600"],
                          stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
     try:
-        for _ in range(RUNS * 4):
+        for _ in range(RUNS * EXECS_PER_RUN):
             execs.append(timed(PODMAN + ["exec", cid, "/bin/true"]))
     finally:
         subprocess.run(PODMAN + ["rm", "-f", cid], stdout=subprocess.DEVNULL)
@@ -81,7 +60,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="lbx-bench-life-") as tmp:
         up, ex = bench_lbx(tmp)
         pod = bench_podman(tmp)
-    print(f"medians of {RUNS} starts and {RUNS * 4} execs")
+    print(f"medians of {RUNS} starts and {RUNS * EXECS_PER_RUN} execs")
     print(f"  lbx up (engine qemu, TCG) to ready   {up:8.0f} ms")
     print(f"  lbx exec NAME -- true                {ex:8.1f} ms")
     if pod:

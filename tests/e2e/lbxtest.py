@@ -240,6 +240,29 @@ class VhostUserFs(Device):
         self.proc = None
 
 
+def host_ssh_agent(tmp, keys):
+    """A real ssh-agent in tmp holding fresh keys; keys maps a name (used as
+    the key's comment) to its type. Returns (process, socket, {name: SHA256
+    fingerprint}); stop the process with stop_process."""
+    if not all(shutil.which(p) for p in ("ssh-agent", "ssh-add", "ssh-keygen")):
+        raise Skip("OpenSSH client tools are not installed (make setup installs openssh-client)")
+    sock = os.path.join(tmp, "agent.sock")
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    wait_for_path(sock, agent, "ssh-agent")
+    fps = {}
+    for name, kind in keys.items():
+        path = os.path.join(tmp, "id_" + name)
+        subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", name, "-f", path],
+                       check=True)
+        subprocess.run(["ssh-add", "-q", path], env={"SSH_AUTH_SOCK": sock}, check=True,
+                       stderr=subprocess.DEVNULL)
+        fps[name] = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"],
+                                   stdout=subprocess.PIPE, text=True,
+                                   check=True).stdout.split()[1]
+    return agent, sock, fps
+
+
 def stop_process(proc, timeout=10):
     """SIGTERM, then SIGKILL if it does not go; returns its exit status."""
     if proc.poll() is None:

@@ -15,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import Skip, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
+from lbxtest import (Skip, build_dir, host_ssh_agent, kernel_dir, main,  # noqa: E402
+                     qemu_binary, stop_process)
 
 XATTR = "user.containers.override_stat"
 
@@ -62,22 +63,9 @@ class Env:
 
     def start_agent(self):
         """A host ssh-agent with two keys; returns their fingerprints."""
-        sock = os.path.join(self.tmp, "agent.sock")
-        self.agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-        while not os.path.exists(sock):
-            time.sleep(0.02)
-        fps = []
-        for name in ("given", "other"):
-            key = os.path.join(self.tmp, name)
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key],
-                           check=True)
-            subprocess.run(["ssh-add", "-q", key], env={"SSH_AUTH_SOCK": sock}, check=True,
-                           stderr=subprocess.DEVNULL)
-            fps.append(subprocess.run(["ssh-keygen", "-lf", key + ".pub"], stdout=subprocess.PIPE,
-                                      text=True).stdout.split()[1])
+        self.agent, sock, keys = host_ssh_agent(self.tmp, {"given": "ed25519", "other": "ed25519"})
         self.env["SSH_AUTH_SOCK"] = sock
-        return fps
+        return [keys["given"], keys["other"]]
 
     def container_exists(self):
         return subprocess.run(["podman", "container", "exists", "lbx-" + self.name]).returncode == 0
@@ -85,8 +73,7 @@ class Env:
     def cleanup(self):
         self.lbx("down", self.name, timeout=120)
         if self.agent:
-            self.agent.terminate()
-            self.agent.wait()
+            stop_process(self.agent)
         subprocess.run(["podman", "rmi", "--force", "localhost/lbx-box:" + self.name],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.tmp, True)

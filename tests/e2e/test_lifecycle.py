@@ -17,7 +17,8 @@ import fcntl
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import Skip, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
+from lbxtest import (build_dir, host_ssh_agent, kernel_dir, main, qemu_binary,  # noqa: E402
+                     stop_process)
 
 
 class Env:
@@ -170,25 +171,11 @@ def test_lifecycle(t):
 def test_ssh_section(t):
     """A box with an "ssh" section gets lbx-ssh-proxy wired to the host's agent."""
     qemu_binary()
-    if not shutil.which("ssh-agent"):
-        raise Skip("ssh-agent is not installed (make setup installs openssh-client)")
     e = Env()
     agent = None
     try:
-        sock = os.path.join(e.tmp, "agent.sock")
-        agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-        while not os.path.exists(sock):
-            time.sleep(0.02)
-        fps = []
-        for name in ("given", "other"):
-            key = os.path.join(e.tmp, name)
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key],
-                           check=True)
-            subprocess.run(["ssh-add", "-q", key], env={"SSH_AUTH_SOCK": sock}, check=True,
-                           stderr=subprocess.DEVNULL)
-            fps.append(subprocess.run(["ssh-keygen", "-lf", key + ".pub"], stdout=subprocess.PIPE,
-                                      text=True).stdout.split()[1])
+        agent, sock, keys = host_ssh_agent(e.tmp, {"given": "ed25519", "other": "ed25519"})
+        fps = [keys["given"], keys["other"]]
         with open(os.path.join(e.project, "lbx.json"), "w") as f:
             f.write('{"image": "busybox", "ssh": {"keys": [{"key": "%s", "namespaces": ["git"]}]}}'
                     % fps[0])
@@ -212,8 +199,7 @@ def test_ssh_section(t):
              "without a host agent, up says what is missing", r.stderr)
     finally:
         if agent:
-            agent.terminate()
-            agent.wait()
+            stop_process(agent)
         e.cleanup()
 
 

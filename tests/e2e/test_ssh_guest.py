@@ -9,45 +9,17 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import (Box, Skip, VhostUserVsock, binaries_overlay, build_dir,  # noqa: E402
-                     main, wait_for_path)
+from lbxtest import (Box, VhostUserVsock, binaries_overlay, build_dir,  # noqa: E402
+                     host_ssh_agent, main, stop_process, wait_for_path)
 
 SSH_PORT = 1026
 
 
-def start_agent(tmp):
-    if not all(shutil_which(p) for p in ("ssh-agent", "ssh-add", "ssh-keygen")):
-        raise Skip("OpenSSH client tools are not installed (make setup installs openssh-client)")
-    sock = os.path.join(tmp, "agent.sock")
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(sock) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    keys = {}
-    for kind in ("ed25519", "rsa"):
-        path = os.path.join(tmp, "id_" + kind)
-        subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "key-" + kind, "-f", path],
-                       check=True)
-        subprocess.run(["ssh-add", "-q", path], env={"SSH_AUTH_SOCK": sock}, check=True,
-                       stderr=subprocess.DEVNULL)
-        fp = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"],
-                            stdout=subprocess.PIPE, text=True, check=True).stdout.split()[1]
-        keys[kind] = fp
-    return agent, sock, keys
-
-
-def shutil_which(p):
-    import shutil
-    return shutil.which(p)
-
-
 def test_ssh_agent_in_guest(t):
     with tempfile.TemporaryDirectory(prefix="lbx-ssh-") as tmp:
-        agent, agent_sock, keys = start_agent(tmp)
+        agent, agent_sock, keys = host_ssh_agent(tmp, {"ed25519": "ed25519", "rsa": "rsa"})
         vs = VhostUserVsock()
         policy = os.path.join(tmp, "policy.json")
         with open(policy, "w") as f:
@@ -89,8 +61,7 @@ def test_ssh_agent_in_guest(t):
             if proxy:
                 proxy.terminate()
                 proxy.wait()
-            agent.terminate()
-            agent.wait()
+            stop_process(agent)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,9 @@
 
 static char sock_path[100], sock_noroot[100];
 
-static pid_t start_service(const char *path, bool allow_root)
+/* An exec service with cfg on a unix socket at path, in a child process. */
+static pid_t serve_in_child(const char *path, const struct exec_service_config *cfg)
 {
-	struct exec_service_config cfg = {
-		.uid = getuid(), .gid = getgid(), .user = "tester", .home = "/",
-		.allow_root = allow_root,
-	};
 	int fd = agent_listen_unix(path);
 	pid_t pid;
 
@@ -47,10 +44,20 @@ static pid_t start_service(const char *path, bool allow_root)
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &chld, NULL);
-		_exit(agent_serve(fd, &cfg, 0, NULL) < 0 ? 1 : 0);
+		_exit(agent_serve(fd, cfg, 0, NULL) < 0 ? 1 : 0);
 	}
 	close(fd);
 	return pid;
+}
+
+static pid_t start_service(const char *path, bool allow_root)
+{
+	struct exec_service_config cfg = {
+		.uid = getuid(), .gid = getgid(), .user = "tester", .home = "/",
+		.allow_root = allow_root,
+	};
+
+	return serve_in_child(path, &cfg);
 }
 
 static int connect_to(const char *path)
@@ -365,17 +372,7 @@ static void test_user_switch(void)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s.user", sock_path);
-	int fd = agent_listen_unix(path);
-	svc = fork();
-	if (svc == 0) {
-		sigset_t chld;
-
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		sigprocmask(SIG_BLOCK, &chld, NULL);
-		_exit(agent_serve(fd, &cfg, 0, NULL) < 0);
-	}
-	close(fd);
+	svc = serve_in_child(path, &cfg);
 	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "id -u; id -g; id -G"),
 				   .winch_fd = -1, .signal_fd = -1 };
 	struct run r = run_opts(path, o, NULL, 0);
@@ -398,7 +395,7 @@ static void test_landlock(const char *dir)
 		.landlock = true, .rw_paths = rw_paths, .nrw = 1, .elsewhere_readable = true,
 	};
 	struct sockaddr_un abs = { .sun_family = AF_UNIX };
-	int fd, lfd;
+	int lfd;
 	pid_t svc;
 
 	/* Outside /tmp, which every session may write. */
@@ -418,17 +415,7 @@ static void test_landlock(const char *dir)
 		tap_skip("the host kernel's Landlock is older than ABI 6");
 		return;
 	}
-	fd = agent_listen_unix(path);
-	svc = fork();
-	if (svc == 0) {
-		sigset_t chld;
-
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		sigprocmask(SIG_BLOCK, &chld, NULL);
-		_exit(agent_serve(fd, &cfg, 0, NULL) < 0);
-	}
-	close(fd);
+	svc = serve_in_child(path, &cfg);
 
 	struct lbx_exec_opts o = { .argv = ARGV("sh", "-c", "echo data > f && cat f"),
 				   .winch_fd = -1, .signal_fd = -1 };

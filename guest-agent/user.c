@@ -18,27 +18,77 @@
 #include "log.h"
 #include "reader.h"
 
+/*
+ * One line of /etc/passwd or /etc/group, split at ':'. The files belong to
+ * the box (root sessions may write them), so a line is walked with the
+ * bounded reader; fields point into it and are not terminated.
+ */
+#define DB_FIELDS 7 /* name:passwd:uid:gid:gecos:home:shell */
+
+struct db_line {
+	const char *field[DB_FIELDS];
+	size_t len[DB_FIELDS];
+	unsigned n;
+};
+
+static void db_split(const char *line, struct db_line *l)
+{
+	struct lbx_reader r;
+	size_t start = 0;
+	uint8_t c;
+
+	lbx_reader_init(&r, line, strcspn(line, "\n"));
+	l->n = 0;
+	for (;;) {
+		bool end = lbx_read_u8(&r, &c) < 0;
+
+		if (!end && c != ':')
+			continue;
+		if (l->n == DB_FIELDS) {
+			l->n = 0; /* more fields than either file has: not an entry */
+			return;
+		}
+		l->field[l->n] = line + start;
+		l->len[l->n++] = lbx_reader_pos(&r) - start - (end ? 0 : 1);
+		if (end)
+			return;
+		start = lbx_reader_pos(&r);
+	}
+}
+
+static bool db_field_is(const struct db_line *l, unsigned i, const char *s)
+{
+	return i < l->n && l->len[i] == strlen(s) && !memcmp(l->field[i], s, l->len[i]);
+}
+
+/* Field i is the decimal number id. */
+static bool db_field_is_id(const struct db_line *l, unsigned i, unsigned id)
+{
+	unsigned long v = 0;
+
+	if (i >= l->n || l->len[i] == 0 || l->len[i] > 10)
+		return false;
+	for (size_t k = 0; k < l->len[i]; k++) {
+		if (l->field[i][k] < '0' || l->field[i][k] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(l->field[i][k] - '0');
+	}
+	return v == id;
+}
+
 /* Does FILE have a line whose first field is name or whose third is id? */
 static bool has_entry(const char *file, const char *name, unsigned id)
 {
 	char line[1024];
 	FILE *f = fopen(file, "re");
 	bool found = false;
+	struct db_line l;
 
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *field = strtok_r(line, ":", &save);
-		char *idf;
-
-		if (!field)
-			continue;
-		if (!strcmp(field, name))
-			found = true;
-		strtok_r(NULL, ":", &save);
-		idf = strtok_r(NULL, ":", &save);
-		if (idf && strtoul(idf, NULL, 10) == id)
-			found = true;
+		db_split(line, &l);
+		found = db_field_is(&l, 0, name) || db_field_is_id(&l, 2, id);
 	}
 	fclose(f);
 	return found;
@@ -128,44 +178,23 @@ int agent_mount_shares(const struct agent_config *cfg, char *err, size_t errsz)
 	return 0;
 }
 
-/*
- * The login shell /etc/passwd gives uid, if it is an executable absolute
- * path; else /bin/sh. The file belongs to the box (root sessions may write
- * it), so it is read through the bounded reader, a line at a time.
- */
+/* The login shell /etc/passwd gives uid, if it is an executable absolute path; else /bin/sh. */
 void agent_login_shell(unsigned uid, char *shell, size_t sz)
 {
 	char line[1024];
 	FILE *f = fopen("/etc/passwd", "re");
+	struct db_line l;
 
 	snprintf(shell, sz, "/bin/sh");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		struct lbx_reader r;
-		const char *field[7];
-		size_t len[7], n = 0;
-		const uint8_t *p;
-		size_t left;
-
-		lbx_reader_init(&r, line, strcspn(line, "\n"));
-		/* name:passwd:uid:gid:gecos:home:shell */
-		while (n < 7 && lbx_read_rest(&r, &p, &left) == 0) {
-			const char *colon = memchr(p, ':', left);
-			size_t flen = colon ? (size_t)(colon - (const char *)p) : left;
-
-			lbx_reader_init(&r, colon ? colon + 1 : (const char *)p + left,
-					colon ? left - flen - 1 : 0);
-			field[n] = (const char *)p;
-			len[n++] = flen;
-			if (!colon)
-				break;
-		}
-		if (n != 7 || len[2] == 0 || len[2] > 10 || strtoul(field[2], NULL, 10) != uid ||
-		    len[6] == 0 || len[6] >= sz || field[6][0] != '/')
+		db_split(line, &l);
+		if (l.n != DB_FIELDS || !db_field_is_id(&l, 2, uid) || l.len[6] == 0 ||
+		    l.len[6] >= sz || l.field[6][0] != '/')
 			continue;
-		memcpy(shell, field[6], len[6]);
-		shell[len[6]] = '\0';
+		memcpy(shell, l.field[6], l.len[6]);
+		shell[l.len[6]] = '\0';
 		if (access(shell, X_OK) < 0)
 			snprintf(shell, sz, "/bin/sh");
 		break;

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "vhost_user.h"
+#include "unixsock.h"
 
 struct vring {
 	struct lbx_vu_dev *dev;
@@ -859,31 +860,6 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	lbx_info("%s: front-end connected", dev_name(dev));
 }
 
-static int bind_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* Replace a stale socket, never some other file. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 int lbx_vu_dev_listen(struct lbx_vu_dev *dev, const char *path)
 {
@@ -891,7 +867,7 @@ int lbx_vu_dev_listen(struct lbx_vu_dev *dev, const char *path)
 
 	if (dev->listen_fd >= 0)
 		return -EBUSY;
-	fd = bind_unix(path);
+	fd = lbx_unix_listen(path, 1, 0);
 	if (fd < 0)
 		return fd;
 	dev->path = strdup(path);

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "exec_service.h"
 #include "log.h"
+#include "unixsock.h"
 
 static void fatal(const char *msg) __attribute__((noreturn));
 static void fatal(const char *msg)
@@ -204,19 +205,14 @@ static void usage(FILE *f)
 /* Tell the host we serve: "READY uptime_ms=N\n" to a unix socket (engine light). */
 static int notify_ready_unix(const char *path, unsigned long ms)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	char line[64];
-	int fd, n, rc = 0;
+	int fd = lbx_unix_connect(path, 0), n, rc = 0;
 
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = snprintf(line, sizeof(line), "READY uptime_ms=%lu\n", ms);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, line, (size_t)n) != n)
-		rc = -errno;
+	if (write(fd, line, (size_t)n) != n)
+		rc = -EIO;
 	close(fd);
 	return rc;
 }
@@ -371,7 +367,7 @@ static int run_service(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (so.setup_user && setup_user(&so) < 0)
 		return 1;
-	fd = agent_listen_unix(so.path);
+	fd = lbx_unix_listen(so.path, 16, LBX_UNIX_NONBLOCK);
 	if (fd < 0) {
 		lbx_err("cannot listen on %s: %s", so.path, strerror(-fd));
 		return 1;

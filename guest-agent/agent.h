@@ -42,7 +42,6 @@ int agent_run_wait(pid_t pid);
 /* serve.c: the exec service's socket and loop. */
 struct exec_service_config;
 int agent_listen_vsock(unsigned port);
-int agent_listen_unix(const char *path);
 /* Tell the host we are ready: "READY uptime_ms=N\n" to host vsock port. */
 int agent_notify_ready(unsigned port, unsigned long uptime_ms);
 /*

@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "bytequeue.h"
 #include "log.h"
+#include "unixsock.h"
 
 #define RELAY_QUEUE (256 * 1024)
 #define MAX_RELAYS 64
@@ -122,17 +123,15 @@ static int connect_host(const struct forwarder *f)
 {
 	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
 				 .svm_port = f->port };
-	struct sockaddr_un u = { .sun_family = AF_UNIX };
-	bool unix_path = f->host_unix != NULL;
-	int fd = socket(unix_path ? AF_UNIX : AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 
+	/* Blocking connect: the host proxy answers at once or not at all. */
+	if (f->host_unix)
+		return lbx_unix_connect(f->host_unix, 0);
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (unix_path) /* length checked by forwarder_new */
-		memcpy(u.sun_path, f->host_unix, strlen(f->host_unix) + 1);
-	/* Blocking connect: the host proxy answers at once or not at all. */
-	if (unix_path ? connect(fd, (struct sockaddr *)&u, sizeof(u)) < 0
-		      : connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -204,7 +203,7 @@ struct forwarder *forwarder_new(struct lbx_loop *loop, const char *path, unsigne
 		free(f);
 		return NULL;
 	}
-	fd = agent_listen_unix(path);
+	fd = lbx_unix_listen(path, 16, LBX_UNIX_NONBLOCK);
 	/* The box user's sessions use it; nobody else. */
 	if (fd < 0 || chown(path, uid, gid) < 0 ||
 	    lbx_loop_add(loop, fd, EPOLLIN, on_accept, f) < 0) {

@@ -25,6 +25,7 @@
 #include "exec_proto.h"
 #include "resolve.h"
 #include "log.h"
+#include "unixsock.h"
 
 static int sig_pipe[2] = { -1, -1 };
 static int winch_pipe[2] = { -1, -1 };
@@ -154,7 +155,7 @@ static int open_session(const struct exec_args *a, char *err, size_t errsz)
 	char path[4096];
 
 	if (a->agent_socket) {
-		int fd = lbx_connect_unix(a->agent_socket);
+		int fd = lbx_unix_connect(a->agent_socket, 0);
 
 		if (fd < 0)
 			snprintf(err, errsz, "cannot reach the agent at %s: %s", a->agent_socket,
@@ -175,7 +176,7 @@ static int open_session(const struct exec_args *a, char *err, size_t errsz)
 	if (access(path, F_OK) < 0 &&
 	    lbx_runtime_path(a->name, LIGHT_AGENT_SOCK, path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0) {
-		int fd = lbx_connect_unix(path);
+		int fd = lbx_unix_connect(path, 0);
 
 		if (fd < 0)
 			snprintf(err, errsz, "cannot reach the agent of box %s at %s: %s", a->name,

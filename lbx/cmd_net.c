@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "connect.h"
 #include "log.h"
+#include "unixsock.h"
 
 #define NET_REPLY_MAX (1u << 20)
 
@@ -106,7 +107,7 @@ int lbx_cmd_net(int argc, char **argv)
 		return 1;
 	}
 	box_path(p.runtime, "netd-control.sock", path, sizeof(path));
-	fd = lbx_connect_unix(path);
+	fd = lbx_unix_connect(path, 0);
 	if (fd < 0) {
 		lbx_err("net: box %s has no network (its definition says \"mode\": \"none\")",
 			p.name);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "connect.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,24 +10,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int lbx_connect_unix(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd, e;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
 
 /* Read the reply line byte by byte: what follows it is the guest's stream. */
 static int read_line(int fd, char *buf, size_t sz)
@@ -54,7 +37,7 @@ static int read_line(int fd, char *buf, size_t sz)
 int lbx_connect_vsock(const char *uds_path, uint32_t port, char *err, size_t errsz)
 {
 	char line[64];
-	int fd = lbx_connect_unix(uds_path), rc, n;
+	int fd = lbx_unix_connect(uds_path, 0), rc, n;
 
 	if (fd < 0) {
 		snprintf(err, errsz, "cannot reach the box's vsock socket %s: %s", uds_path,

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Connect to a unix stream socket; fd or -errno. */
-int lbx_connect_unix(const char *path);
 /*
  * Connect to guest port `port` through lbx-vsockd's host socket: send
  * "CONNECT <port>\n" and read "OK <n>\n" (Firecracker's convention).

@@ -25,6 +25,7 @@
 #include "image.h"
 #include "exec_proto.h"
 #include "log.h"
+#include "unixsock.h"
 
 #define SUP_MAX_CHILDREN 24
 #define SUP_POWEROFF_WAIT_MS 20000
@@ -342,26 +343,6 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	return 0;
 }
 
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
 
 static void write_state(struct sup *s)
 {
@@ -465,7 +446,7 @@ static void stop_engine(struct sup *s)
 			 s->o->engine == ENGINE_LIGHT ? LIGHT_AGENT_SOCK : "vsock.sock", uds,
 			 sizeof(uds));
 		fd = s->o->engine == ENGINE_LIGHT
-			     ? lbx_connect_unix(uds)
+			     ? lbx_unix_connect(uds, 0)
 			     : lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
 		if (fd >= 0) {
 			uint8_t frame[EXEC_HEADER_SIZE] = { 1, 0, 0, 0, EXEC_MSG_POWEROFF };
@@ -547,7 +528,7 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 	}
 	if (light)
 		box_path(s->o->paths->runtime, LIGHT_READY_SOCK, ready, sizeof(ready));
-	s->ready_fd = listen_unix(ready);
+	s->ready_fd = lbx_unix_listen(ready, 4, LBX_UNIX_NONBLOCK);
 	if (s->ready_fd < 0 || lbx_loop_add(s->loop, s->ready_fd, EPOLLIN, on_ready_accept, s) < 0) {
 		snprintf(err, errsz, "cannot listen on %s", ready);
 		return -EIO;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "unixsock.h"
 
 /* What we ask for: acknowledgements, config space from the backend, MQ's queue count. */
 #define WANT_PROTOCOL                                                             \
@@ -66,18 +67,12 @@ static int get_u64(struct vmm_vu *vu, uint32_t request, uint64_t *v)
 
 static int open_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { VMM_VU_TIMEOUT_MS / 1000, (VMM_VU_TIMEOUT_MS % 1000) * 1000 };
-	int fd;
+	int fd = lbx_unix_connect(path, 0);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		return fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		int e = errno;
 
 		close(fd);

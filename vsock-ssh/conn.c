@@ -26,6 +26,7 @@
 #include "msgbuf.h"
 #include "proxy.h"
 #include "sig_verify.h"
+#include "unixsock.h"
 
 enum conn_wait {
 	WAIT_NONE,
@@ -699,25 +700,6 @@ static void on_upstream(struct lbx_loop *loop, int fd, uint32_t events, void *da
 
 /* ---- start ------------------------------------------------------------- */
 
-static int connect_upstream(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A unix connect completes at once or fails (EAGAIN: backlog full). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 static int watch(struct sshp_conn *c)
 {
@@ -734,7 +716,7 @@ static int watch(struct sshp_conn *c)
 void sshp_conn_start(struct sshp_proxy *px, int cfd)
 {
 	struct sshp_conn *c = calloc(1, sizeof(*c));
-	int ufd = connect_upstream(px->opt.upstream_path), err;
+	int ufd = lbx_unix_connect(px->opt.upstream_path, LBX_UNIX_NONBLOCK), err;
 
 	if (ufd < 0 || !c) {
 		lbx_warn("%s: cannot connect to the upstream agent: %s", px->opt.upstream_path,

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "known_hosts.h"
 #include "log.h"
+#include "unixsock.h"
 
 uint64_t sshp_now_ms(void)
 {
@@ -146,42 +147,6 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 	lbx_loop_stop(loop, 0);
 }
 
-/* Replace a stale socket from an earlier run, but never any other file. */
-static int unlink_stale(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	return unlink(path) < 0 ? -errno : 0;
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	err = unlink_stale(path);
-	if (err)
-		return err;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* Only the user may talk to the agent, as with ssh-agent's socket. */
-	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static int load_policy(struct sshp_proxy *px)
 {
 	char msg[LBX_JSON_ERROR_MAX];
@@ -228,7 +193,8 @@ int sshp_proxy_init(struct sshp_proxy *px, const struct sshp_options *opt)
 		lbx_err("%s: cannot open audit log: %s", opt->audit_path, strerror(-err));
 		return err;
 	}
-	px->listen_fd = listen_on(opt->listen_path);
+	/* Only the user may talk to the agent, as with ssh-agent's socket. */
+	px->listen_fd = lbx_unix_listen(opt->listen_path, 64, LBX_UNIX_NONBLOCK);
 	if (px->listen_fd < 0) {
 		err = px->listen_fd;
 		lbx_err("%s: cannot listen: %s", opt->listen_path, strerror(-err));

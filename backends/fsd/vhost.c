@@ -23,6 +23,7 @@
 #include "log.h"
 #include "vhost_user_backend.h"
 #include "writer.h"
+#include "unixsock.h"
 
 #define FSD_VU_QUEUES 2 /* hiprio + one request queue */
 #define FSD_TAG_SIZE 36	/* §5.11.4 */
@@ -74,24 +75,10 @@ static const struct lbx_vu_ops fsd_vu_ops = {
 
 int fsd_vhost_accept(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int lfd, fd, e;
-	mode_t old;
+	int lfd = lbx_unix_listen(path, 1, 0), fd, e;
 
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
-		return -errno;
-	unlink(path);
-	old = umask(0177); /* whoever connects sees the whole tree */
-	e = bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ? -errno : 0;
-	umask(old);
-	if (e) {
-		close(lfd);
-		return e;
-	}
+		return lfd;
 	do
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	while (fd < 0 && errno == EINTR);

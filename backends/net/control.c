@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "netd.h"
+#include "unixsock.h"
 
 struct control_client {
 	struct netd *d;
@@ -189,22 +190,11 @@ static void control_accept(struct lbx_loop *loop, int fd, uint32_t events, void 
 
 int netd_control_listen(struct netd *d, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, err;
+	int fd = lbx_unix_listen(path, 8, LBX_UNIX_NONBLOCK), err;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	unlink(path);
-	old = umask(0077);
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ? -errno : 0;
-	umask(old);
-	if (!err)
-		err = lbx_loop_add(d->loop, fd, EPOLLIN, control_accept, d);
+		return fd;
+	err = lbx_loop_add(d->loop, fd, EPOLLIN, control_accept, d);
 	if (err) {
 		close(fd);
 		return err;

@@ -26,13 +26,14 @@
 #include "exec_service.h"
 #include "sandbox.h"
 #include "tap.h"
+#include "unixsock.h"
 
 static char sock_path[100], sock_noroot[100];
 
 /* An exec service with cfg on a unix socket at path, in a child process. */
 static pid_t serve_in_child(const char *path, const struct exec_service_config *cfg)
 {
-	int fd = agent_listen_unix(path);
+	int fd = lbx_unix_listen(path, 16, LBX_UNIX_NONBLOCK);
 	pid_t pid;
 
 	if (fd < 0)
@@ -62,15 +63,7 @@ static pid_t start_service(const char *path, bool allow_root)
 
 static int connect_to(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return lbx_unix_connect(path, 0);
 }
 
 static int memfd_with(const void *p, size_t n)

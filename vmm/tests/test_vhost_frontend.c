@@ -49,6 +49,7 @@
 #include "vhost_user_backend.h"
 #include "virtio/vdriver.h"
 #include "virtio_mmio.h"
+#include "unixsock.h"
 
 #define RAM_SIZE    (2ULL << 20)
 #define QSZ	    16
@@ -355,24 +356,6 @@ static void on_quit(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 	lbx_loop_stop(loop, 0);
 }
 
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void *backend_main(void *arg)
 {
 	struct backend *b = arg;
@@ -390,7 +373,7 @@ static int backend_start(struct backend *b, const char *path)
 	backend_sync_init(b);
 	b->loop = lbx_loop_new();
 	b->dev = b->loop ? lbx_vu_dev_new(b->loop, &echo_ops, b) : NULL;
-	b->listen_fd = listen_unix(path);
+	b->listen_fd = lbx_unix_listen(path, 1, 0);
 	b->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!b->dev || b->listen_fd < 0 || b->quit_fd < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -478,7 +461,7 @@ static bool wait_kicks(struct backend *b, unsigned target)
 static pid_t backend_process(const char *path)
 {
 	static struct backend cb;
-	int lfd = listen_unix(path), c;
+	int lfd = lbx_unix_listen(path, 1, 0), c;
 	pid_t pid;
 
 	if (lfd < 0)

@@ -60,25 +60,21 @@ static int next_param(struct lbx_reader *r, const char **p, size_t *n)
 {
 	const uint8_t *start = NULL, *b;
 	bool quoted = false;
-	uint8_t c;
 
 	*n = 0;
 	while (lbx_reader_left(r) > 0) {
-		size_t pos = lbx_reader_pos(r);
-
-		if (lbx_read_u8(r, &c))
+		if (lbx_read_bytes(r, 1, &b))
 			return -EBADMSG;
-		if (!quoted && (c == ' ' || c == '\n' || c == '\t')) {
+		if (!quoted && (*b == ' ' || *b == '\n' || *b == '\t')) {
 			if (start)
 				break;
 			continue;
 		}
 		if (!start)
-			start = r->buf + pos;
-		if (c == '"')
+			start = b;
+		if (*b == '"')
 			quoted = !quoted;
-		b = r->buf + pos + 1;
-		*n = (size_t)(b - start);
+		*n = (size_t)(b + 1 - start);
 	}
 	*p = (const char *)start;
 	return start ? 0 : -ENOENT;

@@ -22,7 +22,6 @@ struct client {
 	struct lbx_bq tx; /* frames to the agent */
 	struct lbx_bq rx; /* bytes from the agent */
 	int in_fd;
-	bool sent_eof;
 	bool tx_closed; /* the agent stopped reading: what it sent is still readable */
 };
 
@@ -143,8 +142,9 @@ static void read_stdin(struct client *c)
 		return;
 	if (n <= 0) {
 		c->in_fd = -1;
-		if (!c->o->tty && queue_frame(c, EXEC_MSG_STDIN_EOF, NULL, 0) == 0)
-			c->sent_eof = true;
+		/* Room was checked before polling stdin, so the EOF frame fits. */
+		if (!c->o->tty)
+			(void)!queue_frame(c, EXEC_MSG_STDIN_EOF, NULL, 0);
 		return;
 	}
 	/* Room was checked before polling stdin. */

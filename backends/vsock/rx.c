@@ -130,7 +130,6 @@ static bool send_reset(struct vsockd *d, struct lbx_virtq *q)
 		return false;
 	lbx_virtq_push(q, d->chain->head, write_packet(d->chain, &h, NULL));
 	memmove(d->resets, d->resets + 1, --d->nresets * sizeof(d->resets[0]));
-	d->pkts_out++;
 	return true;
 }
 
@@ -166,7 +165,6 @@ static bool send_for(struct vsockd *d, struct lbx_virtq *q, struct vsock_conn *c
 		payload = (uint8_t *)lbx_bq_head(&c->to_guest);
 	lbx_virtq_push(q, d->chain->head, write_packet(d->chain, &h, payload));
 	mark_sent(c, op, len);
-	d->pkts_out++;
 	*sent = true;
 	if (op == VSOCK_OP_RST)
 		vsockd_conn_free(c);

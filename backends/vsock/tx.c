@@ -71,7 +71,6 @@ static void guest_rw(struct vsock_conn *c, const struct vsock_hdr *h,
 	}
 	lbx_iov_to_buf(ch->rd, ch->nrd, VSOCK_HDR_SIZE, p, h->len);
 	lbx_bq_commit(&c->to_host, h->len);
-	c->rx_cnt += h->len;
 }
 
 static void guest_shutdown(struct vsock_conn *c, const struct vsock_hdr *h)
@@ -176,7 +175,6 @@ void vsockd_tx_chain(struct vsockd *d, const struct lbx_virtq_chain *ch)
 		lbx_debug("vsock: malformed packet from the guest dropped");
 		return;
 	}
-	d->pkts_in++;
 	handle_packet(d, &h, ch);
 }
 

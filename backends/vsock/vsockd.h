@@ -66,7 +66,6 @@ struct vsock_conn {
 	/* Credit (§5.10.6.3): counters are free-running u32. */
 	uint32_t fwd_cnt;	   /* guest bytes we wrote to fd */
 	uint32_t reported_fwd_cnt; /* fwd_cnt as last told to the guest */
-	uint32_t rx_cnt;	   /* guest bytes we accepted */
 	uint32_t tx_cnt;	   /* bytes we sent to the guest */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
 	bool peer_credit_known;
@@ -95,8 +94,8 @@ struct vsockd {
 	struct vsock_reset resets[VSOCKD_MAX_RESETS];
 	unsigned nresets;
 	struct lbx_virtq_chain *chain; /* scratch, large */
-	/* Counters for logs and tests. */
-	uint64_t pkts_in, pkts_out, bad_pkts;
+	/* Counted for the device-model test. */
+	uint64_t bad_pkts; /* malformed or unusable buffers from the guest */
 };
 
 struct vsockd *vsockd_new(struct lbx_loop *loop, uint64_t guest_cid, const char *uds_path);

@@ -568,19 +568,6 @@ static void test_malformed(struct t *t)
 	   "no ring was marked broken");
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	static struct t t = { .fe = { .sock = -1, .memfd = -1 } };
@@ -588,7 +575,7 @@ int main(void)
 	struct fsd_options opt;
 	char sub[128];
 	uint64_t new_id = 0;
-	int fds_at_start = count_fds();
+	int fds_at_start = vfe_count_fds();
 
 	lbx_log_init("test-fsd-vhost");
 	lbx_log_set_level(LBX_LOG_ERROR);
@@ -632,7 +619,7 @@ int main(void)
 		vfe_vq_free(&t.q[i]);
 	vfe_mem_free(&t.fe);
 	lbx_loop_free(t.fe.loop);
-	is_int(count_fds(), fds_at_start, "no fd leaked");
+	is_int(vfe_count_fds(), fds_at_start, "no fd leaked");
 	nftw(t.root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

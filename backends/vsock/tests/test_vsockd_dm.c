@@ -952,24 +952,11 @@ static void test_disconnect(struct t *t)
 	}
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	static struct t t = { .fe = { .sock = -1, .memfd = -1 } };
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	int fds_at_start = count_fds();
+	int fds_at_start = vfe_count_fds();
 	struct gconn *c;
 	char path[160];
 
@@ -1023,6 +1010,6 @@ int main(void)
 	unlink(path);
 	ok(access(t.uds, F_OK) < 0, "vsockd_free removed its socket");
 	rmdir(t.dir);
-	is_int(count_fds(), fds_at_start, "no fd leaked");
+	is_int(vfe_count_fds(), fds_at_start, "no fd leaked");
 	return tap_done();
 }

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "vhost_user.h"
 #include "vhost_user_backend.h"
+#include "vfrontend.h"
 #include "virtq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -215,19 +216,6 @@ static void play(struct harness *h, const uint8_t *data, size_t size)
 		return;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct harness h = { 0 };
@@ -252,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 3 + len;
 	size -= 3 + len;
 
-	fds_before = count_fds();
+	fds_before = vfe_count_fds();
 	h.loop = lbx_loop_new();
 	h.dev = lbx_vu_dev_new(h.loop, &ops, NULL);
 	CHECK(h.loop && h.dev);
@@ -273,6 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lbx_loop_free(h.loop);
 	for (unsigned i = 0; i < h.nefds; i++)
 		close(h.efds[i]);
-	CHECK(count_fds() == fds_before);
+	CHECK(vfe_count_fds() == fds_before);
 	return 0;
 }

@@ -475,23 +475,10 @@ static void test_listen(struct fe *f)
 	rmdir(dir);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	struct fe f = { .vu = { .sock = -1, .memfd = -1 } };
-	int fds_at_start = count_fds();
+	int fds_at_start = vfe_count_fds();
 
 	lbx_log_init("test-vhost-user");
 	lbx_log_set_level(LBX_LOG_ERROR); /* every refusal below logs a warning */
@@ -527,6 +514,6 @@ int main(void)
 	vfe_mem_free(&f.vu);
 	vfe_vq_free(&f.q);
 	lbx_loop_free(f.vu.loop);
-	is_int(count_fds(), fds_at_start, "no fd leaked");
+	is_int(vfe_count_fds(), fds_at_start, "no fd leaked");
 	return tap_done();
 }

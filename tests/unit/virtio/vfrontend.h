@@ -19,6 +19,7 @@
 #ifndef LBX_TEST_VFRONTEND_H
 #define LBX_TEST_VFRONTEND_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -334,6 +335,20 @@ static inline uint64_t vfe_handshake(struct vfe *f)
 	if (vfe_set_u64(f, LBX_VU_SET_FEATURES, feats) || vfe_set_mem(f, &reg, 1, &f->memfd))
 		return 0;
 	return feats;
+}
+
+/* Open file descriptors of this process (for "no fd leaked" checks). */
+static inline int vfe_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 
 #include "boot.h"
 #include "cli.h"
@@ -41,6 +42,9 @@ struct vmm {
 	struct vmm_devices devs;
 	struct vmm_vcpu vcpu[LBX_MAX_CPUS];
 	unsigned nvcpu;
+	struct vmm_park park;
+	int halt_timer_fd;
+	enum vmm_halt_verdict last_verdict;
 	struct lbx_loop *loop;
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cond;
@@ -164,6 +168,7 @@ static int create_vcpus(struct vmm *v)
 		c->mmio = &v->mmio;
 		c->before_run = vcpu_before_run;
 		c->ctx = v;
+		c->park = &v->park;
 		v->nvcpu = i + 1;
 		if (vmm_vcpu_create(c, &v->m, i, v->cfg.cpus, err, sizeof(err)) ||
 		    (i == 0 && vmm_vcpu_set_boot_regs(c, &v->boot, err, sizeof(err)))) {
@@ -204,13 +209,59 @@ static void on_stdin(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 		vmm_uart_input(&v->uart, buf, (size_t)n);
 }
 
+static const char *verdict_name(enum vmm_halt_verdict h)
+{
+	return h == VMM_HALT_FOR_GOOD ? "halted for good"
+	       : h == VMM_HALT_IDLE   ? "every vCPU idle, interrupts on"
+				      : "running";
+}
+
+/* See haltwatch.h: a guest that halted every CPU for good has powered off. */
+static void on_halt_tick(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct vmm *v = data;
+	struct vmm_vcpu_sample s[LBX_MAX_CPUS];
+	enum vmm_halt_verdict h = VMM_HALT_RUNNING;
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0 || vmm_machine_stopping(&v->m))
+		return;
+	if (vmm_vcpus_park(v->vcpu, v->nvcpu, &v->park, 100)) {
+		for (unsigned i = 0; i < v->nvcpu; i++)
+			s[i] = v->vcpu[i].sample;
+		h = vmm_halt_verdict(s, v->nvcpu);
+	}
+	vmm_vcpus_unpark(&v->park);
+	if (h != v->last_verdict)
+		lbx_debug("halt watch: %s", verdict_name(h));
+	v->last_verdict = h;
+	if (h == VMM_HALT_FOR_GOOD)
+		vmm_machine_stop(&v->m, 0, "guest powered off: every vCPU halted with interrupts off");
+}
+
+static int setup_halt_watch(struct vmm *v)
+{
+	struct itimerspec every = {
+		.it_interval = { 0, VMM_HALTWATCH_MS * 1000000L },
+		.it_value = { 0, VMM_HALTWATCH_MS * 1000000L },
+	};
+
+	v->halt_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->halt_timer_fd < 0 || timerfd_settime(v->halt_timer_fd, 0, &every, NULL) < 0) {
+		lbx_err("halt watch timer: %s", strerror(errno));
+		return -1;
+	}
+	return lbx_loop_add(v->loop, v->halt_timer_fd, EPOLLIN, on_halt_tick, v);
+}
+
 static int setup_loop(struct vmm *v)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 
 	v->loop = lbx_loop_new();
 	if (!v->loop || lbx_loop_add(v->loop, v->m.stop_fd, EPOLLIN, on_stop, v) ||
-	    lbx_loop_add_signals(v->loop, sigs, LBX_ARRAY_SIZE(sigs), on_signal, v) < 0)
+	    lbx_loop_add_signals(v->loop, sigs, LBX_ARRAY_SIZE(sigs), on_signal, v) < 0 ||
+	    setup_halt_watch(v))
 		return -1;
 	/* stdin may be a file or /dev/null that epoll refuses: then no input. */
 	if (v->console_fd == STDOUT_FILENO &&
@@ -300,6 +351,8 @@ static void teardown(struct vmm *v)
 	vmm_devices_destroy(&v->devs);
 	if (v->loop)
 		lbx_loop_free(v->loop);
+	if (v->halt_timer_fd >= 0)
+		close(v->halt_timer_fd);
 	vmm_machine_destroy(&v->m);
 	free(v->cmdline);
 }
@@ -309,6 +362,8 @@ int main(int argc, char **argv)
 	static struct vmm v = {
 		.gate_lock = PTHREAD_MUTEX_INITIALIZER,
 		.gate_cond = PTHREAD_COND_INITIALIZER,
+		.park = VMM_PARK_INIT,
+		.halt_timer_fd = -1,
 	};
 	char err[256];
 	int rc;

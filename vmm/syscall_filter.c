@@ -36,7 +36,9 @@ static const int main_calls[] = {
 	SCMP_SYS(rt_sigaction),	 SCMP_SYS(fcntl),
 };
 
-static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
+/* The halt watch samples a parked vCPU from its own thread. */
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE, KVM_GET_MP_STATE, KVM_GET_REGS,
+					     KVM_GET_VCPU_EVENTS };
 static const unsigned long main_ioctls[] = { KVM_IRQ_LINE, FIONBIO };
 
 static int add_list(scmp_filter_ctx ctx, const int *calls, size_t n)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -278,6 +279,37 @@ static void handle_exit(struct vmm_vcpu *v)
 	}
 }
 
+static void take_sample(struct vmm_vcpu *v)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs r;
+	struct kvm_vcpu_events ev;
+
+	v->sample.valid = ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 &&
+			  ioctl(v->fd, KVM_GET_REGS, &r) == 0 &&
+			  ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) == 0;
+	if (!v->sample.valid)
+		return;
+	v->sample.mp_state = mp.mp_state;
+	v->sample.irq_on = (r.rflags & 0x200) != 0;
+	v->sample.nmi_pending = ev.nmi.pending || ev.nmi.injected;
+}
+
+/* In the vCPU thread, out of KVM_RUN: sample, then wait to be let go. */
+static void park_here(struct vmm_vcpu *v)
+{
+	struct vmm_park *p = v->park;
+
+	take_sample(v);
+	pthread_mutex_lock(&p->lock);
+	p->parked++;
+	pthread_cond_broadcast(&p->cond);
+	while (atomic_load(&p->requested) && !vmm_machine_stopping(v->m))
+		pthread_cond_wait(&p->cond, &p->lock);
+	p->parked--;
+	pthread_mutex_unlock(&p->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vmm_vcpu *v = arg;
@@ -288,9 +320,19 @@ static void *vcpu_thread(void *arg)
 	}
 	atomic_store(&v->first_run, true);
 	while (!vmm_machine_stopping(v->m)) {
+		if (v->park && atomic_load(&v->park->requested)) {
+			park_here(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			/*
+			 * A kick: clear immediate_exit so the next KVM_RUN enters
+			 * the guest (a stop is seen at the top of the loop).
+			 */
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
 				continue;
+			}
 			vmm_machine_stop(v->m, 1, "vCPU %u: KVM_RUN: %s", v->index,
 					 strerror(errno));
 			break;
@@ -324,6 +366,38 @@ void vmm_vcpu_kick(struct vmm_vcpu *v)
 		return;
 	v->run->immediate_exit = 1;
 	pthread_kill(v->thread, SIGUSR1);
+}
+
+bool vmm_vcpus_park(struct vmm_vcpu *v, unsigned n, struct vmm_park *p, int timeout_ms)
+{
+	unsigned want = 0;
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	until.tv_sec += timeout_ms / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	atomic_store(&p->requested, true);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].started && atomic_load(&v[i].first_run)) {
+			want++;
+			vmm_vcpu_kick(&v[i]);
+		}
+	pthread_mutex_lock(&p->lock);
+	while (p->parked < want && rc == 0)
+		rc = pthread_cond_timedwait(&p->cond, &p->lock, &until);
+	rc = want > 0 && want == n && p->parked == want;
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+void vmm_vcpus_unpark(struct vmm_park *p)
+{
+	pthread_mutex_lock(&p->lock);
+	atomic_store(&p->requested, false);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void vmm_vcpu_destroy(struct vmm_vcpu *v)

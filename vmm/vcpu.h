@@ -13,8 +13,21 @@
 #include <stdatomic.h>
 
 #include "boot.h"
+#include "haltwatch.h"
 #include "iobus.h"
 #include "machine.h"
+
+/*
+ * Parking: the main thread asks every vCPU to leave KVM_RUN and wait, so
+ * that it sees all of them stopped at one moment (the halt watch).
+ */
+struct vmm_park {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool requested;
+	unsigned parked;
+};
+#define VMM_PARK_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 }
 
 struct vmm_vcpu {
 	unsigned index;
@@ -28,6 +41,8 @@ struct vmm_vcpu {
 	int (*before_run)(struct vmm_vcpu *v, void *ctx);
 	void *ctx;
 	atomic_bool first_run; /* set just before the first KVM_RUN */
+	struct vmm_park *park;	/* NULL: never parked */
+	struct vmm_vcpu_sample sample; /* taken by the thread when it parks */
 };
 
 int vmm_vcpu_create(struct vmm_vcpu *v, struct vmm_machine *m, unsigned index, unsigned ncpus,
@@ -39,6 +54,13 @@ int vmm_vcpu_start(struct vmm_vcpu *v);
 /* Make the thread leave KVM_RUN and end (after vmm_machine_stop). */
 void vmm_vcpu_kick(struct vmm_vcpu *v);
 void vmm_vcpu_destroy(struct vmm_vcpu *v);
+/*
+ * Park the n vCPUs that run (each samples its state into ->sample first);
+ * true when all of them parked within timeout_ms. Always follow with
+ * vmm_vcpus_unpark, whatever it returned.
+ */
+bool vmm_vcpus_park(struct vmm_vcpu *v, unsigned n, struct vmm_park *p, int timeout_ms);
+void vmm_vcpus_unpark(struct vmm_park *p);
 /* CPUID.1 EAX and EDX as this vCPU sees them (for the MP table). */
 void vmm_vcpu_signature(const struct vmm_machine *m, uint32_t *eax, uint32_t *edx);
 

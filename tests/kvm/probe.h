@@ -8,6 +8,7 @@
 #ifndef PROBE_H
 #define PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,12 @@ void put_dec(uint64_t v);
 void put_kv_hex(const char *key, uint64_t v);
 void put_kv_dec(const char *key, uint64_t v);
 
+/*
+ * Halts for ever: with interrupts off (Linux's halt; lbx-vmm's halt watch
+ * must end the machine) or on, every interrupt source masked (idle: the
+ * machine must keep running).
+ */
+__attribute__((noreturn)) void probe_halt(bool irq_on);
 /* Ends the machine through the i8042 (lbx-vmm exits 0). */
 __attribute__((noreturn)) void probe_reset(void);
 /* Ends it with a triple fault (no IDT, then an exception). */

@@ -126,6 +126,21 @@ void probe_reset(void)
 		__asm__ volatile("hlt");
 }
 
+void probe_halt(bool irq_on)
+{
+	if (!irq_on) {
+		put_str("probe: halting, interrupts off\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+	/* Both 8259s masked; the IOAPIC starts masked and no LAPIC timer runs. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	put_str("probe: idle, interrupts on\n");
+	for (;;)
+		__asm__ volatile("sti; hlt");
+}
+
 void probe_triple_fault(void)
 {
 	static const struct __attribute__((packed)) {

@@ -40,6 +40,10 @@ void probe_main(uint64_t info, int protocol)
 		probe_blk(&b);
 	else if (!memcmp(mode, "triple", 7))
 		probe_triple_fault();
+	else if (!memcmp(mode, "halt", 5))
+		probe_halt(false);
+	else if (!memcmp(mode, "idle", 5))
+		probe_halt(true);
 	else if (!memcmp(mode, "spin", 5))
 		for (put_str("probe: spinning\n");;)
 			__asm__ volatile("pause");

@@ -7,7 +7,8 @@
 Boots the probe guest with lbx-vmm on /dev/kvm, once per boot protocol,
 and compares what the guest read back (printed on COM1) with what lbx-vmm
 says it wrote (--dump-boot-info). Also: the virtio-mmio walk with
-virtio-rng and virtio-console round trips, i8042 reset, triple fault, the
+virtio-rng and virtio-console round trips, i8042 reset, triple fault,
+poweroff by halting every CPU with interrupts off (and idle is not that), the
 one-line errors for unusable kernels and bad arguments, and virtio-blk
 through the vhost-user frontend against qemu-storage-daemon (a backend we
 did not write), including that backend dying.
@@ -160,6 +161,37 @@ def check_ends():
     ok(rc == 0 and "triple fault" in err, "a triple fault ends the VM, exit 0", out + err)
 
 
+def check_halt_watch():
+    """A guest that halts every CPU with interrupts off has powered off; an
+    idle one (halted, interrupts on) keeps running until it is stopped."""
+    for cpus in (1, 2):
+        rc, out, err = run(["--kernel", probe, "--cmdline", "lbx.probe=halt", "--mem", "32",
+                            "--cpus", str(cpus)], timeout=60)
+        ok(rc == 0 and "probe: halting" in out and "powered off" in err,
+           "cli; hlt on the boot CPU (%d vCPUs) ends the VM as a poweroff, exit 0" % cpus,
+           "exit %d\n%s%s" % (rc, out, err))
+
+    env = dict(os.environ, LBX_LOG="debug")
+    vm = subprocess.Popen([vmm, "--kernel", probe, "--cmdline", "lbx.probe=idle", "--mem", "32"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    seen = []
+    for line in vm.stderr:
+        seen.append(line.decode(errors="replace"))
+        if "halt watch: every vCPU idle" in seen[-1] or "stopped" in seen[-1]:
+            break
+    ok(any("halt watch: every vCPU idle" in l for l in seen),
+       "sti; hlt is seen as idle by the halt watch", "".join(seen))
+    vm.terminate()
+    try:
+        out, err = vm.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        vm.kill()
+        out, err = vm.communicate()
+    err = "".join(seen) + err.decode(errors="replace")
+    ok(vm.returncode == 128 + 15 and "stopped by signal 15" in err and "powered off" not in err,
+       "an idle guest keeps running until SIGTERM (exit 143)", "exit %d\n%s" % (vm.returncode, err))
+
+
 def check_errors(tmp):
     junk = os.path.join(tmp, "not-a-kernel")
     with open(junk, "wb") as f:
@@ -265,6 +297,7 @@ def main():
         check_virtio("linux64")
         check_virtio("pvh")
         check_ends()
+        check_halt_watch()
         check_errors(tmp)
         check_vhost_user_blk(tmp)
     print("1..%d" % count)

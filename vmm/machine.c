@@ -142,9 +142,14 @@ int vmm_machine_create(struct vmm_machine *m, uint64_t ram_bytes, char *err, siz
 		errno = -rc;
 		return fail(err, errsz, "KVM_GET_SUPPORTED_CPUID");
 	}
-	rc = create_irqchip(m, err, errsz);
+	/*
+	 * RAM before the irqchip: registering a memslot in a VM that has no
+	 * irqchip yet skips a slow memslot update (measured on this nested
+	 * KVM: 0.3 ms instead of 4-10 ms, most of the start-up time).
+	 */
+	rc = create_ram(m, ram_bytes, err, errsz);
 	if (rc == 0)
-		rc = create_ram(m, ram_bytes, err, errsz);
+		rc = create_irqchip(m, err, errsz);
 	return rc;
 }
 

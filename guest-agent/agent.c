@@ -367,6 +367,8 @@ static int run_service(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (so.setup_user && setup_user(&so) < 0)
 		return 1;
+	/* The init of a container: only the host, outside our PID namespace, may connect. */
+	so.svc.outside_peers_only = getpid() == 1;
 	fd = lbx_unix_listen(so.path, 16, LBX_UNIX_NONBLOCK);
 	if (fd < 0) {
 		lbx_err("cannot listen on %s: %s", so.path, strerror(-fd));

@@ -20,6 +20,25 @@ struct exec_service {
 	int nsessions;
 };
 
+/* See exec_service_config.outside_peers_only. */
+static bool peer_is_outside(int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		lbx_warn("exec service: refused a connection: SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	if (cred.pid != 0) {
+		lbx_warn("exec service: refused a connection from pid %d (uid %u) inside the box: "
+			 "only the host drives sessions",
+			 (int)cred.pid, (unsigned)cred.uid);
+		return false;
+	}
+	return true;
+}
+
 static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct exec_service *svc = data;
@@ -29,6 +48,10 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	if (conn < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			lbx_warn("exec service: accept: %s", strerror(errno));
+		return;
+	}
+	if (svc->cfg.outside_peers_only && !peer_is_outside(conn)) {
+		close(conn);
 		return;
 	}
 	if (svc->nsessions >= svc->cfg.max_sessions) {

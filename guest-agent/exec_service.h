@@ -42,6 +42,14 @@ struct exec_service_config {
 	unsigned ssh_port;
 	/* Or its unix socket, bind-mounted into a container (NULL: none). */
 	const char *ssh_unix;
+	/*
+	 * Serve only peers outside this PID namespace (SO_PEERCRED gives pid
+	 * 0 for them). Set when the agent is the init of a container (engine
+	 * light): its socket sits in a directory sessions can reach, and
+	 * Landlock does not govern connecting to a unix socket, so without
+	 * this a session could ask for a root session of its own.
+	 */
+	bool outside_peers_only;
 	/* A host asked for POWEROFF: called once, from the loop. */
 	void (*poweroff)(void *data);
 	void *poweroff_data;

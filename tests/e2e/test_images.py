@@ -137,6 +137,13 @@ def check_light(t, e, fps):
     proxy_log = os.path.join(e.tmp, "data", "lbx", "boxes", e.name, "ssh-audit.log")
     t.ok(os.path.exists(proxy_log) and os.path.getsize(proxy_log) > 0,
          "the proxy audited the request")
+    # The agent's own socket is in the container: a session connecting to it
+    # (Landlock cannot stop a unix connect) is refused by peer credentials.
+    r = e.sh("curl -s --max-time 10 --unix-socket /run/lbx/host/agent.sock http://box/; echo rc=$?")
+    logs = e.lbx("logs", e.name).stdout.decode(errors="replace")
+    t.ok(b"rc=0" not in r.stdout and "refused a connection from pid" in logs,
+         "a session that connects to the agent's socket is refused (only the host drives it)",
+         r.stdout + r.stderr + logs[-1500:].encode())
     r = e.lbx("exec", "--root", e.name, "--", "sh", "-c", "touch /etc/by-root && id -u")
     t.ok(r.returncode == 0 and r.stdout == b"0\n", "a --root session may write the image", r.stderr)
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -466,6 +467,97 @@ static void test_landlock(const char *dir)
 		fprintf(stderr, "# cannot remove %s\n", vdir);
 }
 
+/*
+ * outside_peers_only (engine light): the service runs as PID 1 of a new
+ * PID namespace; a process inside it (pid 2 there) is refused, the test
+ * process outside it is served. Needs CAP_SYS_ADMIN for CLONE_NEWPID.
+ */
+static void test_outside_peers(const char *dir)
+{
+	struct exec_service_config cfg = {
+		.uid = getuid(), .gid = getgid(), .user = "tester", .home = "/",
+		.allow_root = true, .outside_peers_only = true,
+	};
+	char path[128];
+	int fd, report[2], inside_rc = -1, status;
+	pid_t a;
+	struct run r;
+
+	snprintf(path, sizeof(path), "%s/outside.sock", dir);
+	fd = lbx_unix_listen(path, 16, LBX_UNIX_NONBLOCK);
+	if (fd < 0 || pipe(report) < 0) {
+		ok(0, "outside-only service: socket");
+		return;
+	}
+	a = fork();
+	if (a == 0) {
+		pid_t server, inside;
+		int st = 0;
+
+		close(report[0]);
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(77);
+		server = fork(); /* PID 1 of the new namespace */
+		if (server == 0) {
+			sigset_t chld;
+
+			sigemptyset(&chld);
+			sigaddset(&chld, SIGCHLD);
+			sigprocmask(SIG_BLOCK, &chld, NULL);
+			_exit(agent_serve(fd, &cfg, 0, NULL) < 0 ? 1 : 0);
+		}
+		close(fd);
+		inside = fork(); /* PID 2 there: a session's process, say */
+		if (inside == 0) {
+			struct run in = run_opts(path, (struct lbx_exec_opts){ .argv = ARGV("true"),
+									  .winch_fd = -1,
+									  .signal_fd = -1 },
+						 NULL, 0);
+
+			_exit(in.rc < 0 ? 10 : (in.res.exited && in.res.status == 0 ? 20 : 30));
+		}
+		waitpid(inside, &st, 0);
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (write(report[1], &st, sizeof(st)) != sizeof(st))
+			_exit(1);
+		waitpid(server, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(fd);
+	close(report[1]);
+	if (read(report[0], &inside_rc, sizeof(inside_rc)) != sizeof(inside_rc)) {
+		close(report[0]);
+		waitpid(a, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+			tap_skip("outside-only service: cannot make a PID namespace (needs root)");
+			tap_skip("outside-only service: the host side");
+		} else {
+			ok(0, "outside-only service: the namespace child reported nothing");
+		}
+		unlink(path);
+		return;
+	}
+	close(report[0]);
+	is_int(inside_rc, 10, "a peer inside the box's PID namespace is refused (no session runs)");
+	r = run_opts(path, (struct lbx_exec_opts){ .argv = ARGV("echo", "from-host"), .winch_fd = -1,
+						   .signal_fd = -1 },
+		     NULL, 0);
+	ok(r.rc == 0 && r.res.exited && r.res.status == 0 && !strcmp(r.out, "from-host\n"),
+	   "a peer outside it (the host) is served: '%s'", r.out);
+	run_free(&r);
+	{
+		uint8_t frame[EXEC_HEADER_SIZE] = { 1, 0, 0, 0, EXEC_MSG_POWEROFF };
+		int c = connect_to(path);
+
+		if (c < 0 || write(c, frame, sizeof(frame)) != sizeof(frame))
+			kill(a, SIGKILL);
+		waitpid(a, &status, 0);
+		if (c >= 0)
+			close(c);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/lbx-exec-XXXXXX";
@@ -491,6 +583,7 @@ int main(void)
 	test_identity();
 	test_user_switch();
 	test_landlock(dir);
+	test_outside_peers(dir);
 
 	kill(svc, SIGTERM);
 	ok(waitpid(svc, &status, 0) == svc && WIFEXITED(status) && WEXITSTATUS(status) == 0,

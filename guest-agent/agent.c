@@ -12,15 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "agent.h"
 #include "exec_service.h"
 #include "log.h"
+#include "netrelay.h"
 #include "unixsock.h"
 
 static void fatal(const char *msg) __attribute__((noreturn));
@@ -193,13 +196,17 @@ static void usage(FILE *f)
 		   "                 [--home DIR] [--no-root] [--setup-user] [--landlock]\n"
 		   "                 [--rw DIR]... [--ro DIR]... [--elsewhere ro|none]\n"
 		   "                 [--ssh-unix PATH] [--notify-unix PATH] [--env K=V]...\n"
+		   "                 [--net-stream PATH --net CIDR,GATEWAY,DNS]\n"
 		   "Serves exec sessions on a unix socket when not PID 1 of a VM: as the init\n"
 		   "of a container (engine light) or in tests. --landlock confines user\n"
 		   "sessions as in a VM (read-write: --rw trees, home, /tmp); --ssh-unix\n"
 		   "offers the SSH agent proxy at that socket to sessions; --notify-unix says\n"
 		   "READY to that socket once serving; --setup-user adds the user to\n"
 		   "/etc/passwd and makes its home, as in a VM; --env sets the box's\n"
-		   "environment under each session's own.\n");
+		   "environment under each session's own; --net-stream makes the tap\n"
+		   "interface eth0, relays its frames to lbx-netd at PATH and configures\n"
+		   "it as --net says (needs CAP_NET_ADMIN, which it then drops from the\n"
+		   "bounding set so no session can have it).\n");
 }
 
 /* Tell the host we serve: "READY uptime_ms=N\n" to a unix socket (engine light). */
@@ -220,8 +227,8 @@ static int notify_ready_unix(const char *path, unsigned long ms)
 struct service_opts {
 	struct exec_service_config svc;
 	struct agent_config user; /* for --setup-user */
-	const char *path, *notify;
-	bool setup_user;
+	const char *path, *notify, *net_stream;
+	bool setup_user, net;
 	const char *rw[AGENT_MAX_PATHS], *ro[AGENT_MAX_PATHS];
 	char *env[AGENT_MAX_ENV];
 };
@@ -269,6 +276,8 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 		{ "ssh-unix", required_argument, NULL, 'S' },
 		{ "notify-unix", required_argument, NULL, 'N' },
 		{ "env", required_argument, NULL, 'E' },
+		{ "net-stream", required_argument, NULL, 'T' },
+		{ "net", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -322,6 +331,17 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 			}
 			so->env[svc->nenv++] = optarg;
 			break;
+		case 'T': so->net_stream = optarg; break;
+		case 'A': {
+			char msg[160];
+
+			if (agent_parse_net(&so->user, optarg, strlen(optarg), msg, sizeof(msg)) < 0) {
+				lbx_err("--net %s: %s", optarg, msg);
+				return -EINVAL;
+			}
+			so->net = true;
+			break;
+		}
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
 		}
@@ -329,6 +349,10 @@ static int parse_service(int argc, char **argv, struct service_opts *so)
 	if (!so->path || optind != argc) {
 		fprintf(stderr, "lbx-agent: must run as PID 1 of a box, or with --serve-unix PATH\n");
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (!so->net_stream != !so->net) {
+		lbx_err("--net-stream and --net go together");
 		return -EINVAL;
 	}
 	if (svc->home[0] != '/' || strlen(svc->user) >= sizeof(so->user.user)) {
@@ -355,6 +379,33 @@ static int setup_user(struct service_opts *so)
 	return 0;
 }
 
+/*
+ * --net-stream: eth0 as a tap relayed to lbx-netd, configured like a VM's.
+ * Then CAP_NET_ADMIN leaves the bounding set: the container had it for
+ * this alone, and no session, root or not, may reconfigure the network.
+ */
+static int setup_net(struct service_opts *so)
+{
+	char err[256];
+
+	so->svc.net = tap_relay_new(TAP_IFNAME, AGENT_NET_MAC, so->net_stream, err, sizeof(err));
+	if (!so->svc.net) {
+		lbx_err("network: %s", err);
+		return -EIO;
+	}
+	if (agent_net_configure(TAP_IFNAME, so->user.net_cidr, so->user.net_gw, so->user.net_dns,
+				err, sizeof(err)) < 0) {
+		lbx_err("network: %s", err);
+		return -EIO;
+	}
+	if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) < 0) {
+		lbx_err("network: cannot drop CAP_NET_ADMIN from the bounding set: %s",
+			strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Not PID 1 of a VM: serve exec sessions on a unix socket until SIGTERM or POWEROFF. */
 static int run_service(int argc, char **argv)
 {
@@ -367,6 +418,10 @@ static int run_service(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (so.setup_user && setup_user(&so) < 0)
 		return 1;
+	if (so.net_stream && setup_net(&so) < 0) {
+		tap_relay_free(so.svc.net);
+		return 1;
+	}
 	/* The init of a container: only the host, outside our PID namespace, may connect. */
 	so.svc.outside_peers_only = getpid() == 1;
 	fd = lbx_unix_listen(so.path, 16, LBX_UNIX_NONBLOCK);
@@ -380,6 +435,7 @@ static int run_service(int argc, char **argv)
 	if (so.notify && (rc = notify_ready_unix(so.notify, uptime_ms())) < 0)
 		lbx_warn("cannot tell the host we are ready (%s): %s", so.notify, strerror(-rc));
 	rc = agent_serve(fd, &so.svc, 0, NULL);
+	tap_relay_free(so.svc.net);
 	close(fd);
 	unlink(so.path);
 	if (rc < 0) {

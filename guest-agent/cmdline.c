@@ -164,8 +164,8 @@ static int parse_mount(struct agent_config *cfg, const char *val, size_t vlen, c
 }
 
 /* CIDR,GATEWAY,DNS; each checked again by agent_net_configure when it is used. */
-static int parse_net(struct agent_config *cfg, const char *val, size_t vlen, char *err,
-		     size_t errsz)
+int agent_parse_net(struct agent_config *cfg, const char *val, size_t vlen, char *err,
+		    size_t errsz)
 {
 	char buf[128], *save = NULL, *cidr, *gw, *dns;
 
@@ -252,7 +252,7 @@ static int apply(struct agent_config *cfg, const char *key, size_t klen, const c
 	if (KEY_IS("lbx.mount"))
 		return parse_mount(cfg, val, vlen, err, errsz);
 	if (KEY_IS("lbx.net"))
-		return parse_net(cfg, val, vlen, err, errsz);
+		return agent_parse_net(cfg, val, vlen, err, errsz);
 	if (KEY_IS("lbx.rootfs")) {
 		if (vlen == 0 || vlen >= sizeof(cfg->rootfs) || memchr(val, '%', vlen)) {
 			snprintf(err, errsz, "lbx.rootfs: expected a virtio-fs tag of 1-36 bytes");

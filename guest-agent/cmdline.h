@@ -85,6 +85,9 @@ struct agent_config {
 LBX_MUST_CHECK int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg,
 				       char *err, size_t errsz);
 void agent_config_free(struct agent_config *cfg);
+/* lbx.net's value, "CIDR,GATEWAY,DNS", into cfg's net_* fields (also --net in service mode). */
+LBX_MUST_CHECK int agent_parse_net(struct agent_config *cfg, const char *val, size_t vlen,
+				   char *err, size_t errsz);
 /* Decode %XX escapes of src[0..n) into a new string; NULL if malformed. */
 char *agent_percent_decode(const char *src, size_t n);
 

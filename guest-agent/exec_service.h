@@ -50,6 +50,8 @@ struct exec_service_config {
 	 * this a session could ask for a root session of its own.
 	 */
 	bool outside_peers_only;
+	/* Engine light: the tap relay to lbx-netd (netrelay.h), run in the service's loop. */
+	struct tap_relay *net;
 	/* A host asked for POWEROFF: called once, from the loop. */
 	void (*poweroff)(void *data);
 	void *poweroff_data;

@@ -21,6 +21,7 @@
 #include "exec_service.h"
 #include "forward.h"
 #include "log.h"
+#include "netrelay.h"
 
 int agent_listen_vsock(unsigned port)
 {
@@ -114,6 +115,8 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 		lbx_loop_free(loop);
 		return -ENOMEM;
 	}
+	if (cfg.net)
+		tap_relay_attach(cfg.net, loop);
 	/* A child may have exited before the signalfd existed. */
 	on_signal(loop, SIGCHLD, &st);
 	rc = st.done ? 1 : lbx_loop_run(loop);
@@ -123,6 +126,8 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 	} else if (rc == 1 && watch_status) {
 		*watch_status = st.watch_status;
 	}
+	if (cfg.net)
+		tap_relay_detach(cfg.net);
 	forwarder_free(st.ssh);
 	exec_service_free(st.svc);
 	lbx_loop_free(loop);

@@ -405,7 +405,7 @@ int lbx_cmd_logs(int argc, char **argv)
 
 static void rm_usage(FILE *f)
 {
-	fprintf(f, "usage: lbx rm NAME\nForget a stopped box: its logs and records (never the project).\n");
+	fprintf(f, "usage: lbx rm NAME\nForget a stopped box: its root tree, home, logs and records, and the podman\nimage lbx build made for it (never the project).\n");
 }
 
 int lbx_cmd_rm(int argc, char **argv)
@@ -436,6 +436,10 @@ int lbx_cmd_rm(int argc, char **argv)
 		lbx_err("rm: box %s: cannot remove %s: %s", a.name, p.data, strerror(errno));
 		return 1;
 	}
+	if (image_remove_box_image(a.name) < 0)
+		lbx_warn("rm: box %s: podman could not remove its image localhost/lbx-box:%s; "
+			 "'podman rmi localhost/lbx-box:%s' removes it",
+			 a.name, a.name, a.name);
 	fprintf(stderr, "lbx: box %s removed\n", a.name);
 	return 0;
 }

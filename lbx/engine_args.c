@@ -95,9 +95,8 @@ char *engine_kernel_cmdline(const struct supervisor_opts *o, const char *reboot)
 		fprintf(f, " lbx.root=0");
 	if (c->ssh_policy)
 		fprintf(f, " lbx.ssh=%d", LBX_SSH_PORT);
-	/* slirp's network: the guest is .15, the gateway (and host) .2, DNS .3. */
 	if (!c->net_none)
-		fprintf(f, " lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3");
+		fprintf(f, " lbx.net=%s", LBX_GUEST_NET);
 	if (!c->elsewhere_readable)
 		fprintf(f, " lbx.elsewhere=none");
 	for (unsigned i = 0; i < c->nrw; i++) {

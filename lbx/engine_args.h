@@ -3,6 +3,12 @@
 #ifndef LBX_ENGINE_ARGS_H
 #define LBX_ENGINE_ARGS_H
 
+/*
+ * slirp's network as every engine configures it: the guest is .15, the
+ * gateway (and host) .2, DNS .3 (lbx.net= in a VM, --net in a container).
+ */
+#define LBX_GUEST_NET "10.0.2.15/24,10.0.2.2,10.0.2.3"
+
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -4,8 +4,9 @@
  * (--rootfs, so it is the same tree the VM engines serve, and writes
  * persist the same way), tmpfs on /run and /tmp as in a VM, the project
  * and the box's mounts at their guest paths, RUNTIME/light at
- * /run/lbx/host, and the build's static lbx-agent, read-only. No network
- * (as the VM engines in this version), the limits TESTING.md needs, and
+ * /run/lbx/host, and the build's static lbx-agent, read-only. Its own
+ * network namespace with a tap to lbx-netd unless the box has none
+ * (engine_light.h), the limits TESTING.md needs, and
  * podman's default capabilities and seccomp profile (which allows
  * Landlock). The agent confines user sessions with Landlock exactly as in
  * a VM; root sessions are bounded by the container only, which shares the
@@ -92,6 +93,12 @@ static void agent_args(struct argv_buf *a, const struct box_config *c)
 		argv_add(a, "--ssh-unix");
 		argv_add(a, "%s/ssh.sock", LIGHT_GUEST_DIR);
 	}
+	if (!c->net_none) {
+		argv_add(a, "--net-stream");
+		argv_add(a, "%s/net.sock", LIGHT_GUEST_DIR);
+		argv_add(a, "--net");
+		argv_add(a, "%s", LBX_GUEST_NET);
+	}
 }
 
 char **engine_light_argv(const struct supervisor_opts *o, const char *agent, const char *root,
@@ -113,6 +120,13 @@ char **engine_light_argv(const struct supervisor_opts *o, const char *agent, con
 	/* Rootless: keep the user's uid inside, so the project's files stay theirs. */
 	if (getuid() != 0)
 		argv_add(&a, "--userns=keep-id");
+	/* The tap for lbx-netd (engine_light.h); the agent drops the capability after. */
+	if (!c->net_none) {
+		argv_add(&a, "--device");
+		argv_add(&a, "/dev/net/tun");
+		argv_add(&a, "--cap-add");
+		argv_add(&a, "NET_ADMIN");
+	}
 	argv_add(&a, "--name");
 	argv_add(&a, "%s", name);
 	argv_add(&a, "--hostname");

@@ -211,6 +211,24 @@ static void image_id(const char *ref, char *id, size_t sz)
 		close(devnull);
 }
 
+int image_remove_box_image(const char *name)
+{
+	char ref[256], id[128];
+	int devnull;
+	pid_t pid;
+
+	snprintf(ref, sizeof(ref), "localhost/lbx-box:%s", name);
+	image_id(ref, id, sizeof(id));
+	if (!id[0])
+		return 0;
+	char *rmi[] = { IMAGE_PODMAN, "rmi", "--force", ref, NULL };
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid = start(rmi, -1, devnull, NULL);
+	if (devnull >= 0)
+		close(devnull);
+	return pid > 0 && finish(pid) == 0 ? 0 : -EIO;
+}
+
 static int containerfile_build(struct build *b)
 {
 	char old_id[128], new_id[128];

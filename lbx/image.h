@@ -39,6 +39,13 @@
 int image_make_root(const struct box_config *c, const struct box_paths *p, bool rebuild,
 		    char *err, size_t errsz);
 
+/*
+ * Remove podman's image of the box (localhost/lbx-box:NAME, what `lbx build`
+ * made from its Containerfile), if there is one: 0, or -EIO when podman
+ * could not remove it.
+ */
+int image_remove_box_image(const char *name);
+
 /* The box user's home in the guest: /root for root, else the host's home path. */
 void image_box_home(char *buf, size_t sz);
 

@@ -222,7 +222,10 @@ static int start_netd(struct sup *s, const char *log, char *err, size_t errsz)
 
 	if (lbx_asset(ASSET_NETD, exe, sizeof(exe), err, errsz) < 0)
 		return -ENOENT;
-	box_path(s->o->paths->runtime, "net-vu.sock", vu, sizeof(vu));
+	bool light = s->o->engine == ENGINE_LIGHT;
+
+	/* A VM's virtio-net device over vhost-user; a container's tap relay over a stream. */
+	box_path(s->o->paths->runtime, light ? LIGHT_NET_SOCK : "net-vu.sock", vu, sizeof(vu));
 	box_path(s->o->paths->runtime, "netd-control.sock", control, sizeof(control));
 	box_path(s->o->paths->data, "net-policy.json", policy, sizeof(policy));
 	rc = box_write_file(policy, s->o->cfg->net_policy ? s->o->cfg->net_policy : "{}");
@@ -230,7 +233,8 @@ static int start_netd(struct sup *s, const char *log, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot write %s: %s", policy, strerror(-rc));
 		return rc;
 	}
-	char *argv[] = { exe, "--socket", vu, "--policy", policy, "--control", control, NULL };
+	char *argv[] = { exe,	 light ? "--stream" : "--socket", vu, "--policy", policy,
+			 "--control", control,			    NULL };
 	idx = spawn(s, "lbx-netd", argv, log);
 	return idx < 0 ? idx : wait_socket(s, idx, vu);
 }
@@ -491,7 +495,7 @@ static void clean_runtime(const char *dir)
 	static const char *const files[] = {
 		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
 		"fs-project.sock", "fs-root.sock", "net-vu.sock", "netd-control.sock",
-		LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK, LIGHT_DIR,
+		LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK, LIGHT_NET_SOCK, LIGHT_DIR,
 	};
 	char path[PATH_MAX + 32];
 
@@ -540,7 +544,7 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 		rc = start_fsd(s, "root", root, false, "xattr", log, err, errsz);
 	if (rc == 0)
 		rc = start_ssh_proxy(s, log, err, errsz);
-	if (rc == 0 && !light && !c->net_none)
+	if (rc == 0 && !c->net_none)
 		rc = start_netd(s, log, err, errsz);
 	if (rc == 0 && !light)
 		rc = start_fsd(s, "project", c->project, false, "identity", log, err, errsz);

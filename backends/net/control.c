@@ -124,6 +124,27 @@ static void add_destinations(cJSON *o, struct netd *d)
 	}
 }
 
+/* Which transport serves the guest; for the stream, its peer. */
+static void add_transport(cJSON *o, const struct netd *d)
+{
+	struct netd_stream_status st;
+	cJSON *j;
+
+	if (d->transport == NETD_VHOST_USER) {
+		cJSON_AddStringToObject(o, "transport", "vhost-user");
+		cJSON_AddBoolToObject(o, "guest_connected", lbx_vu_dev_connected(d->dev));
+		return;
+	}
+	netd_stream_status(d, &st);
+	cJSON_AddStringToObject(o, "transport", "stream");
+	cJSON_AddBoolToObject(o, "guest_connected", st.connected);
+	j = cJSON_AddObjectToObject(o, "stream");
+	cJSON_AddBoolToObject(j, "peer_connected", st.connected);
+	cJSON_AddNumberToObject(j, "peers", (double)st.peers);
+	cJSON_AddNumberToObject(j, "peers_refused", (double)st.refused);
+	cJSON_AddNumberToObject(j, "queued_bytes", (double)st.queued_bytes);
+}
+
 char *netd_status_json(struct netd *d)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -132,7 +153,7 @@ char *netd_status_json(struct netd *d)
 	if (!o)
 		return NULL;
 	add_policy(o, &d->policy);
-	cJSON_AddBoolToObject(o, "guest_connected", lbx_vu_dev_connected(d->dev));
+	add_transport(o, d);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((netd_now_ms() - d->start_ms) / 1000));
 	add_counters(o, d);
 	add_destinations(o, d);

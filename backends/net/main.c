@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lbx-netd --socket PATH --policy FILE.json [--control PATH] [--mac MAC]
+ * lbx-netd {--socket PATH | --stream PATH} --policy FILE.json [--control PATH] [--mac MAC]
  *
- * Serves one box's virtio-net device to a vhost-user front-end (lbx-vmm,
- * or QEMU's -netdev vhost-user) and connects it to the outside through
- * libslirp, with the box's egress policy in between (netd.h, policy.h).
+ * Serves one box's network, either as a virtio-net device to a vhost-user
+ * front-end (lbx-vmm, or QEMU's -netdev vhost-user) or as Ethernet frames
+ * over a unix stream socket (a container's tap relay, or QEMU's -netdev
+ * stream), and connects it to the outside through libslirp, with the
+ * box's egress policy in between (netd.h, policy.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,8 +26,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lbx-netd --socket PATH --policy FILE.json [--control PATH] [--mac MAC]\n"
+		"usage: lbx-netd {--socket PATH | --stream PATH} --policy FILE.json\n"
+		"                [--control PATH] [--mac MAC]\n"
 		"  -s, --socket PATH    vhost-user socket to listen on for the VMM\n"
+		"  -S, --stream PATH    unix socket to listen on for framed Ethernet (a tap relay)\n"
 		"  -p, --policy FILE    the box's \"network\" section as a JSON object\n"
 		"  -c, --control PATH   unix socket that answers the live policy and counters\n"
 		"  -m, --mac MAC        the guest's MAC address (default 52:54:00:12:34:56)\n"
@@ -106,12 +110,25 @@ static int load_policy(const char *path, struct net_policy *p)
 	return 0;
 }
 
-static int serve(struct net_policy *policy, const uint8_t mac[6], const char *sock,
+/* Where the guest's frames come from: the transport chosen on the command line. */
+struct netd_listen {
+	enum netd_transport transport;
+	const char *path;
+};
+
+static int listen_guest(struct netd *d, const struct netd_listen *l)
+{
+	if (l->transport == NETD_STREAM)
+		return netd_stream_listen(d, l->path);
+	return lbx_vu_dev_listen(netd_vu(d), l->path);
+}
+
+static int serve(struct net_policy *policy, const uint8_t mac[6], const struct netd_listen *l,
 		 const char *control)
 {
 	static const int sigs[] = { SIGINT, SIGTERM };
 	struct lbx_loop *loop = lbx_loop_new();
-	struct netd *d = loop ? netd_new(loop, policy, mac) : NULL;
+	struct netd *d = loop ? netd_new(loop, l->transport, policy, mac) : NULL;
 	int rc;
 
 	if (!d) {
@@ -128,9 +145,9 @@ static int serve(struct net_policy *policy, const uint8_t mac[6], const char *so
 		lbx_err("cannot listen on %s: %s", control, strerror(-rc));
 		goto out;
 	}
-	rc = lbx_vu_dev_listen(netd_vu(d), sock);
+	rc = listen_guest(d, l);
 	if (rc < 0) {
-		lbx_err("cannot listen on %s: %s", sock, strerror(-rc));
+		lbx_err("cannot listen on %s: %s", l->path, strerror(-rc));
 		goto out;
 	}
 	rc = lbx_loop_add_signals(loop, sigs, 2, on_signal, NULL);
@@ -140,7 +157,9 @@ static int serve(struct net_policy *policy, const uint8_t mac[6], const char *so
 		lbx_err("cannot restrict myself: %s", strerror(-rc));
 		goto out;
 	}
-	lbx_info("serving %s (policy %s)", sock, net_mode_name(d->policy.mode));
+	lbx_info("serving %s (%s, policy %s)", l->path,
+		 l->transport == NETD_STREAM ? "stream" : "vhost-user",
+		 net_mode_name(d->policy.mode));
 	rc = lbx_loop_run(loop);
 out:
 	netd_free(d);
@@ -152,6 +171,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "stream", required_argument, NULL, 'S' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "mac", required_argument, NULL, 'm' },
@@ -159,15 +179,17 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *sock = NULL, *policy_path = NULL, *control = NULL;
+	const char *sock = NULL, *stream = NULL, *policy_path = NULL, *control = NULL;
 	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }; /* QEMU's default */
 	struct net_policy policy;
+	struct netd_listen l;
 	int opt;
 
 	lbx_log_init("lbx-netd");
-	while ((opt = getopt_long(argc, argv, "s:p:c:m:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:S:p:c:m:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
+		case 'S': stream = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'c': control = optarg; break;
 		case 'm':
@@ -184,12 +206,19 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!sock || !policy_path || optind != argc) {
+	if (!sock == !stream) {
+		lbx_err(sock ? "--socket and --stream exclude each other: give one of them"
+			     : "no transport: give --socket PATH (vhost-user) or --stream PATH");
+		return 2;
+	}
+	if (!policy_path || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (load_policy(policy_path, &policy))
 		return 1;
-	return serve(&policy, mac, sock, control);
+	l = (struct netd_listen){ .transport = stream ? NETD_STREAM : NETD_VHOST_USER,
+				  .path = stream ? stream : sock };
+	return serve(&policy, mac, &l, control);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lbx-netd's vhost-user device: queues, config space, session life. */
+/* lbx-netd's device: the vhost-user queues, config space, session life; its life. */
 #include "netd.h"
 
 #include <errno.h>
@@ -66,13 +66,15 @@ static const struct lbx_vu_ops netd_ops = {
 	.disconnected = disconnected,
 };
 
-struct netd *netd_new(struct lbx_loop *loop, struct net_policy *policy, const uint8_t mac[6])
+struct netd *netd_new(struct lbx_loop *loop, enum netd_transport transport,
+		      struct net_policy *policy, const uint8_t mac[6])
 {
 	struct netd *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
 	d->loop = loop;
+	d->transport = transport;
 	d->policy = *policy; /* takes the policy's allocations */
 	memset(policy, 0, sizeof(*policy));
 	memcpy(d->mac, mac, 6);
@@ -82,8 +84,11 @@ struct netd *netd_new(struct lbx_loop *loop, struct net_policy *policy, const ui
 	d->flows = netd_flows_new();
 	d->rx_chain = malloc(sizeof(*d->rx_chain));
 	d->tx_chain = malloc(sizeof(*d->tx_chain));
-	d->dev = lbx_vu_dev_new(loop, &netd_ops, d);
-	if (!d->names || !d->flows || !d->rx_chain || !d->tx_chain || !d->dev) {
+	/* The stream transport listens later (netd_stream_listen); it needs no device. */
+	if (transport == NETD_VHOST_USER)
+		d->dev = lbx_vu_dev_new(loop, &netd_ops, d);
+	if (!d->names || !d->flows || !d->rx_chain || !d->tx_chain ||
+	    (transport == NETD_VHOST_USER && !d->dev)) {
 		netd_free(d);
 		return NULL;
 	}
@@ -98,6 +103,7 @@ void netd_free(struct netd *d)
 	if (d->dev)
 		lbx_vu_dev_free(d->dev);
 	netd_slirp_stop(d);
+	netd_stream_close(d); /* after slirp, which may still send while it stops */
 	netd_rx_clear(d);
 	net_names_free(d->names);
 	netd_flows_free(d->flows);

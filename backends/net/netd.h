@@ -23,6 +23,12 @@
  * is enough for frames of at most 1514 bytes, §5.1.6.3.1). With VERSION_1
  * the header in front of every frame is struct virtio_net_hdr with
  * num_buffers: 12 bytes (§5.1.6).
+ *
+ * The other transport (--stream, stream_peer.c) carries the same frames
+ * without virtio: over a unix stream socket, each behind its length
+ * (common/lenframe.h), for a container whose init relays a tap device. Policy,
+ * slirp and counters are the same; only where frames come from and go
+ * to differs.
  */
 #ifndef LBX_NETD_H
 #define LBX_NETD_H
@@ -42,6 +48,9 @@
 
 enum netd_queue { NETD_RX = 0, NETD_TX = 1 };
 
+/* How frames reach the guest: --socket (vhost-user) or --stream. */
+enum netd_transport { NETD_VHOST_USER, NETD_STREAM };
+
 #define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
@@ -52,7 +61,7 @@ enum netd_queue { NETD_RX = 0, NETD_TX = 1 };
 #define NETD_VNET_HDR_LEN_LEGACY 10 /* neither */
 #define NETD_MTU 1500
 #define NETD_FRAME_MAX (NETD_MTU + 18) /* + Ethernet header and a VLAN tag */
-#define NETD_RXQ_MAX_BYTES (4u << 20) /* frames waiting for guest buffers */
+#define NETD_RXQ_MAX_BYTES (4u << 20) /* frames waiting for the guest */
 #define NETD_CONFIG_SIZE 12	      /* mac, status, max_virtqueue_pairs, mtu */
 
 /* Why a frame from the guest was dropped before the policy saw it. */
@@ -64,9 +73,9 @@ enum netd_bad {
 };
 
 struct netd_stats {
-	uint64_t frames_from_guest;	    /* popped from the tx queue */
+	uint64_t frames_from_guest;	    /* from the tx queue or the stream */
 	uint64_t frames_to_slirp;
-	uint64_t frames_to_guest;
+	uint64_t frames_to_guest;	    /* into rx buffers or the stream's queue */
 	uint64_t frames_denied;
 	uint64_t rx_dropped;		    /* no room for a frame for the guest */
 	uint64_t malformed[NETD_BAD_COUNT]; /* by enum net_frame_err / netd_bad */
@@ -82,10 +91,21 @@ struct netd_pending {
 };
 
 struct netd_timer;
+struct netd_stream;
+
+/* The stream transport as the control socket reports it. */
+struct netd_stream_status {
+	bool connected;
+	uint64_t peers;	  /* connections served */
+	uint64_t refused; /* connections closed at once: another peer was connected */
+	size_t queued_bytes;
+};
 
 struct netd {
 	struct lbx_loop *loop;
-	struct lbx_vu_dev *dev;
+	enum netd_transport transport;
+	struct lbx_vu_dev *dev;	    /* vhost-user only, else NULL */
+	struct netd_stream *stream; /* --stream only, else NULL */
 	struct net_policy policy;
 	struct net_names *names;
 	struct netd_flows *flows;
@@ -116,7 +136,8 @@ struct netd {
 	uint64_t start_ms;
 };
 
-struct netd *netd_new(struct lbx_loop *loop, struct net_policy *policy, const uint8_t mac[6]);
+struct netd *netd_new(struct lbx_loop *loop, enum netd_transport transport,
+		      struct net_policy *policy, const uint8_t mac[6]);
 void netd_free(struct netd *d);
 struct lbx_vu_dev *netd_vu(struct netd *d);
 uint64_t netd_now_ms(void);
@@ -132,6 +153,13 @@ void netd_snoop(struct netd *d, const uint8_t *frame, size_t len);
 void netd_tx_run(struct netd *d, struct lbx_virtq *q);
 /* One frame from the guest, without its virtio header (exposed for the fuzzer). */
 void netd_egress(struct netd *d, const uint8_t *frame, size_t len);
+
+/* stream_peer.c: the --stream transport. */
+int netd_stream_listen(struct netd *d, const char *path);
+void netd_stream_close(struct netd *d);
+/* A frame for the peer, in place of the rx queue (from netd_to_guest). */
+void netd_stream_send(struct netd *d, const uint8_t *frame, size_t len);
+void netd_stream_status(const struct netd *d, struct netd_stream_status *st);
 
 /* slirp_glue.c */
 int netd_slirp_start(struct netd *d);

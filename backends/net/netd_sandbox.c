@@ -10,9 +10,10 @@
  * connects wherever the policy lets the guest connect, on any port.
  *
  * seccomp: sockets for slirp (TCP, UDP, ICMP "ping" sockets), the
- * vhost-user and control sockets, epoll and timerfds, mapping guest
- * memory (never executable), and what glibc and GLib need; no exec, no
- * fork, no ptrace, no mount. LBX_SECCOMP=log logs instead of killing.
+ * vhost-user or stream socket (accept4, read, writev) and the control
+ * socket, epoll and timerfds, mapping guest memory (never executable),
+ * and what glibc and GLib need; no exec, no fork, no ptrace, no mount.
+ * LBX_SECCOMP=log logs instead of killing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #define RESOLV_CONF "/etc/resolv.conf"
 
 static const char *const netd_syscalls[] = {
-	/* the loop, the vhost-user session, the control socket */
+	/* the loop, the vhost-user session or stream peer, the control socket */
 	"read", "write", "readv", "writev", "close", "epoll_wait", "epoll_pwait", "epoll_ctl",
 	"epoll_create1", "timerfd_create", "timerfd_settime", "timerfd_gettime", "eventfd2",
 	"accept", "accept4", "recvmsg", "sendmsg", "fcntl", "fstat", "newfstatat", "statx",

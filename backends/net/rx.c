@@ -4,7 +4,9 @@
  * virtio_net_hdr that says "nothing to do" (no checksum or GSO work,
  * num_buffers 1: §5.1.6.3.1). Frames that find no buffer wait in a FIFO
  * bounded by NETD_RXQ_MAX_BYTES; past that they are dropped, as slirp's
- * send_packet contract allows (TCP retransmits).
+ * send_packet contract allows (TCP retransmits). With the stream
+ * transport the frames go to stream_peer.c instead, which has a queue
+ * and a bound of its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +96,13 @@ void netd_rx_flush(struct netd *d)
 
 void netd_to_guest(struct netd *d, const uint8_t *frame, size_t len)
 {
-	struct lbx_virtq *q = lbx_vu_dev_queue(d->dev, NETD_RX);
+	struct lbx_virtq *q;
 
+	if (d->transport == NETD_STREAM) {
+		netd_stream_send(d, frame, len);
+		return;
+	}
+	q = lbx_vu_dev_queue(d->dev, NETD_RX);
 	if (!d->rxq_head && q) {
 		int rc = deliver(d, q, frame, len);
 

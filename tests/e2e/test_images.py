@@ -6,9 +6,11 @@ base (debootstrap, cached), the root tree's ownership as the guest sees it,
 and `lbx down`; then the same tree booted under engine qemu. Runs the real
 CLI with its own XDG directories; the image cache and podman's store are
 the machine's, so a second run reuses the Debian base."""
+import http.server
 import json
 import os
 import shutil
+import threading
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,25 @@ FROM localhost/lbx-debian:bookworm
 RUN useradd -u 1234 -m alice && install -o alice -g alice -m 0600 /dev/null /home/alice/secret
 RUN echo {marker} > /etc/lbx-built
 """
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from the host\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def host_server():
+    """An HTTP server on the host's loopback (a database, say), in a thread."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
 
 
 def need(*programs):
@@ -49,6 +70,8 @@ class Env:
         self.root = os.path.join(self.tmp, "data", "lbx", "boxes", self.name, "root")
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
         self.agent = None
+        self.allowed = host_server()   # the box's network.host rule lets it in
+        self.other = host_server()     # no rule: refused
 
     def lbx(self, *args, timeout=300):
         return subprocess.run([self.exe] + list(args), cwd=self.project, env=self.env,
@@ -74,6 +97,9 @@ class Env:
         self.lbx("down", self.name, timeout=120)
         if self.agent:
             stop_process(self.agent)
+        for srv in (self.allowed, self.other):
+            srv.shutdown()
+            srv.server_close()
         subprocess.run(["podman", "rmi", "--force", "localhost/lbx-box:" + self.name],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.tmp, True)
@@ -144,6 +170,7 @@ def check_light(t, e, fps):
     t.ok(b"rc=0" not in r.stdout and "refused a connection from pid" in logs,
          "a session that connects to the agent's socket is refused (only the host drives it)",
          r.stdout + r.stderr + logs[-1500:].encode())
+    check_light_net(t, e)
     r = e.lbx("exec", "--root", e.name, "--", "sh", "-c", "touch /etc/by-root && id -u")
     t.ok(r.returncode == 0 and r.stdout == b"0\n", "a --root session may write the image", r.stderr)
 
@@ -153,6 +180,42 @@ def check_light(t, e, fps):
     rt = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", e.name)
     t.ok(not os.path.exists(rt), "no runtime directory left behind")
     return True
+
+
+def check_light_net(t, e):
+    """Engine light's network is lbx-netd's, with the box's policy, as in a VM."""
+    r = e.sh("cat /sys/class/net/eth0/address; grep -c '^eth0[[:space:]]00000000' /proc/net/route;"
+             " cat /etc/resolv.conf")
+    out = r.stdout.decode()
+    t.ok(r.returncode == 0 and out.startswith("52:54:00:12:34:56\n1\n") and
+         "nameserver 10.0.2.3" in out,
+         "engine light: eth0 (a tap relayed to lbx-netd) with the default route and slirp's DNS",
+         out + r.stderr.decode())
+    allowed, other = e.allowed.server_address[1], e.other.server_address[1]
+    r = e.sh(f"curl -s --max-time 30 http://10.0.2.2:{allowed}/")
+    t.ok(r.returncode == 0 and r.stdout == b"hello from the host\n",
+         "engine light: the host service the box's host rule names is reached through lbx-netd",
+         r.stdout + r.stderr)
+    r = e.sh(f"curl -s --max-time 30 http://10.0.2.2:{other}/; echo rc=$?")
+    t.ok(b"hello" not in r.stdout and b"rc=0" not in r.stdout,
+         "engine light: another host port, without a rule, is refused", r.stdout + r.stderr)
+    r = e.lbx("net", e.name, "--json")
+    try:
+        st = json.loads(r.stdout)
+    except ValueError:
+        st = {}
+    t.ok(r.returncode == 0 and st.get("transport") == "stream" and "denied" in json.dumps(st),
+         "lbx net shows the live policy of a light box (stream transport, denied flows)",
+         r.stdout + r.stderr)
+    r = e.lbx("exec", "--root", e.name, "--", "sh", "-c",
+              "awk '/^CapBnd/ {print $2}' /proc/self/status")
+    try:
+        bnd = int(r.stdout.decode().strip(), 16)
+    except ValueError:
+        bnd = -1
+    t.ok(bnd >= 0 and not bnd & (1 << 12),
+         "even a root session has no CAP_NET_ADMIN (the agent dropped it after eth0)",
+         r.stdout + r.stderr)
 
 
 def check_qemu(t, e):
@@ -168,6 +231,9 @@ def check_qemu(t, e):
     r = e.sh("echo x > /etc/lbx-evil")
     t.ok(r.returncode != 0 and b"Permission denied" in r.stderr,
          "Landlock in the VM too", r.stderr)
+    r = e.sh(f"curl -s --max-time 60 http://10.0.2.2:{e.allowed.server_address[1]}/")
+    t.ok(r.returncode == 0 and r.stdout == b"hello from the host\n",
+         "the VM reaches the same host service under the same policy", r.stdout + r.stderr)
     t.eq(e.lbx("down", e.name).returncode, 0, "lbx down (qemu)")
 
 
@@ -180,7 +246,8 @@ def test_images(t):
         e.write("Containerfile", CONTAINERFILE.format(marker="one"))
         e.write("lbx.json", json.dumps({
             "name": e.name, "image": {"containerfile": "Containerfile"},
-            "ssh": {"keys": [{"key": fps[0]}]}}))
+            "ssh": {"keys": [{"key": fps[0]}]},
+            "network": {"host": [f"tcp:{e.allowed.server_address[1]}"]}}))
         start = time.monotonic()
         r = e.lbx("build", timeout=2400)
         t.note(f"lbx build took {time.monotonic() - start:.0f} s")
@@ -209,6 +276,8 @@ def test_images(t):
         e.lbx("down", e.name)
         r = e.lbx("rm", e.name)
         t.ok(r.returncode == 0 and not os.path.exists(e.root), "lbx rm removes the tree", r.stderr)
+        gone = subprocess.run(["podman", "image", "exists", "localhost/lbx-box:" + e.name])
+        t.ok(gone.returncode == 1, "and the podman image lbx build made for the box")
     finally:
         e.cleanup()
 

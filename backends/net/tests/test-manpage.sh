@@ -25,5 +25,11 @@ check $? "an unknown option is a usage error (exit 2)"
 "$netd" --socket /nonexistent/x >/dev/null 2>&1
 [ $? = 2 ]
 check $? "a missing --policy is a usage error (exit 2)"
+"$netd" --policy /nonexistent/p.json >/dev/null 2>&1
+[ $? = 2 ]
+check $? "neither --socket nor --stream is a usage error (exit 2)"
+"$netd" --socket /nonexistent/x --stream /nonexistent/y --policy /nonexistent/p.json >/dev/null 2>&1
+[ $? = 2 ]
+check $? "both --socket and --stream is a usage error (exit 2)"
 echo "1..$n"
 exit $fail

@@ -429,6 +429,17 @@ static int run_service(int argc, char **argv)
 		lbx_err("cannot listen on %s: %s", so.path, strerror(-fd));
 		return 1;
 	}
+	/*
+	 * The socket is the host user's to connect to: in a rootless container
+	 * (--userns=keep-id) our root is a subordinate uid on the host, and an
+	 * owner-only socket of that uid would shut the host user out.
+	 */
+	if (geteuid() == 0 && chown(so.path, so.svc.uid, so.svc.gid) < 0) {
+		lbx_err("cannot give %s to uid %u: %s", so.path, (unsigned)so.svc.uid,
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);

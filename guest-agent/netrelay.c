@@ -59,6 +59,11 @@ static int open_tap(const char *ifname, const char *mac, char *err, size_t errsz
 	struct ifreq ifr = { 0 };
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), s, rc = 0;
 
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		return fail(err, errsz, errno,
+			    "cannot open /dev/net/tun (on the host it must be usable by the user "
+			    "podman runs as: udev's default mode is 0666; or give the box "
+			    "\"network\": {\"mode\": \"none\"})");
 	if (fd < 0)
 		return fail(err, errsz, errno, "cannot open /dev/net/tun");
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);

@@ -34,6 +34,7 @@
 struct child {
 	pid_t pid;
 	char role[64];
+	char log[PATH_MAX]; /* where its output goes */
 	bool exited;
 	int status;
 };
@@ -124,7 +125,40 @@ static int spawn(struct sup *s, const char *role, char *const argv[], const char
 	k = &s->kids[s->nkids++];
 	*k = (struct child){ .pid = pid };
 	snprintf(k->role, sizeof(k->role), "%s", role);
+	snprintf(k->log, sizeof(k->log), "%s", log);
 	return s->nkids - 1;
+}
+
+/*
+ * The last line a child wrote to its log that says "error", printable and
+ * short, so that an engine failing before the box is ready says why on
+ * the user's terminal (the agent's own line, in a container). "" if none.
+ */
+static void last_error_line(const char *log, char *buf, size_t sz)
+{
+	char tail[4096];
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	ssize_t n = -1;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (end >= 0)
+		n = pread(fd, tail, sizeof(tail) - 1, end > (off_t)sizeof(tail) - 1
+							   ? end - (off_t)sizeof(tail) + 1
+							   : 0);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	for (char *line = strtok(tail, "\r\n"); line; line = strtok(NULL, "\r\n"))
+		if (strstr(line, "error")) {
+			o = 0;
+			for (const char *c = line; *c && o + 1 < sz && o < 240; c++)
+				buf[o++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+			buf[o] = '\0';
+		}
 }
 
 static void describe_exit(const struct child *k, char *buf, size_t sz)
@@ -152,10 +186,16 @@ static void reap(struct sup *s, bool report)
 			if (!report)
 				break;
 			describe_exit(k, what, sizeof(what));
-			if (i == s->engine && s->ready)
+			if (i == s->engine && s->ready) {
 				fail(s, "the guest stopped (%s)", what);
-			else
+			} else if (i == s->engine) {
+				char line[256];
+
+				last_error_line(k->log, line, sizeof(line));
+				fail(s, "%s%s%s", what, line[0] ? ": " : "", line);
+			} else {
 				fail(s, "%s", what);
+			}
 		}
 	}
 }

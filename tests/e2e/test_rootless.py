@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Engine light as an ordinary user: rootless podman with --userns=keep-id.
+
+The user's uid is kept inside, so the project's files stay theirs; the
+container's root is a subordinate uid on the host, which must still leave
+the agent's socket to the user (and only to the host side of it). The box
+uses the busybox image (no debootstrap, which needs root). Run as root, the
+test makes a user of its own for this (lbx-rootless, kept for the next run)
+and runs the real CLI as that user; the network part needs /dev/net/tun
+usable by that user, which is udev's default (0666): a host that has it
+0600 gets it 0666 for the test and back after."""
+import http.server
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbxtest import Skip, build_dir, main  # noqa: E402
+
+USER = "lbx-rootless"
+TUN = "/dev/net/tun"
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello, rootless box\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def need():
+    if os.getuid() != 0:
+        raise Skip("needs root to make a user of its own to run as")
+    for p in ("podman", "runc", "newuidmap", "useradd", "runuser"):
+        if not shutil.which(p):
+            raise Skip(f"{p} is not installed (make setup installs podman, runc and uidmap)")
+    exe = os.path.join(build_dir(), "lbx", "lbx")
+    d = exe
+    while d != "/":
+        d = os.path.dirname(d)
+        if not os.stat(d).st_mode & stat.S_IXOTH:
+            raise Skip(f"{d} is not searchable by other users, so {USER} cannot run the build")
+
+
+def make_user():
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
+        return pwd.getpwnam(USER)
+
+
+class As:
+    """The lbx CLI as the test user, with a clean environment."""
+
+    def __init__(self, pw):
+        self.pw = pw
+        self.exe = os.path.join(build_dir(), "lbx", "lbx")
+        self.project = os.path.join(pw.pw_dir, "proj")
+        self.env = {"HOME": pw.pw_dir, "USER": USER, "LOGNAME": USER,
+                    "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+
+    def run(self, *argv, timeout=300):
+        return subprocess.run(["runuser", "-u", USER, "--", "env", "-i"] +
+                              [f"{k}={v}" for k, v in self.env.items()] + list(argv),
+                              cwd=self.project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout)
+
+    def lbx(self, *args, timeout=300):
+        return self.run(self.exe, *args, timeout=timeout)
+
+    def write(self, rel, text):
+        self.run("touch", rel, timeout=30)  # the user's file
+        with open(os.path.join(self.project, rel), "w") as f:
+            f.write(text)
+
+
+def test_rootless(t):
+    need()
+    pw = make_user()
+    u = As(pw)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tun_mode = stat.S_IMODE(os.stat(TUN).st_mode) if os.path.exists(TUN) else None
+    try:
+        if tun_mode is not None and tun_mode & 0o006 != 0o006:
+            t.note(f"{TUN} is {tun_mode:04o} here; 0666 (udev's default) for this test")
+            os.chmod(TUN, 0o666)
+        subprocess.run(["runuser", "-u", USER, "--", "mkdir", "-p", u.project], check=True)
+        u.write("lbx.json", json.dumps({
+            "name": "rootless", "image": "busybox",
+            "network": {"host": [f"tcp:{srv.server_address[1]}"]}}))
+        r = u.lbx("up", "--light")
+        if not t.ok(r.returncode == 0 and b"engine light" in r.stderr,
+                    f"lbx up --light as {USER} (uid {pw.pw_uid}): rootless podman", r.stderr):
+            t.note(u.lbx("logs", "rootless").stdout.decode(errors="replace")[-2000:])
+            return
+        # No XDG_RUNTIME_DIR in the user's environment: lbx's fallback.
+        sock = f"/tmp/lbx-{pw.pw_uid}/rootless/light/agent.sock"
+        if os.path.exists(sock):
+            t.eq(os.stat(sock).st_uid, pw.pw_uid,
+                 "the agent's socket belongs to the user, not to the container's root "
+                 "(a subordinate uid on the host)")
+        else:
+            t.skip("the agent's socket belongs to the user", f"not found at {sock}")
+        r = u.lbx("exec", "rootless", "--", "sh", "-c", "id -u; pwd; echo hi > made-inside")
+        made = os.path.join(u.project, "made-inside")
+        t.ok(r.returncode == 0 and r.stdout.decode().split() == [str(pw.pw_uid), u.project] and
+             os.path.exists(made) and os.stat(made).st_uid == pw.pw_uid,
+             "exec: the user's uid inside, the project at its path, files written are the user's",
+             r.stdout + r.stderr)
+        r = u.lbx("exec", "rootless", "--", "sh", "-c", "echo x > /etc/evil")
+        t.ok(r.returncode != 0 and b"Permission denied" in r.stderr,
+             "Landlock holds in a rootless container too", r.stderr)
+        # busybox's own nc: Debian's static busybox wget crashes in its resolver code.
+        r = u.lbx("exec", "rootless", "--", "sh", "-c",
+                  "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
+                  f"nc -w 20 10.0.2.2 {srv.server_address[1]}")
+        t.ok(r.returncode == 0 and r.stdout.endswith(b"\r\n\r\nhello, rootless box\n"),
+             "the network through lbx-netd works rootless (a host service the box's rule names)",
+             r.stdout + r.stderr)
+        r = u.lbx("down", "rootless")
+        gone = u.run("podman", "container", "exists", "lbx-rootless")
+        t.ok(r.returncode == 0 and gone.returncode == 1, "lbx down removes the container",
+             r.stderr)
+        r = u.lbx("rm", "rootless")
+        t.ok(r.returncode == 0, "lbx rm", r.stderr)
+    finally:
+        u.lbx("down", "rootless", timeout=120)
+        if tun_mode is not None:
+            os.chmod(TUN, tun_mode)
+        srv.shutdown()
+        srv.server_close()
+        # podman leaves a pause process per rootless user; nothing of the test stays.
+        subprocess.run(["pkill", "-KILL", "-u", USER], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(u.project, True)
+
+
+if __name__ == "__main__":
+    main([test_rootless])

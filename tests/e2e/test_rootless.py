@@ -53,12 +53,33 @@ def need():
             raise Skip(f"{d} is not searchable by other users, so {USER} cannot run the build")
 
 
+def has_subids(path):
+    try:
+        with open(path) as f:
+            return any(line.split(":")[0] == USER for line in f)
+    except FileNotFoundError:
+        return False
+
+
 def make_user():
     try:
-        return pwd.getpwnam(USER)
+        pw = pwd.getpwnam(USER)
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        return pwd.getpwnam(USER)
+        pw = pwd.getpwnam(USER)
+    # Rootless podman maps the container's other ids to the user's subordinate
+    # ids; useradd adds them only where /etc/subuid already exists.
+    if not has_subids("/etc/subuid") or not has_subids("/etc/subgid"):
+        subprocess.run(["usermod", "--add-subuids", "400000-465535", "--add-subgids",
+                        "400000-465535", USER], check=True)
+    r = subprocess.run(["runuser", "-u", USER, "--", "env", "-i", f"HOME={pw.pw_dir}",
+                        "PATH=/usr/bin:/bin", "podman", "unshare", "true"],
+                       cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        raise Skip("rootless podman cannot make its user namespace here: " +
+                   r.stdout.decode(errors="replace").strip().splitlines()[-1:][0]
+                   if r.stdout.strip() else "podman unshare failed")
+    return pw
 
 
 class As:

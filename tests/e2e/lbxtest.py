@@ -24,45 +24,19 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import testlib  # noqa: E402
 
 
 class Skip(Exception):
     """The machine lacks something this test needs."""
 
 
-class Tap:
-    """TAP output, counted by meson and by tests/summary.py."""
-
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print(("ok" if cond else "not ok"), self.n, "-", desc, flush=True)
-        if not cond:
-            self.failed += 1
-            if diag:
-                for line in str(diag).splitlines()[-40:]:
-                    print("#", line)
-        return cond
-
-    def eq(self, got, want, desc, diag=None):
-        ok = self.ok(got == want, desc, diag)
-        if not ok:
-            print(f"#   got {got!r}, want {want!r}")
-        return ok
-
-    def skip(self, desc, why):
-        self.n += 1
-        print("ok", self.n, "-", desc, "# SKIP", why, flush=True)
-
-    def note(self, msg):
-        print("#", msg, flush=True)
+class Tap(testlib.Tap):
+    """TAP output, counted by meson and by tests/summary.py; done() exits."""
 
     def done(self):
-        print(f"1..{self.n}", flush=True)
-        sys.exit(1 if self.failed else 0)
+        sys.exit(self.result())
 
 
 def build_dir():

@@ -6,11 +6,9 @@ base (debootstrap, cached), the root tree's ownership as the guest sees it,
 and `lbx down`; then the same tree booted under engine qemu. Runs the real
 CLI with its own XDG directories; the image cache and podman's store are
 the machine's, so a second run reuses the Debian base."""
-import http.server
 import json
 import os
 import shutil
-import threading
 import subprocess
 import sys
 import tempfile
@@ -19,6 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import (Skip, build_dir, host_ssh_agent, kernel_dir, main,  # noqa: E402
                      qemu_binary, stop_process)
+from testlib import http_server  # noqa: E402
 
 XATTR = "user.containers.override_stat"
 
@@ -27,25 +26,6 @@ FROM localhost/lbx-debian:bookworm
 RUN useradd -u 1234 -m alice && install -o alice -g alice -m 0600 /dev/null /home/alice/secret
 RUN echo {marker} > /etc/lbx-built
 """
-
-
-class Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello from the host\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def host_server():
-    """An HTTP server on the host's loopback (a database, say), in a thread."""
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
 
 
 def need(*programs):
@@ -70,8 +50,10 @@ class Env:
         self.root = os.path.join(self.tmp, "data", "lbx", "boxes", self.name, "root")
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
         self.agent = None
-        self.allowed = host_server()   # the box's network.host rule lets it in
-        self.other = host_server()     # no rule: refused
+        # Services on the host's loopback (a database, say): the box's network.host
+        # rule lets it reach the first; the second, without a rule, is refused.
+        self.allowed = http_server(body=b"hello from the host\n")
+        self.other = http_server(body=b"hello from the host\n")
 
     def lbx(self, *args, timeout=300):
         return subprocess.run([self.exe] + list(args), cwd=self.project, env=self.env,

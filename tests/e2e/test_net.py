@@ -18,13 +18,11 @@ runs in a mount namespace where that file names 198.51.100.7. The guest
 is configured with busybox (ip, udhcpc, nc, nslookup) until the agent's
 net.c is wired in. Needs root (namespaces, veth); skips otherwise.
 """
-import http.server
 import json
 import os
 import re
 import shutil
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
@@ -35,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbxtest  # noqa: E402
 from lbxtest import Box, Device, Skip, main, wait_for_path  # noqa: E402
+from testlib import http_server, unix_json  # noqa: E402
 
 WEB_A, WEB_B = "198.51.100.7", "198.51.100.8"
 NAMES = {"allowed.test": WEB_A, "other.test": WEB_B}
@@ -71,22 +70,10 @@ def serve_dns(addr):
             pass
 
 
-class Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"hello from {self.server.server_address[0]}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def serve_http(addr, port):
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    srv = socketserver.ThreadingTCPServer((addr, port), Hello)
-    srv.serve_forever()
+    http_server(addr, port)
+    while True:
+        time.sleep(3600)
 
 
 def serve(argv):
@@ -220,16 +207,7 @@ class Netd(Device):
                 "-device", "virtio-net-device,netdev=n0,mac=52:54:00:12:34:56"]
 
     def query(self):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.control)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return json.loads(data)
+        return unix_json(self.control)
 
     def stop(self):
         if not self.proc:

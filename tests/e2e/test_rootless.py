@@ -10,7 +10,6 @@ test makes a user of its own for this (lbx-rootless, kept for the next run)
 and runs the real CLI as that user; the network part needs /dev/net/tun
 usable by that user, which is udev's default (0666): a host that has it
 0600 gets it 0666 for the test and back after."""
-import http.server
 import json
 import os
 import pwd
@@ -18,25 +17,13 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import Skip, build_dir, main  # noqa: E402
+from testlib import http_server  # noqa: E402
 
 USER = "lbx-rootless"
 TUN = "/dev/net/tun"
-
-
-class Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello, rootless box\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 def need():
@@ -111,8 +98,7 @@ def test_rootless(t):
     need()
     pw = make_user()
     u = As(pw)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = http_server(body=b"hello, rootless box\n")
     tun_mode = stat.S_IMODE(os.stat(TUN).st_mode) if os.path.exists(TUN) else None
     try:
         if tun_mode is not None and tun_mode & 0o006 != 0o006:

@@ -23,28 +23,8 @@ PROXY = os.path.abspath(sys.argv[1])
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=""):
-        self.n += 1
-        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines()[-15:]:
-                print("#   " + line, flush=True)
-        return cond
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why), flush=True)
-
-    def done(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed else 0
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..", "tests"))
+from testlib import Tap  # noqa: E402
 
 t = Tap()
 LIVE = []  # every process started, stopped at the end whatever happens
@@ -629,7 +609,7 @@ def main():
                 proc.terminate()
                 proc.wait()
         shutil.rmtree(d, ignore_errors=True)
-    return t.done()
+    return t.result()
 
 
 if __name__ == "__main__":

@@ -29,24 +29,8 @@ TIMEOUT = 20.0  # seconds before a wait counts as a failure, never a measurement
 FRAME_MAX = 1518  # NETD_FRAME_MAX
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=""):
-        self.n += 1
-        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines()[-20:]:
-                print("#   " + line, flush=True)
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed else 0
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../..", "tests"))
+from testlib import Tap, unix_json  # noqa: E402
 
 t = Tap()
 
@@ -162,17 +146,7 @@ def arp_works(peer, what):
 # ---- the daemon ----
 
 def status(control):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(TIMEOUT)
-    s.connect(control)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
+    return unix_json(control, TIMEOUT)
 
 
 def wait_status(control, cond):
@@ -348,7 +322,7 @@ def main():
         t.ok(text.count("a stream peer is already connected") == 1,
              "the refused connection is one warning in the log", text)
         t.ok("frame length of 0" in text, "the bad length is logged", text)
-    return t.done()
+    return t.result()
 
 
 if __name__ == "__main__":

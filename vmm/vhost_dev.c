@@ -49,6 +49,7 @@ struct vmm_vhost_dev {
 	char name[160];
 	uint8_t config[LBX_VU_MAX_CONFIG_SIZE];
 	int call_fd[VMM_VIRTIO_MAX_QUEUES];
+	int err_fd[VMM_VIRTIO_MAX_QUEUES]; /* SET_VRING_ERR: the driver broke the ring */
 	bool started[VMM_VIRTIO_MAX_QUEUES];
 	struct call_watch watch[VMM_VIRTIO_MAX_QUEUES];
 };
@@ -93,6 +94,7 @@ static int start_ring(struct vmm_vhost_dev *v, unsigned q)
 		.used = vq->vq.used,
 		.kick_fd = vq->kick_fd,
 		.call_fd = v->call_fd[q],
+		.err_fd = v->err_fd[q],
 	};
 	int rc = vmm_vu_start_ring(&v->vu, &r);
 
@@ -158,13 +160,14 @@ static uint64_t guest_features(const struct vmm_vhost_dev *v)
 	return f;
 }
 
-static int create_call_fds(struct vmm_vhost_dev *v)
+static int create_ring_fds(struct vmm_vhost_dev *v)
 {
 	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
-		v->call_fd[q] = -1;
+		v->call_fd[q] = v->err_fd[q] = -1;
 	for (unsigned q = 0; q < kinds[v->type].queues; q++) {
 		v->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->call_fd[q] < 0)
+		v->err_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->call_fd[q] < 0 || v->err_fd[q] < 0)
 			return -errno;
 	}
 	return 0;
@@ -184,7 +187,7 @@ int vmm_vhost_dev_connect(struct vmm_vhost_dev **out, const struct vmm_vhost_spe
 	v->vu.sock = -1;
 	snprintf(v->name, sizeof(v->name), "vhost-user %s backend %s",
 		 vmm_vhost_type_name(spec->type), spec->socket);
-	rc = create_call_fds(v);
+	rc = create_ring_fds(v);
 	if (rc == 0)
 		rc = vmm_vu_connect(&v->vu, spec->socket, v->name);
 	if (rc)
@@ -225,6 +228,23 @@ static void on_call(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 	pthread_mutex_unlock(&w->v->t.lock);
 }
 
+/*
+ * The backend stopped a ring the driver broke (a loop, an address outside
+ * RAM...): the driver learns it from DEVICE_NEEDS_RESET and a configuration
+ * change interrupt (virtio 1.2 §2.1.2), and may reset the device.
+ */
+static void on_err(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct call_watch *w = data;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&w->v->t.lock);
+	vmm_virtio_mmio_needs_reset(&w->v->t);
+	pthread_mutex_unlock(&w->v->t.lock);
+}
+
 static void on_socket(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct vmm_vhost_dev *v = data;
@@ -239,7 +259,8 @@ int vmm_vhost_dev_watch(struct vmm_vhost_dev *v, struct lbx_loop *loop)
 {
 	for (unsigned q = 0; q < v->t.nqueues; q++) {
 		v->watch[q] = (struct call_watch){ v, q };
-		if (lbx_loop_add(loop, v->call_fd[q], EPOLLIN, on_call, &v->watch[q]))
+		if (lbx_loop_add(loop, v->call_fd[q], EPOLLIN, on_call, &v->watch[q]) ||
+		    lbx_loop_add(loop, v->err_fd[q], EPOLLIN, on_err, &v->watch[q]))
 			return -1;
 	}
 	/* Only hang-ups: replies are read by the thread that sent the request. */
@@ -251,8 +272,11 @@ void vmm_vhost_dev_free(struct vmm_vhost_dev *v)
 	if (!v)
 		return;
 	vmm_vu_close(&v->vu);
-	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
+	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++) {
 		if (v->call_fd[q] >= 0)
 			close(v->call_fd[q]);
+		if (v->err_fd[q] >= 0)
+			close(v->err_fd[q]);
+	}
 	free(v);
 }

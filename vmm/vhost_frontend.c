@@ -220,6 +220,8 @@ int vmm_vu_start_ring(struct vmm_vu *vu, const struct vmm_vu_ring *r)
 		rc = vring_file(vu, LBX_VU_SET_VRING_KICK, r->index, r->kick_fd);
 	if (rc == 0)
 		rc = vring_file(vu, LBX_VU_SET_VRING_CALL, r->index, r->call_fd);
+	if (rc == 0 && r->err_fd >= 0)
+		rc = vring_file(vu, LBX_VU_SET_VRING_ERR, r->index, r->err_fd);
 	/* With protocol features, rings start disabled (spec "Ring states"). */
 	if (rc == 0 && (vu->features & 1ULL << LBX_VU_F_PROTOCOL_FEATURES))
 		rc = vring_state(vu, LBX_VU_SET_VRING_ENABLE, r->index, 1);

@@ -31,6 +31,7 @@ struct vmm_vu_ring {
 	uint16_t num;
 	void *desc, *avail, *used; /* our mapping of the rings = their "user address" */
 	int kick_fd, call_fd;
+	int err_fd; /* the backend signals it when the driver broke the ring (-1: none) */
 };
 
 /* Connect, GET_FEATURES, protocol features, SET_OWNER. -errno, logged. */

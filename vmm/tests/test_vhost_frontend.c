@@ -269,6 +269,7 @@ static void record(struct backend *b, const struct lbx_vu_msg *msg)
 		break;
 	case LBX_VU_SET_VRING_KICK:
 	case LBX_VU_SET_VRING_CALL:
+	case LBX_VU_SET_VRING_ERR:
 		if (lbx_vu_decode_vring_file(msg, &s.file)) {
 			s.file.index = ~0U;
 			break;
@@ -704,6 +705,22 @@ static bool wait_isr(struct guest *g)
 	return false;
 }
 
+/*
+ * Run the main loop until the device shows DEVICE_NEEDS_RESET with a
+ * configuration change interrupt: the backend's SET_VRING_ERR eventfd.
+ */
+static bool wait_needs_reset(struct guest *g)
+{
+	for (int i = 0; i < wait_ms / 10; i++) {
+		if ((rd(g->t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) &&
+		    (rd(g->t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG))
+			return true;
+		lbx_loop_run_once(g->loop, 10);
+	}
+	timed_out();
+	return false;
+}
+
 /* Let pending call fds through, then acknowledge every interrupt. */
 static void settle(struct guest *g)
 {
@@ -817,14 +834,15 @@ static void test_driver_ok(struct guest *g, struct backend *b)
 {
 	static const uint32_t ring[] = { LBX_VU_SET_VRING_NUM,	LBX_VU_SET_VRING_ADDR,
 					 LBX_VU_SET_VRING_BASE, LBX_VU_SET_VRING_KICK,
-					 LBX_VU_SET_VRING_CALL, LBX_VU_SET_VRING_ENABLE };
-	uint32_t want[2 + 2 * 6] = { LBX_VU_SET_FEATURES, LBX_VU_SET_MEM_TABLE };
+					 LBX_VU_SET_VRING_CALL, LBX_VU_SET_VRING_ERR,
+					 LBX_VU_SET_VRING_ENABLE };
+	uint32_t want[2 + 2 * 7] = { LBX_VU_SET_FEATURES, LBX_VU_SET_MEM_TABLE };
 	struct seen s[SEEN_MAX];
 	bool acked = true;
 	unsigned n;
 
-	for (unsigned i = 0; i < 12; i++)
-		want[2 + i] = ring[i % 6];
+	for (unsigned i = 0; i < 14; i++)
+		want[2 + i] = ring[i % 7];
 	for (unsigned q = 0; q < NQ; q++)
 		kick_fd[q] = g->t->q[q].kick_fd;
 	ok(setup_queue(g, RXQ) && setup_queue(g, TXQ), "receive and transmit queues ready");
@@ -834,10 +852,10 @@ static void test_driver_ok(struct guest *g, struct backend *b)
 	       VIRTIO_STATUS_DRIVER_OK,
 	   "DRIVER_OK accepted, no DEVICE_NEEDS_RESET");
 	n = seen_take(b, s);
-	ok(requests_are(s, n, want, 14),
-	   "DRIVER_OK: SET_FEATURES, SET_MEM_TABLE, then NUM ADDR BASE KICK CALL ENABLE for "
+	ok(requests_are(s, n, want, 16),
+	   "DRIVER_OK: SET_FEATURES, SET_MEM_TABLE, then NUM ADDR BASE KICK CALL ERR ENABLE for "
 	   "rings 0 and 1 (the event queue was not made ready)");
-	if (n != 14)
+	if (n != 16)
 		return;
 	for (unsigned i = 0; i < n; i++)
 		acked = acked && (s[i].flags & LBX_VU_FLAG_NEED_REPLY);
@@ -851,7 +869,7 @@ static void test_driver_ok(struct guest *g, struct backend *b)
 	   "SET_MEM_TABLE: one region, gpa 0, all of RAM, at lbx-vmm's mapping, offset 0");
 	ok(s[1].fd_is_ram, "SET_MEM_TABLE carries the guest RAM memfd itself");
 	for (unsigned q = 0; q < 2; q++) {
-		const struct seen *r = &s[2 + 6 * q];
+		const struct seen *r = &s[2 + 7 * q];
 
 		ok(r[0].state.index == q && r[0].state.num == QSZ && r[2].state.index == q &&
 		       r[2].state.num == 0,
@@ -862,7 +880,9 @@ static void test_driver_ok(struct guest *g, struct backend *b)
 		   "ring %u: SET_VRING_KICK carries the transport's QueueNotify eventfd", q);
 		ok(r[4].file.index == q && !r[4].file.nofd && r[4].fd_is_eventfd,
 		   "ring %u: SET_VRING_CALL carries an eventfd", q);
-		ok(r[5].state.index == q && r[5].state.num == 1, "ring %u: SET_VRING_ENABLE 1", q);
+		ok(r[5].file.index == q && !r[5].file.nofd && r[5].fd_is_eventfd && !r[5].fd_is_kick,
+		   "ring %u: SET_VRING_ERR carries an eventfd of its own", q);
+		ok(r[6].state.index == q && r[6].state.num == 1, "ring %u: SET_VRING_ENABLE 1", q);
 	}
 }
 
@@ -1051,7 +1071,7 @@ static void test_bad_chains(struct guest *g, struct backend *b)
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(bad_chains); i++) {
 		const char *what = bad_chains[i].what;
 		unsigned kicks, bad;
-		bool refused;
+		bool refused, told;
 
 		wr(g->t, VIRTIO_MMIO_STATUS, 0);
 		bring_up(g);
@@ -1062,12 +1082,16 @@ static void test_bad_chains(struct guest *g, struct backend *b)
 		bad = bad_pops(b);
 		wr(g->t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 		refused = wait_kicks(b, kicks + 1) && bad_pops(b) == bad + 1;
+		told = wait_needs_reset(g);
 		settle(g);
 		ok(refused && strstr(log_take(), bad_chains[i].why) &&
 		       vd_used_idx(&g->q[TXQ]) == 0 && vd_used_idx(&g->q[RXQ]) == 0 &&
 		       !vmm_machine_stopping(g->m),
 		   "%s: refused by the backend ('%s'), nothing used, the box keeps running", what,
 		   bad_chains[i].why);
+		ok(told, "%s: the driver is told (SET_VRING_ERR: DEVICE_NEEDS_RESET and a "
+			 "configuration change interrupt)",
+		   what);
 		wr(g->t, VIRTIO_MMIO_STATUS, 0);
 		ok((bring_up(g) & VIRTIO_STATUS_DRIVER_OK) && echo_works(g, what),
 		   "%s: after a reset the device works again", what);

@@ -9,7 +9,7 @@ gcc make meson ninja-build pkg-config python3
 clang libclang-rt-14-dev
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils
 qemu-system-x86 busybox-static cpio file
-libseccomp-dev bindfs fuse3 git
+libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap debootstrap
 libslirp-dev

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/vm_sockets.h>
 
 #include "log.h"
 
@@ -39,6 +40,34 @@ static bool peer_is_outside(int conn)
 	return true;
 }
 
+/*
+ * Over vsock only the host (CID 2) may drive sessions: a process in the
+ * box reaches the agent's port through the loopback transport (CID 1, or
+ * the guest's own CID), and Landlock does not govern vsock, so without this
+ * a session could ask for a root session of its own.
+ */
+static bool peer_allowed(const struct exec_service *svc, int conn)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(conn, (struct sockaddr *)&ss, &len) < 0) {
+		lbx_warn("exec service: refused a connection: getpeername: %s", strerror(errno));
+		return false;
+	}
+	if (ss.ss_family == AF_VSOCK) {
+		const struct sockaddr_vm *vm = (const struct sockaddr_vm *)&ss;
+
+		if (vm->svm_cid == VMADDR_CID_HOST)
+			return true;
+		lbx_warn("exec service: refused a vsock connection from CID %u inside the box: "
+			 "only the host (CID %u) drives sessions",
+			 vm->svm_cid, VMADDR_CID_HOST);
+		return false;
+	}
+	return !svc->cfg.outside_peers_only || peer_is_outside(conn);
+}
+
 static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct exec_service *svc = data;
@@ -50,7 +79,7 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 			lbx_warn("exec service: accept: %s", strerror(errno));
 		return;
 	}
-	if (svc->cfg.outside_peers_only && !peer_is_outside(conn)) {
+	if (!peer_allowed(svc, conn)) {
 		close(conn);
 		return;
 	}

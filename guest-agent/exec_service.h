@@ -43,8 +43,9 @@ struct exec_service_config {
 	/* Or its unix socket, bind-mounted into a container (NULL: none). */
 	const char *ssh_unix;
 	/*
-	 * Serve only peers outside this PID namespace (SO_PEERCRED gives pid
-	 * 0 for them). Set when the agent is the init of a container (engine
+	 * Over vsock only the host (CID 2) is ever served (exec_service.c).
+	 * Over a unix socket, with this set, only peers outside this PID
+	 * namespace (SO_PEERCRED gives pid 0 for them). Set when the agent is the init of a container (engine
 	 * light): its socket sits in a directory sessions can reach, and
 	 * Landlock does not govern connecting to a unix socket, so without
 	 * this a session could ask for a root session of its own.

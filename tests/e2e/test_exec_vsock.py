@@ -5,9 +5,10 @@ vhost-user-vsock backend) -> QEMU's vhost-user-vsock-device -> the guest
 kernel's virtio-vsock -> lbx-agent's exec service."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import Box, VhostUserVsock, main  # noqa: E402
+from lbxtest import Box, VhostUserVsock, binaries_overlay, main  # noqa: E402
 
 
 def test_exec_over_vsock(t):
@@ -68,5 +69,31 @@ def test_nothing_listening(t):
              "connecting to a port nothing listens on is refused", r.stderr)
 
 
+def test_sessions_cannot_drive_the_agent(t):
+    """A process in the box reaches the agent's vsock port through the
+    loopback transport (Landlock does not govern vsock); the agent serves
+    only the host, CID 2."""
+    vs = VhostUserVsock()
+    with Box(devices=[vs], overlays=[binaries_overlay(["socat"])]).start() as box:
+        if not t.ok(box.wait_ready(), "box up", box.text()):
+            return
+        uds = ["--vsock-uds", vs.uds]
+        for cid, what in ((1, "the loopback CID 1"), (3, "the box's own CID 3")):
+            before = box.text().count("refused a vsock connection from CID")
+            r = box.lbx(["exec"] + uds + ["--", "sh", "-c",
+                                          f"echo hello | socat -t 5 - VSOCK-CONNECT:{cid}:1024"],
+                        timeout=120)
+            deadline = time.monotonic() + 30  # the console may trail the session a little
+            while (box.text().count("refused a vsock connection from CID") == before and
+                   time.monotonic() < deadline):
+                time.sleep(0.1)
+            refused = box.text().count("refused a vsock connection from CID") > before
+            t.ok(refused and r.stdout == b"",
+                 f"a session connecting to the exec port through {what} is refused",
+                 r.stdout + r.stderr + box.text()[-1500:].encode())
+        r = box.lbx(["exec"] + uds + ["--", "echo", "still-served"])
+        t.eq(r.stdout, b"still-served\n", "and the host is still served")
+
+
 if __name__ == "__main__":
-    main([test_exec_over_vsock, test_nothing_listening])
+    main([test_exec_over_vsock, test_nothing_listening, test_sessions_cannot_drive_the_agent])

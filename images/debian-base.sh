@@ -96,4 +96,18 @@ fi
 say "importing into podman as $ref"
 podman import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
 	"$dir/rootfs.tar" "$ref" >/dev/null || die "podman import of $dir/rootfs.tar failed"
+
+# The bases of older recipes are nobody's now: their tarballs go (one not
+# locked by a build in progress), and their images unless a box's image is
+# built on them (then podman refuses, and that one stays for the box).
+for old in "$cache/images/debian-$suite-"*; do
+	[ "$old" = "$dir" ] || [ ! -d "$old" ] && continue
+	oldkey=${old##*-}
+	(
+		flock -n 8 || exit 0
+		say "removing the base of an older recipe ($oldkey)"
+		podman rmi "localhost/lbx-debian:$suite-$oldkey" >/dev/null 2>&1 || true
+		as_root rm -rf "$old"
+	) 8>>"$old/.lock"
+done
 tag_and_print

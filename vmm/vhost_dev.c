@@ -215,25 +215,14 @@ struct vmm_virtio_mmio *vmm_vhost_dev_transport(struct vmm_vhost_dev *v)
 	return &v->t;
 }
 
-/* The backend used buffers: the transport's interrupt status, then the line. */
-static void on_call(struct lbx_loop *loop, int fd, uint32_t events, void *data)
-{
-	struct call_watch *w = data;
-	uint64_t n;
-
-	if (read(fd, &n, sizeof(n)) < 0)
-		return;
-	pthread_mutex_lock(&w->v->t.lock);
-	vmm_virtio_mmio_signal(&w->v->t, VIRTIO_MMIO_INT_VRING);
-	pthread_mutex_unlock(&w->v->t.lock);
-}
-
 /*
- * The backend stopped a ring the driver broke (a loop, an address outside
- * RAM...): the driver learns it from DEVICE_NEEDS_RESET and a configuration
- * change interrupt (virtio 1.2 §2.1.2), and may reset the device.
+ * A ring's call eventfd: the backend used buffers, so the transport's
+ * interrupt status, then the line. Its error eventfd: the backend stopped
+ * a ring the driver broke (a loop, an address outside RAM...), which the
+ * driver learns from DEVICE_NEEDS_RESET and a configuration change
+ * interrupt (virtio 1.2 §2.1.2), and may reset the device.
  */
-static void on_err(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+static void on_ring_event(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct call_watch *w = data;
 	uint64_t n;
@@ -241,7 +230,10 @@ static void on_err(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
 	pthread_mutex_lock(&w->v->t.lock);
-	vmm_virtio_mmio_needs_reset(&w->v->t);
+	if (fd == w->v->err_fd[w->q])
+		vmm_virtio_mmio_needs_reset(&w->v->t);
+	else
+		vmm_virtio_mmio_signal(&w->v->t, VIRTIO_MMIO_INT_VRING);
 	pthread_mutex_unlock(&w->v->t.lock);
 }
 
@@ -259,8 +251,8 @@ int vmm_vhost_dev_watch(struct vmm_vhost_dev *v, struct lbx_loop *loop)
 {
 	for (unsigned q = 0; q < v->t.nqueues; q++) {
 		v->watch[q] = (struct call_watch){ v, q };
-		if (lbx_loop_add(loop, v->call_fd[q], EPOLLIN, on_call, &v->watch[q]) ||
-		    lbx_loop_add(loop, v->err_fd[q], EPOLLIN, on_err, &v->watch[q]))
+		if (lbx_loop_add(loop, v->call_fd[q], EPOLLIN, on_ring_event, &v->watch[q]) ||
+		    lbx_loop_add(loop, v->err_fd[q], EPOLLIN, on_ring_event, &v->watch[q]))
 			return -1;
 	}
 	/* Only hang-ups: replies are read by the thread that sent the request. */

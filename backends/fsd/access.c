@@ -44,9 +44,9 @@ int fsd_op_access(struct fsd_req *req)
 		return err;
 	if ((mask & W_OK) && req->fsd->opt.read_only)
 		return -EROFS;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	err = fsd_stat(req->fsd, ino, &st);
 	fsd_inode_put(req->fsd, ino);
 	return err ? err : check(&st, req->uid, req->gid, mask);

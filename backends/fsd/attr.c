@@ -88,8 +88,9 @@ int fsd_write_attr_out(struct fsd_req *req, const struct stat *st)
 	return fsd_write_attr(&req->out, st);
 }
 
-/* Adopt an O_PATH fd as an inode (one more guest lookup); *out holds a ref. */
-int fsd_learn_fd(struct fsd_req *req, int fd, struct fsd_inode **out, struct stat *st)
+/* Adopt an O_PATH fd, found as name in parent, as an inode (one more lookup); *out holds a ref. */
+int fsd_learn_fd(struct fsd_req *req, struct fsd_inode *parent, const char *name, int fd,
+		 struct fsd_inode **out, struct stat *st)
 {
 	int err;
 
@@ -98,7 +99,7 @@ int fsd_learn_fd(struct fsd_req *req, int fd, struct fsd_inode **out, struct sta
 		close(fd);
 		return err;
 	}
-	err = fsd_inode_learn(req->fsd, fd, st, out);
+	err = fsd_inode_learn(req->fsd, parent, name, fd, st, out);
 	if (!err)
 		fsd_owner_apply(req->fsd, *out, st);
 	return err;
@@ -121,6 +122,16 @@ static int open_beneath(int dirfd, const char *name)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/* Every inode fd is opened here: by a lookup, or to reopen an evicted one. */
+int fsd_open_beneath(struct fsd *fsd, int dirfd, const char *name)
+{
+	int fd = open_beneath(dirfd, name);
+
+	if (fsd_out_of_fds(fsd, fd))
+		fd = open_beneath(dirfd, name);
+	return fd;
+}
+
 /*
  * LOOKUP, and the entry reply of every call that makes a name (then mk
  * says what was asked for, so xattr mapping can record it first).
@@ -130,15 +141,11 @@ int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *n
 {
 	struct fsd_inode *ino;
 	struct stat st;
-	static atomic_bool warned;
-	int fd = open_beneath(parent->fd, name), err;
+	int fd = fsd_open_beneath(req->fsd, parent->fd, name), err;
 
-	if ((fd == -EMFILE || fd == -ENFILE) && !atomic_exchange(&warned, true))
-		lbx_warn("out of file descriptors (one per inode the guest holds): "
-			 "raise the open file limit (ulimit -n)");
 	if (fd < 0)
 		return fd;
-	err = fsd_learn_fd(req, fd, &ino, &st);
+	err = fsd_learn_fd(req, parent, name, fd, &ino, &st);
 	if (err)
 		return err;
 	if (mk && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR) {

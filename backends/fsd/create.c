@@ -15,6 +15,13 @@
 #include "fsd_priv.h"
 #include "wire.h"
 
+static int open_how(int dirfd, const char *name, struct open_how *how)
+{
+	long fd = syscall(SYS_openat2, dirfd, name, how, sizeof(*how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
 static int open_create(struct fsd_req *req, struct fsd_inode *dir, const char *name, int flags,
 		       mode_t mode)
 {
@@ -24,14 +31,14 @@ static int open_create(struct fsd_req *req, struct fsd_inode *dir, const char *n
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
 	};
 	struct fsd_creds c;
-	long fd;
+	int fd;
 
 	fsd_creds_enter(req, &c);
-	fd = syscall(SYS_openat2, dir->fd, name, &how, sizeof(how));
-	if (fd < 0)
-		fd = -errno;
+	fd = open_how(dir->fd, name, &how);
+	if (fsd_out_of_fds(req->fsd, fd))
+		fd = open_how(dir->fd, name, &how); /* EMFILE comes before any file is made */
 	fsd_creds_leave(&c);
-	return (int)fd;
+	return fd;
 }
 
 /* An O_PATH fd for the very inode fd has open, for the inode table. */
@@ -42,10 +49,13 @@ static int path_of(struct fsd *fsd, int fd)
 
 	snprintf(name, sizeof(name), "%d", fd);
 	p = openat(fsd->proc_fd, name, O_PATH | O_CLOEXEC);
+	if (p < 0 && fsd_out_of_fds(fsd, -errno))
+		p = openat(fsd->proc_fd, name, O_PATH | O_CLOEXEC);
 	return p < 0 ? -errno : p;
 }
 
-static int reply_created(struct fsd_req *req, int fd, mode_t mode, bool fresh)
+static int reply_created(struct fsd_req *req, struct fsd_inode *dir, const char *name, int fd,
+			 mode_t mode, bool fresh)
 {
 	struct fsd_inode *ino;
 	struct stat st;
@@ -56,7 +66,7 @@ static int reply_created(struct fsd_req *req, int fd, mode_t mode, bool fresh)
 		close(fd);
 		return pfd;
 	}
-	err = fsd_learn_fd(req, pfd, &ino, &st);
+	err = fsd_learn_fd(req, dir, name, pfd, &ino, &st);
 	if (err) {
 		close(fd);
 		return err;
@@ -99,8 +109,7 @@ int fsd_op_create(struct fsd_req *req)
 		fresh = false;
 		fd = open_create(req, dir, name, flags, 0);
 	}
+	err = fd < 0 ? fd : reply_created(req, dir, name, fd, in.mode, fresh);
 	fsd_inode_put(req->fsd, dir);
-	if (fd < 0)
-		return fd;
-	return reply_created(req, fd, in.mode, fresh);
+	return err;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,24 @@ static int open_dirs(struct fsd *fsd, const char *shared_dir)
 	return 0;
 }
 
+/*
+ * The default inode fd budget: the open file limit less a reserve for
+ * open files, the transport and the fds every process has. A quarter of
+ * the limit and at least 256.
+ */
+static uint32_t default_inode_fds(void)
+{
+	struct rlimit r;
+	rlim_t reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return 256;
+	if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur > UINT32_MAX)
+		r.rlim_cur = UINT32_MAX;
+	reserve = LBX_MAX(r.rlim_cur / 4, (rlim_t)256);
+	return r.rlim_cur > reserve + 64 ? (uint32_t)(r.rlim_cur - reserve) : 64;
+}
+
 int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **out)
 {
 	struct fsd *fsd = calloc(1, sizeof(*fsd));
@@ -45,6 +64,8 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 	fsd->opt = *opt;
 	if (fsd->opt.max_write < 4096)
 		fsd->opt.max_write = 4096;
+	if (!fsd->opt.max_inode_fds)
+		fsd->opt.max_inode_fds = default_inode_fds();
 	fsd->root_fd = fsd->proc_fd = -1;
 	fsd->euid = geteuid();
 	fsd->egid = getegid();

@@ -59,9 +59,16 @@ struct fsd_options {
 	bool keep_cache;	   /* FOPEN_KEEP_CACHE: page cache survives close/open */
 	bool writeback;		   /* FUSE_WRITEBACK_CACHE: only for trees the host never edits */
 	uint32_t max_write;	   /* largest WRITE/READ payload, bytes */
+	/*
+	 * Inode O_PATH fds kept open; beyond it the least recently used idle
+	 * ones are closed and reopened by name when next used. 0: the open
+	 * file limit less a reserve for open files (fsd_new reads it).
+	 */
+	uint32_t max_inode_fds;
 };
 
 #define FSD_MAX_WRITE_DEFAULT (1u << 20)
+#define FSD_MAX_INODE_FDS     (1u << 30)
 
 void fsd_options_default(struct fsd_options *opt);
 
@@ -83,6 +90,7 @@ LBX_MUST_CHECK int fsd_handle(struct fsd *fsd, const struct iovec *req, unsigned
 struct fsd_stats {
 	uint64_t requests, errors, refused; /* refused: malformed or escaping requests */
 	uint64_t inodes, handles;	    /* live now */
+	uint64_t inode_fds;		    /* inode fds open now, the root's aside */
 };
 void fsd_get_stats(struct fsd *fsd, struct fsd_stats *st);
 

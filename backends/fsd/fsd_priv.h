@@ -22,16 +22,30 @@
 /* The ownership xattr, as containers-storage and fuse-overlayfs name it. */
 #define FSD_OVERRIDE_XATTR "user.containers.override_stat"
 
-/* A host object the guest knows by node id. The fd is O_PATH, never followed. */
+/* A link in the table's list of idle inode fds (inode.c); next NULL: on no list. */
+struct fsd_link {
+	struct fsd_link *prev, *next;
+};
+
+/*
+ * A host object the guest knows by node id. The fd is O_PATH, never
+ * followed; -1 while evicted (inode.c). Everything but dev, ino, type and
+ * nodeid is guarded by the table lock.
+ */
 struct fsd_inode {
 	int fd;
 	dev_t dev;
 	ino_t ino;
 	mode_t type;	 /* S_IFMT bits; an inode never changes type */
 	uint64_t nlookup; /* the guest's references (LOOKUP replies minus FORGETs) */
-	unsigned refs;	 /* in-flight users and open handles; guarded by the table lock */
+	unsigned refs;	 /* in-flight users and open handles: the fd stays while > 0 */
 	uint64_t nodeid;
 	struct fsd_inode *hnext; /* (dev, ino) hash chain */
+	/* Where to reopen it: the name it last had in parent. NULL: nowhere (root, unlinked). */
+	struct fsd_inode *parent; /* holds a kids count on it */
+	char *name;
+	unsigned kids;	     /* inodes whose parent this is: keep the struct, not the fd */
+	struct fsd_link lru; /* on the idle list: refs 0, an fd and a path */
 };
 
 /* An open file or directory the guest knows by file handle. */
@@ -55,11 +69,13 @@ struct fsd {
 	atomic_bool initialized;
 	uint32_t proto_minor;
 
-	pthread_mutex_t ilock; /* inodes: table, hash, nlookup, refs */
+	pthread_mutex_t ilock; /* inodes: table, hash, nlookup, refs, paths, idle list */
 	struct fsd_idtable inodes;
 	struct fsd_inode **hash;
 	size_t nbuckets;
 	struct fsd_inode *root;
+	struct fsd_link idle; /* idle inode fds, least recently used first */
+	uint32_t inode_fds;   /* inode fds open, the root's aside */
 
 	pthread_mutex_t hlock; /* handles */
 	struct fsd_idtable files;
@@ -105,16 +121,32 @@ int fsd_args_end(struct fsd_req *req);
 /* inode.c */
 int fsd_inodes_init(struct fsd *fsd);
 void fsd_inodes_free(struct fsd *fsd);
-struct fsd_inode *fsd_inode_get(struct fsd *fsd, uint64_t nodeid);
-void fsd_inode_ref(struct fsd *fsd, struct fsd_inode *ino);
 void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino);
-/* Take over fd (O_PATH): find or add its inode, count one lookup. */
-int fsd_inode_learn(struct fsd *fsd, int fd, const struct stat *st, struct fsd_inode **out);
+/*
+ * The node a request names, with a usable fd (reopened if it was
+ * evicted) that stays valid until fsd_inode_put. An unknown id is ESTALE,
+ * refused; an inode that cannot be reopened as itself is ESTALE.
+ */
+int fsd_node_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
+int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
+/* Take over fd (O_PATH), found as name in parent: find or add its inode, count one lookup. */
+int fsd_inode_learn(struct fsd *fsd, struct fsd_inode *parent, const char *name, int fd,
+		    const struct stat *st, struct fsd_inode **out);
+/* A rename through us moved what st describes from (odir, oname) to (ndir, nname). */
+void fsd_inode_moved(struct fsd *fsd, const struct stat *st, struct fsd_inode *odir,
+		     const char *oname, struct fsd_inode *ndir, const char *nname);
+/* What st describes lost its name (dir, name): UNLINK, RMDIR, renamed over. */
+void fsd_inode_unlinked(struct fsd *fsd, const struct stat *st, struct fsd_inode *dir,
+			const char *name);
+/*
+ * err is EMFILE or ENFILE (out of fds although within the budget: open
+ * files use the rest)? Then close some idle inode fds: try once more.
+ */
+bool fsd_out_of_fds(struct fsd *fsd, int err);
 void fsd_inode_forget(struct fsd *fsd, uint64_t nodeid, uint64_t n);
 void fsd_inode_forget_all(struct fsd *fsd);
 int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags);
 void fsd_proc_path(const struct fsd_inode *ino, char *buf, size_t size);
-int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
 
 /* handle.c */
 int fsd_files_init(struct fsd *fsd);
@@ -136,7 +168,9 @@ struct fsd_made {
 };
 int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *name,
 		    const struct fsd_made *mk);
-int fsd_learn_fd(struct fsd_req *req, int fd, struct fsd_inode **out, struct stat *st);
+int fsd_learn_fd(struct fsd_req *req, struct fsd_inode *parent, const char *name, int fd,
+		 struct fsd_inode **out, struct stat *st);
+int fsd_open_beneath(struct fsd *fsd, int dirfd, const char *name);
 void fsd_split_timeout(uint32_t ms, uint64_t *sec, uint32_t *nsec);
 
 /* ownership.c */

@@ -16,9 +16,9 @@ int fsd_op_getattr(struct fsd_req *req)
 		return fsd_refuse(req, -EINVAL);
 	if ((err = fsd_args_end(req)))
 		return err;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	err = fsd_stat(req->fsd, ino, &st);
 	if (!err)
 		err = fsd_write_attr_out(req, &st);

@@ -4,15 +4,34 @@
  * O_PATH | O_NOFOLLOW fd and known to the guest by a node id (idtable.h).
  * A (dev, ino) hash makes every name of one host inode (hard links) map to
  * one node id, as the kernel expects. An inode lives while the guest holds
- * lookups on it (FORGET gives them back) or a request or open handle uses it.
+ * lookups on it (FORGET gives them back), a request or open handle uses it
+ * (refs), or an inode it is the recorded parent of lives (kids).
+ *
+ * The guest may hold more inodes than the process may have fds, so the
+ * fds are a cache of at most opt.max_inode_fds (the root's aside): when
+ * one more would exceed it, the least recently used idle ones are closed
+ * (an idle inode: refs 0, so no request and no open handle can be using
+ * its fd). Its struct, node id and lookup count stay, and it remembers
+ * the name it last had in its parent (set by every entry reply, moved by
+ * RENAME, cleared by UNLINK). fsd_node_get, which every handler uses,
+ * pins the inode (refs) and reopens an evicted fd the way a lookup opens
+ * one, from the parent's fd, which is made sure of first; the result must
+ * be the same host object (dev, ino, type) or the node is ESTALE. An
+ * inode without a path is never evicted. Recorded parents form a tree
+ * (set_path refuses a cycle), ending at the root or at a pathless inode.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fsd_priv.h"
+#include "log.h"
 
 #define FSD_MAX_INODES (1u << 22)
 
@@ -60,17 +79,138 @@ static void hash_remove(struct fsd *fsd, struct fsd_inode *ino)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = ino->hnext;
+	ino->hnext = NULL;
 }
 
-/* Called with ilock held: drop the inode once nobody holds it. */
+static struct fsd_inode *idle_inode(struct fsd_link *l)
+{
+	return (struct fsd_inode *)((char *)l - offsetof(struct fsd_inode, lru));
+}
+
+static void idle_remove(struct fsd_inode *ino)
+{
+	if (!ino->lru.next)
+		return;
+	ino->lru.prev->next = ino->lru.next;
+	ino->lru.next->prev = ino->lru.prev;
+	ino->lru.next = ino->lru.prev = NULL;
+}
+
+/* Called with ilock held after refs, fd or path changed: idle ones go to the newest end. */
+static void idle_update(struct fsd *fsd, struct fsd_inode *ino)
+{
+	idle_remove(ino);
+	if (ino->refs || ino->fd < 0 || !ino->parent)
+		return;
+	ino->lru.prev = fsd->idle.prev;
+	ino->lru.next = &fsd->idle;
+	fsd->idle.prev->next = &ino->lru;
+	fsd->idle.prev = &ino->lru;
+}
+
+/* Called with ilock held: close idle fds, least recently used first, down to target. */
+static void evict_to(struct fsd *fsd, uint32_t target)
+{
+	while (fsd->inode_fds > target && fsd->idle.next != &fsd->idle) {
+		struct fsd_inode *ino = idle_inode(fsd->idle.next);
+
+		idle_remove(ino);
+		close(ino->fd);
+		ino->fd = -1;
+		fsd->inode_fds--;
+	}
+}
+
+/* Called with ilock held: ino, which has no fd, gets fd, within the budget. */
+static void fd_install(struct fsd *fsd, struct fsd_inode *ino, int fd)
+{
+	static atomic_bool told;
+
+	ino->fd = fd;
+	fsd->inode_fds++;
+	if (fsd->inode_fds > fsd->opt.max_inode_fds && !atomic_exchange(&told, true))
+		lbx_info("the budget of %u inode fds is reached: idle ones are closed from now "
+			 "on and reopened by name when used (--max-inode-fds)",
+			 fsd->opt.max_inode_fds);
+	evict_to(fsd, fsd->opt.max_inode_fds);
+}
+
+bool fsd_out_of_fds(struct fsd *fsd, int err)
+{
+	static atomic_bool warned;
+
+	if (err != -EMFILE && err != -ENFILE)
+		return false;
+	if (!atomic_exchange(&warned, true))
+		lbx_warn("out of file descriptors (%s): closing idle inode fds early; raise the "
+			 "limit or lower --max-inode-fds",
+			 err == -EMFILE ? "open file limit, ulimit -n"
+					: "system limit, fs.file-max");
+	pthread_mutex_lock(&fsd->ilock);
+	evict_to(fsd, fsd->inode_fds > 64 ? fsd->inode_fds - 64 : 0);
+	pthread_mutex_unlock(&fsd->ilock);
+	return true;
+}
+
+static void pin(struct fsd *fsd, struct fsd_inode *ino)
+{
+	ino->refs++;
+	idle_update(fsd, ino);
+}
+
+/* Called with ilock held: drop the inode once nobody holds it, then its parent if that was all. */
 static void maybe_free(struct fsd *fsd, struct fsd_inode *ino)
 {
-	if (ino->nlookup || ino->refs || ino == fsd->root)
+	while (ino && !ino->nlookup && !ino->refs && !ino->kids && ino != fsd->root) {
+		struct fsd_inode *parent = ino->parent;
+
+		hash_remove(fsd, ino);
+		fsd_idtable_remove(&fsd->inodes, ino->nodeid);
+		idle_remove(ino);
+		if (ino->fd >= 0) {
+			close(ino->fd);
+			fsd->inode_fds--;
+		}
+		free(ino->name);
+		free(ino);
+		if (parent)
+			parent->kids--;
+		ino = parent;
+	}
+}
+
+/* Would making parent the parent of ino close a loop (stale names can describe one)? */
+static bool makes_cycle(const struct fsd_inode *ino, const struct fsd_inode *parent)
+{
+	for (; parent; parent = parent->parent)
+		if (parent == ino)
+			return true;
+	return false;
+}
+
+/* Called with ilock held: ino can be reopened as name in parent from now on (NULL: nowhere). */
+static void set_path(struct fsd *fsd, struct fsd_inode *ino, struct fsd_inode *parent,
+		     const char *name)
+{
+	struct fsd_inode *old = ino->parent;
+	char *copy = NULL;
+
+	if (ino == fsd->root)
 		return;
-	hash_remove(fsd, ino);
-	fsd_idtable_remove(&fsd->inodes, ino->nodeid);
-	close(ino->fd);
-	free(ino);
+	if (parent && parent == old && !strcmp(ino->name, name))
+		return;
+	if (parent && (makes_cycle(ino, parent) || !(copy = strdup(name))))
+		parent = NULL; /* kept open instead */
+	if (parent)
+		parent->kids++;
+	ino->parent = parent;
+	free(ino->name);
+	ino->name = copy;
+	idle_update(fsd, ino);
+	if (old) {
+		old->kids--;
+		maybe_free(fsd, old);
+	}
 }
 
 int fsd_inodes_init(struct fsd *fsd)
@@ -107,6 +247,7 @@ int fsd_inodes_init(struct fsd *fsd)
 	root->hnext = fsd->hash[bucket_of(fsd, root->dev, root->ino)];
 	fsd->hash[bucket_of(fsd, root->dev, root->ino)] = root;
 	fsd->root = root;
+	fsd->idle.prev = fsd->idle.next = &fsd->idle;
 	return 0;
 }
 
@@ -116,7 +257,9 @@ void fsd_inodes_free(struct fsd *fsd)
 		struct fsd_inode *ino = fsd_idtable_at(&fsd->inodes, i);
 
 		if (ino && ino != fsd->root) {
-			close(ino->fd);
+			if (ino->fd >= 0)
+				close(ino->fd);
+			free(ino->name);
 			free(ino);
 		}
 	}
@@ -126,33 +269,112 @@ void fsd_inodes_free(struct fsd *fsd)
 	pthread_mutex_destroy(&fsd->ilock);
 }
 
-struct fsd_inode *fsd_inode_get(struct fsd *fsd, uint64_t nodeid)
-{
-	struct fsd_inode *ino;
-
-	pthread_mutex_lock(&fsd->ilock);
-	ino = fsd_idtable_find(&fsd->inodes, nodeid);
-	if (ino)
-		ino->refs++;
-	pthread_mutex_unlock(&fsd->ilock);
-	return ino;
-}
-
-void fsd_inode_ref(struct fsd *fsd, struct fsd_inode *ino)
-{
-	pthread_mutex_lock(&fsd->ilock);
-	ino->refs++;
-	pthread_mutex_unlock(&fsd->ilock);
-}
-
 void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino)
 {
 	if (!ino)
 		return;
 	pthread_mutex_lock(&fsd->ilock);
 	ino->refs--;
+	idle_update(fsd, ino);
 	maybe_free(fsd, ino);
 	pthread_mutex_unlock(&fsd->ilock);
+}
+
+/*
+ * Open ino again as name under dirfd, exactly as a lookup does, and keep
+ * the fd only if it is the same host object: the host may have renamed,
+ * replaced or removed it since, and a node id never names another file.
+ */
+static int reopen(struct fsd *fsd, struct fsd_inode *ino, int dirfd, const char *name)
+{
+	struct stat st;
+	int fd = fsd_open_beneath(fsd, dirfd, name);
+
+	if (fd < 0)
+		return fd == -ENOENT ? -ESTALE : fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_dev != ino->dev || st.st_ino != ino->ino || (st.st_mode & S_IFMT) != ino->type) {
+		lbx_debug("node %llu: '%s' is no longer the inode it was (ESTALE)",
+			  (unsigned long long)ino->nodeid, name);
+		close(fd);
+		return -ESTALE;
+	}
+	pthread_mutex_lock(&fsd->ilock);
+	if (ino->fd < 0) {
+		fd_install(fsd, ino, fd);
+		fd = -1;
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	if (fd >= 0)
+		close(fd); /* another request reopened it first */
+	return 0;
+}
+
+/*
+ * Make sure ino (pinned by the caller) has an fd. Each round reopens the
+ * topmost evicted inode on its path, whose parent has an fd, and keeps
+ * that one pinned until the next round has pinned its child's parent:
+ * no recursion however deep the tree, and nothing reopened is evicted
+ * before its child is open.
+ */
+static int inode_fd(struct fsd *fsd, struct fsd_inode *ino)
+{
+	struct fsd_inode *held = NULL;
+	int err = 0;
+
+	for (;;) {
+		struct fsd_inode *top, *dir;
+		char name[NAME_MAX + 1];
+
+		pthread_mutex_lock(&fsd->ilock);
+		if (ino->fd >= 0) {
+			pthread_mutex_unlock(&fsd->ilock);
+			break;
+		}
+		for (top = ino; top->parent && top->parent->fd < 0; top = top->parent)
+			;
+		dir = top->parent;
+		if (!dir) {
+			pthread_mutex_unlock(&fsd->ilock);
+			err = -ESTALE; /* no name to reopen it by (unlinked) */
+			break;
+		}
+		snprintf(name, sizeof(name), "%s", top->name);
+		pin(fsd, top);
+		pin(fsd, dir);
+		pthread_mutex_unlock(&fsd->ilock);
+		fsd_inode_put(fsd, held);
+		held = top;
+		err = reopen(fsd, top, dir->fd, name);
+		fsd_inode_put(fsd, dir);
+		if (err)
+			break;
+	}
+	fsd_inode_put(fsd, held);
+	return err;
+}
+
+int fsd_node_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out)
+{
+	struct fsd *fsd = req->fsd;
+	struct fsd_inode *ino;
+	int err;
+
+	*out = NULL;
+	pthread_mutex_lock(&fsd->ilock);
+	ino = fsd_idtable_find(&fsd->inodes, nodeid);
+	if (ino)
+		pin(fsd, ino);
+	pthread_mutex_unlock(&fsd->ilock);
+	if (!ino)
+		return fsd_refuse(req, -ESTALE);
+	err = inode_fd(fsd, ino);
+	if (err) {
+		fsd_inode_put(fsd, ino);
+		return err;
+	}
+	*out = ino;
+	return 0;
 }
 
 static struct fsd_inode *hash_find(struct fsd *fsd, dev_t dev, ino_t i)
@@ -180,7 +402,6 @@ static int insert_new(struct fsd *fsd, int fd, const struct stat *st, struct fsd
 		free(ino);
 		return err;
 	}
-	ino->fd = fd;
 	ino->dev = st->st_dev;
 	ino->ino = st->st_ino;
 	ino->type = st->st_mode & S_IFMT;
@@ -188,33 +409,79 @@ static int insert_new(struct fsd *fsd, int fd, const struct stat *st, struct fsd
 	ino->refs = 1;
 	ino->hnext = fsd->hash[bucket_of(fsd, ino->dev, ino->ino)];
 	fsd->hash[bucket_of(fsd, ino->dev, ino->ino)] = ino;
+	fd_install(fsd, ino, fd);
 	*out = ino;
 	return 0;
 }
 
 /*
  * On success the caller holds one ref on *out (fsd_inode_put it) and the
- * guest one more lookup; fd is consumed either way.
+ * guest one more lookup; fd is consumed either way. The last name an
+ * inode was found by is the one it is reopened by (hard links).
  */
-int fsd_inode_learn(struct fsd *fsd, int fd, const struct stat *st, struct fsd_inode **out)
+int fsd_inode_learn(struct fsd *fsd, struct fsd_inode *parent, const char *name, int fd,
+		    const struct stat *st, struct fsd_inode **out)
 {
 	struct fsd_inode *ino;
 	int err = 0;
 
 	pthread_mutex_lock(&fsd->ilock);
 	ino = hash_find(fsd, st->st_dev, st->st_ino);
+	if (ino && ino->fd < 0 && ino->type != (st->st_mode & S_IFMT)) {
+		/* Evicted, and its inode number now names another kind of object. */
+		hash_remove(fsd, ino);
+		ino = NULL;
+	}
 	if (ino) {
 		ino->nlookup++;
-		ino->refs++;
+		pin(fsd, ino);
+		if (ino->fd < 0)
+			fd_install(fsd, ino, fd);
+		else
+			close(fd);
 		*out = ino;
-		close(fd);
 	} else {
 		err = insert_new(fsd, fd, st, out);
 		if (err)
 			close(fd);
 	}
+	if (!err)
+		set_path(fsd, *out, parent, name);
 	pthread_mutex_unlock(&fsd->ilock);
 	return err;
+}
+
+/* Called with ilock held: the inode st describes, if its recorded name is (dir, name). */
+static struct fsd_inode *find_at(struct fsd *fsd, const struct stat *st,
+				 const struct fsd_inode *dir, const char *name)
+{
+	struct fsd_inode *ino = hash_find(fsd, st->st_dev, st->st_ino);
+
+	return ino && ino->parent == dir && !strcmp(ino->name, name) ? ino : NULL;
+}
+
+void fsd_inode_moved(struct fsd *fsd, const struct stat *st, struct fsd_inode *odir,
+		     const char *oname, struct fsd_inode *ndir, const char *nname)
+{
+	struct fsd_inode *ino;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = find_at(fsd, st, odir, oname);
+	if (ino)
+		set_path(fsd, ino, ndir, nname);
+	pthread_mutex_unlock(&fsd->ilock);
+}
+
+void fsd_inode_unlinked(struct fsd *fsd, const struct stat *st, struct fsd_inode *dir,
+			const char *name)
+{
+	struct fsd_inode *ino;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = find_at(fsd, st, dir, name);
+	if (ino)
+		set_path(fsd, ino, NULL, NULL);
+	pthread_mutex_unlock(&fsd->ilock);
 }
 
 /* FORGET: the guest drops n lookups. More than it holds is clamped, not trusted. */
@@ -258,7 +525,7 @@ void fsd_proc_path(const struct fsd_inode *ino, char *buf, size_t size)
  * files are reopened through /proc/self/fd, which names exactly the inode
  * the O_PATH fd holds, whatever happened to its name since.
  */
-int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags)
+static int open_data(struct fsd *fsd, const struct fsd_inode *ino, int flags)
 {
 	char name[16];
 	int fd;
@@ -275,13 +542,23 @@ int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags)
+{
+	int fd = open_data(fsd, ino, flags);
+
+	if (fsd_out_of_fds(fsd, fd))
+		fd = open_data(fsd, ino, flags);
+	return fd;
+}
+
 /* The node a request names as a directory to work in. */
 int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out)
 {
-	struct fsd_inode *dir = fsd_inode_get(req->fsd, nodeid);
+	struct fsd_inode *dir;
+	int err = fsd_node_get(req, nodeid, &dir);
 
-	if (!dir)
-		return fsd_refuse(req, -ESTALE);
+	if (err)
+		return err;
 	if (dir->type != S_IFDIR) {
 		fsd_inode_put(req->fsd, dir);
 		return -ENOTDIR;

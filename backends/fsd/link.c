@@ -35,9 +35,9 @@ int fsd_op_link(struct fsd_req *req)
 		return fsd_refuse(req, -EINVAL);
 	if ((err = fsd_read_name(req, &name)) || (err = fsd_args_end(req)))
 		return err;
-	old = fsd_inode_get(req->fsd, oldnodeid);
-	if (!old)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, oldnodeid, &old);
+	if (err)
+		return err;
 	err = old->type == S_IFDIR ? -EPERM : fsd_parent_get(req, req->nodeid, &dir);
 	if (!err) {
 		err = link_inode(req->fsd, old, dir, name);

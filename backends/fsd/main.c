@@ -60,6 +60,9 @@ static void usage(FILE *f)
 		"  --no-keep-cache          drop cached file data on every open\n"
 		"  --writeback              writeback cache (only for trees the host never edits)\n"
 		"  --threads N              worker threads (4)\n"
+		"  --max-inode-fds N        inode fds kept open (default: the open file limit\n"
+		"                           less max(256, limit/4) kept for open files); idle\n"
+		"                           ones beyond are closed and reopened by name\n"
 		"  --user UID:GID           serve as this user after mounting\n"
 		"  -h, --help               this text\n");
 }
@@ -95,8 +98,21 @@ static int parse_timeout(const char *s, uint32_t *ms)
 	return 0;
 }
 
+static int parse_count(const char *s, uint32_t *n)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < 1 || v > FSD_MAX_INODE_FDS)
+		return -1;
+	*n = (uint32_t)v;
+	return 0;
+}
+
 enum { OPT_SHARED = 256, OPT_MOUNT, OPT_RO, OPT_OWN, OPT_CACHE, OPT_NOKEEP, OPT_WB, OPT_THREADS,
-       OPT_USER, OPT_SOCKET, OPT_TAG };
+       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS };
 
 static const struct option long_opts[] = {
 	{ "shared-dir", required_argument, NULL, OPT_SHARED },
@@ -110,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "tag", required_argument, NULL, OPT_TAG },
+	{ "max-inode-fds", required_argument, NULL, OPT_MAX_FDS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -145,6 +162,11 @@ static int parse_one(struct args *a, int c, const char *v)
 		a->threads = (unsigned)strtoul(v, NULL, 10);
 		if (a->threads < 1 || a->threads > 64)
 			return lbx_err("--threads: '%s' is not 1..64", v), -1;
+		return 0;
+	case OPT_MAX_FDS:
+		if (parse_count(v, &a->opt.max_inode_fds))
+			return lbx_err("--max-inode-fds: '%s' is not 1..%u", v, FSD_MAX_INODE_FDS),
+			       -1;
 		return 0;
 	case OPT_USER:
 		a->drop = true;
@@ -210,8 +232,9 @@ static void serve(const struct args *a, int fuse_fd)
 }
 
 /*
- * Every inode the guest holds is an open O_PATH fd, so a tree of 20k
- * files needs 20k fds. Root may go up to fs.nr_open; others to their hard limit.
+ * The inode fd budget follows the open file limit (fsd.c): the higher it
+ * is, the fewer inodes are closed and reopened by name. Root may go up to
+ * fs.nr_open; others to their hard limit.
  */
 static void raise_nofile(void)
 {

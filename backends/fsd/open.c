@@ -52,9 +52,9 @@ int fsd_op_open(struct fsd_req *req)
 		return fsd_refuse(req, -EINVAL);
 	if ((err = fsd_args_end(req)) || (err = fsd_open_flags(req->fsd, in.flags, &flags)))
 		return err;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	if (ino->type == S_IFDIR) {
 		fsd_inode_put(req->fsd, ino);
 		return -EISDIR;

@@ -280,6 +280,7 @@ void fsd_get_stats(struct fsd *fsd, struct fsd_stats *st)
 	st->refused = atomic_load(&fsd->n_refused);
 	pthread_mutex_lock(&fsd->ilock);
 	st->inodes = fsd->inodes.count;
+	st->inode_fds = fsd->inode_fds;
 	pthread_mutex_unlock(&fsd->ilock);
 	pthread_mutex_lock(&fsd->hlock);
 	st->handles = fsd->files.count;

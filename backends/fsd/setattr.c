@@ -149,9 +149,9 @@ int fsd_op_setattr(struct fsd_req *req)
 		return fsd_refuse(req, -EINVAL);
 	if ((err = fsd_args_end(req)))
 		return err;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	if ((in.valid & FATTR_FH) && !(f = fsd_file_get(req->fsd, in.fh, false)))
 		err = fsd_refuse(req, -EBADF);
 	else if (f && f->inode != ino)

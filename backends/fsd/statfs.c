@@ -16,9 +16,9 @@ int fsd_op_statfs(struct fsd_req *req)
 
 	if ((err = fsd_args_end(req)))
 		return err;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	err = fstatfs(ino->fd, &s) < 0 ? -errno : 0;
 	fsd_inode_put(req->fsd, ino);
 	if (err)

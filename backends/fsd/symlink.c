@@ -50,9 +50,9 @@ int fsd_op_readlink(struct fsd_req *req)
 
 	if ((err = fsd_args_end(req)))
 		return err;
-	ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!ino)
-		return fsd_refuse(req, -ESTALE);
+	err = fsd_node_get(req, req->nodeid, &ino);
+	if (err)
+		return err;
 	if (ino->type != S_IFLNK)
 		err = -EINVAL;
 	else if ((n = readlinkat(ino->fd, "", buf, sizeof(buf))) < 0)

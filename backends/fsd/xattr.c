@@ -42,9 +42,10 @@ static int read_xname(struct fsd_req *req, const char **name)
 /* The node, if it may carry user xattrs; *path names it for the *xattr calls. */
 static int target(struct fsd_req *req, struct fsd_inode **ino, char *path, size_t size)
 {
-	*ino = fsd_inode_get(req->fsd, req->nodeid);
-	if (!*ino)
-		return fsd_refuse(req, -ESTALE);
+	int err = fsd_node_get(req, req->nodeid, ino);
+
+	if (err)
+		return err;
 	fsd_proc_path(*ino, path, size);
 	return (*ino)->type == S_IFREG || (*ino)->type == S_IFDIR ? 0 : 1;
 }

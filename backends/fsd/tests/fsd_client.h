@@ -66,7 +66,8 @@ static inline unsigned fc_cut(void *buf, size_t len, unsigned split, struct iove
 /* Send raw bytes; returns the reply's error field (0 or -errno), or 1 if no reply came. */
 static inline int fc_raw(struct fc *c, void *req, size_t len, size_t reply_cap)
 {
-	static struct iovec riov[8192], wiov[8192];
+	/* per thread: tests may drive one server from several clients at once */
+	static _Thread_local struct iovec riov[8192], wiov[8192];
 	unsigned nr = fc_cut(req, len, c->split, riov, 8192);
 	unsigned nw = fc_cut(c->reply, reply_cap, c->split, wiov, 8192);
 	uint32_t rlen, err32;

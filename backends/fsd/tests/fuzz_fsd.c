@@ -108,6 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	make_tree(dir);
 	fsd_options_default(&o);
 	o.max_write = 1 << 16;
+	o.max_inode_fds = 4; /* evict and reopen by name all the time */
 	if (fsd_new(dir, &o, &fsd))
 		abort();
 	reply = malloc(REPLY_CAP);

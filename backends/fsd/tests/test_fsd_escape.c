@@ -5,6 +5,9 @@
  * an id or a length, must be refused with the stated errno while the
  * server keeps serving; the host side is checked to be unchanged. The
  * closing line counts the attempts the server refused.
+ *
+ *   test-fsd-escape [MAX_INODE_FDS]   (a small budget: every attempt again
+ *                                      with inode fds evicted and reopened)
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +25,13 @@
 
 static char root[256], tree[300], outside[300];
 static unsigned attempts, race_tries;
+static uint32_t max_inode_fds; /* 0: the server's default */
+
+static void options(struct fsd_options *o)
+{
+	fsd_options_default(o);
+	o->max_inode_fds = max_inode_fds;
+}
 
 #define refused(got, want, ...)                                                           \
 	do {                                                                              \
@@ -458,7 +468,7 @@ static void test_before_init(void)
 	struct fsd *fsd;
 	struct fc c;
 
-	fsd_options_default(&o);
+	options(&o);
 	if (fsd_new(tree, &o, &fsd))
 		abort();
 	fc_init(&c, fsd);
@@ -474,7 +484,7 @@ static void test_read_only(void)
 	uint64_t id, fh;
 	struct fc c;
 
-	fsd_options_default(&o);
+	options(&o);
 	o.read_only = true;
 	if (fsd_new(tree, &o, &fsd))
 		abort();
@@ -528,7 +538,7 @@ static void test_xattr_ownership(void)
 	ssize_t n;
 	struct fc c;
 
-	fsd_options_default(&o);
+	options(&o);
 	o.ownership = FSD_OWNERSHIP_XATTR;
 	if (fsd_new(tree, &o, &fsd))
 		abort();
@@ -568,15 +578,17 @@ static void test_xattr_ownership(void)
 	fsd_free(fsd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct fsd_options o;
 	struct fsd_stats st;
 	struct fsd *fsd;
 	struct fc c;
 
+	if (argc > 1)
+		max_inode_fds = (uint32_t)strtoul(argv[1], NULL, 10);
 	make_trees();
-	fsd_options_default(&o);
+	options(&o);
 	if (fsd_new(tree, &o, &fsd))
 		abort();
 	fc_init(&c, fsd);

@@ -130,9 +130,10 @@ static int spawn(struct sup *s, const char *role, char *const argv[], const char
 }
 
 /*
- * The last line a child wrote to its log that says "error", printable and
- * short, so that an engine failing before the box is ready says why on
- * the user's terminal (the agent's own line, in a container). "" if none.
+ * The last line a child wrote to its log that says "error" (in any case:
+ * podman says "Error:"), printable and short, so that an engine failing
+ * before the box is ready says why on the user's terminal (the agent's own
+ * line, in a container). "" if none.
  */
 static void last_error_line(const char *log, char *buf, size_t sz)
 {
@@ -153,7 +154,7 @@ static void last_error_line(const char *log, char *buf, size_t sz)
 		return;
 	tail[n] = '\0';
 	for (char *line = strtok(tail, "\r\n"); line; line = strtok(NULL, "\r\n"))
-		if (strstr(line, "error")) {
+		if (strcasestr(line, "error")) {
 			o = 0;
 			for (const char *c = line; *c && o + 1 < sz && o < 240; c++)
 				buf[o++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';

@@ -141,6 +141,16 @@ def test_rootless(t):
         gone = u.run("podman", "container", "exists", "lbx-rootless")
         t.ok(r.returncode == 0 and gone.returncode == 1, "lbx down removes the container",
              r.stderr)
+        if tun_mode is not None:
+            # A host where the user cannot open /dev/net/tun: one line says so.
+            os.chmod(TUN, 0o600)
+            r = u.lbx("up", "--light")
+            lines = r.stderr.decode(errors="replace").strip().splitlines()
+            t.ok(r.returncode != 0 and lines and "/dev/net/tun" in lines[-1] and
+                 "the engine (podman) exited" in lines[-1] and '"mode": "none"' in lines[-1],
+                 "without /dev/net/tun the up fails with one line that names it and the way out",
+                 r.stderr)
+            u.lbx("down", "rootless", timeout=120)
         r = u.lbx("rm", "rootless")
         t.ok(r.returncode == 0, "lbx rm", r.stderr)
     finally:

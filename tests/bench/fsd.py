@@ -7,6 +7,7 @@ it never fails on time. Needs root, /dev/fuse and bindfs.
   tests/bench/fsd.py BUILD_DIR        (LBX_BENCH_FSD_MB=1024: size of the sequential I/O)
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -102,6 +103,12 @@ def main():
     base = tempfile.mkdtemp(prefix="lbx-fsd-bench.")
     data = f"{base}/data"
     os.makedirs(f"{data}/work")
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    budget = limit - max(256, limit // 4)  # lbx-fsd's default --max-inode-fds
+    if budget < FILES:
+        print(f"# open file limit {limit}: lbx-fsd keeps at most {budget} inode fds, fewer "
+              f"than the tree's {FILES} files; it evicts and reopens, which the metadata "
+              "rows pay for", flush=True)
     print(f"# building a tree of {FILES} files and a C project in {base} ...", flush=True)
     make_tree(data)
     targets = {"native": data}

@@ -4,7 +4,8 @@
 lbx-fsd over /dev/fuse, in one run; prints times and ratios. Not a test:
 it never fails on time. Needs root, /dev/fuse and bindfs.
 
-  tests/bench/fsd.py BUILD_DIR        (LBX_BENCH_FSD_MB=1024: size of the sequential I/O)
+  tests/bench/fsd.py BUILD_DIR        (LBX_BENCH_FSD_MB=1024: size of the sequential I/O;
+                                       LBX_BENCH_FSD_FILES=20000: files in the tree)
 """
 import os
 import resource
@@ -18,7 +19,7 @@ import time
 RUNS = 3
 # The issue's tree: 20k files. Over lbx-fsd's inode fd budget (the open file
 # limit less a reserve) idle inode fds are closed and reopened on use.
-FILES = 20000
+FILES = int(os.environ.get("LBX_BENCH_FSD_FILES", "20000"))
 
 
 def sh(cmd, cwd=None, check=True):

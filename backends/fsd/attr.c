@@ -136,18 +136,43 @@ int fsd_open_beneath(struct fsd *fsd, int dirfd, const char *name)
  * LOOKUP, and the entry reply of every call that makes a name (then mk
  * says what was asked for, so xattr mapping can record it first).
  */
+/*
+ * A name the table already holds (the guest revalidating its cache, most
+ * lookups of a warm tree): one fstatat of the single, checked component,
+ * not followed, instead of opening an fd only to close it as a duplicate.
+ * Nothing new is opened, so nothing can escape the tree: what it finds is
+ * used only if it is an inode the table reached through openat2 before.
+ * 1: *ino pinned and *st set; 0: open it; < 0: the name is not there.
+ */
+static int entry_known(struct fsd_req *req, struct fsd_inode *parent, const char *name,
+		       struct fsd_inode **ino, struct stat *st)
+{
+	if (fstatat(parent->fd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? -ENOENT : 0;
+	if (!fsd_inode_relookup(req->fsd, parent, name, st, ino))
+		return 0;
+	fsd_owner_apply(req->fsd, *ino, st);
+	return 1;
+}
+
 int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *name,
 		    const struct fsd_made *mk)
 {
 	struct fsd_inode *ino;
 	struct stat st;
-	int fd = fsd_open_beneath(req->fsd, parent->fd, name), err;
+	int fd, err = mk ? 0 : entry_known(req, parent, name, &ino, &st);
 
-	if (fd < 0)
-		return fd;
-	err = fsd_learn_fd(req, parent, name, fd, &ino, &st);
-	if (err)
+	if (err < 0)
 		return err;
+	if (err == 0) {
+		fd = fsd_open_beneath(req->fsd, parent->fd, name);
+		if (fd < 0)
+			return fd;
+		err = fsd_learn_fd(req, parent, name, fd, &ino, &st);
+		if (err)
+			return err;
+	}
+	err = 0;
 	if (mk && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR) {
 		err = fsd_owner_init_new(req, ino, mk->mode, mk->rdev);
 		if (!err)

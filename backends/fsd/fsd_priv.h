@@ -132,6 +132,14 @@ int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out)
 /* Take over fd (O_PATH), found as name in parent: find or add its inode, count one lookup. */
 int fsd_inode_learn(struct fsd *fsd, struct fsd_inode *parent, const char *name, int fd,
 		    const struct stat *st, struct fsd_inode **out);
+/*
+ * A lookup of name in parent found (fstatat, not followed) what st describes,
+ * and the table holds it (with an fd, or evicted where no xattr needs one):
+ * count the lookup and record the name, opening nothing. 1 with *out
+ * pinned; 0 when it must be opened as usual.
+ */
+int fsd_inode_relookup(struct fsd *fsd, struct fsd_inode *parent, const char *name,
+		       const struct stat *st, struct fsd_inode **out);
 /* A rename through us moved what st describes from (odir, oname) to (ndir, nname). */
 void fsd_inode_moved(struct fsd *fsd, const struct stat *st, struct fsd_inode *odir,
 		     const char *oname, struct fsd_inode *ndir, const char *nname);

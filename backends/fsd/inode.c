@@ -451,6 +451,30 @@ int fsd_inode_learn(struct fsd *fsd, struct fsd_inode *parent, const char *name,
 	return err;
 }
 
+int fsd_inode_relookup(struct fsd *fsd, struct fsd_inode *parent, const char *name,
+		       const struct stat *st, struct fsd_inode **out)
+{
+	struct fsd_inode *ino;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = hash_find(fsd, st->st_dev, st->st_ino);
+	/*
+	 * An evicted inode may stay evicted: the reply needs only st, unless
+	 * the owners are read from its xattr through its fd.
+	 */
+	if (ino && (ino->type != (st->st_mode & S_IFMT) ||
+		    (ino->fd < 0 && fsd->opt.ownership == FSD_OWNERSHIP_XATTR)))
+		ino = NULL;
+	if (ino) {
+		ino->nlookup++;
+		pin(fsd, ino);
+		set_path(fsd, ino, parent, name);
+		*out = ino;
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	return ino != NULL;
+}
+
 /* Called with ilock held: the inode st describes, if its recorded name is (dir, name). */
 static struct fsd_inode *find_at(struct fsd *fsd, const struct stat *st,
 				 const struct fsd_inode *dir, const char *name)

@@ -499,13 +499,7 @@ void fsd_inode_moved(struct fsd *fsd, const struct stat *st, struct fsd_inode *o
 void fsd_inode_unlinked(struct fsd *fsd, const struct stat *st, struct fsd_inode *dir,
 			const char *name)
 {
-	struct fsd_inode *ino;
-
-	pthread_mutex_lock(&fsd->ilock);
-	ino = find_at(fsd, st, dir, name);
-	if (ino)
-		set_path(fsd, ino, NULL, NULL);
-	pthread_mutex_unlock(&fsd->ilock);
+	fsd_inode_moved(fsd, st, dir, name, NULL, NULL); /* moved nowhere: no path */
 }
 
 /* FORGET: the guest drops n lookups. More than it holds is clamped, not trusted. */

@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <linux/fuse.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fsd.h"
 #include "reader.h"
@@ -28,6 +30,22 @@ struct fc {
 	int handle_ret;
 	struct lbx_reader body; /* the reply after fuse_out_header */
 };
+
+/*
+ * A scratch directory ROOT (mkdtemp of "/tmp/PREFIX.XXXXXX") holding the
+ * shared TREE and a directory OUTSIDE it, each buffer at least 300 bytes.
+ */
+static inline void fc_make_dirs(const char *prefix, char root[256], char tree[300],
+				char outside[300])
+{
+	snprintf(root, 256, "/tmp/%s.XXXXXX", prefix);
+	if (!mkdtemp(root))
+		abort();
+	snprintf(tree, 300, "%s/tree", root);
+	snprintf(outside, 300, "%s/outside", root);
+	if (mkdir(tree, 0755) || mkdir(outside, 0755))
+		abort();
+}
 
 static inline void fc_init(struct fc *c, struct fsd *fsd)
 {

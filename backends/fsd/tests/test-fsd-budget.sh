@@ -8,18 +8,8 @@
 set -u
 fsd=$1
 budget=64
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-same() { desc=$1; if cmp -s "$2" "$3"; then ok "$desc"; else nok "$desc"; diff "$2" "$3" | head -5 | sed 's/^/# /'; fi; }
-
-if [ "$(id -u)" != 0 ] || [ ! -w /dev/fuse ]; then
-	echo "1..0 # SKIP needs root and /dev/fuse"
-	exit 0
-fi
-for t in git tar find sha256sum; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t is not installed"; exit 0; }
-done
+. "$(dirname "$0")/tap.sh"
+need_fuse_and git tar find sha256sum
 
 base=$(mktemp -d /tmp/lbx-fsd-budget.XXXXXX)
 src=$base/src mnt=$base/mnt

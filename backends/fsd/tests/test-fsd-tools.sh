@@ -4,18 +4,8 @@
 #   test-fsd-tools.sh LBX_FSD
 set -u
 fsd=$1
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok "$desc"; else nok "$desc"; fi; }
-
-if [ "$(id -u)" != 0 ] || [ ! -w /dev/fuse ]; then
-	echo "1..0 # SKIP needs root and /dev/fuse"
-	exit 0
-fi
-for t in git tar cc find; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t is not installed"; exit 0; }
-done
+. "$(dirname "$0")/tap.sh"
+need_fuse_and git tar cc find
 
 base=$(mktemp -d /tmp/lbx-fsd-tools.XXXXXX)
 src=$base/src mnt=$base/mnt

@@ -82,13 +82,7 @@ static void make_trees(void)
 {
 	char p[512], q[512];
 
-	snprintf(root, sizeof(root), "/tmp/lbx-fsd-escape.XXXXXX");
-	if (!mkdtemp(root))
-		abort();
-	snprintf(tree, sizeof(tree), "%s/tree", root);
-	snprintf(outside, sizeof(outside), "%s/outside", root);
-	if (mkdir(tree, 0755) || mkdir(outside, 0755))
-		abort();
+	fc_make_dirs("lbx-fsd-escape", root, tree, outside);
 	put_file(outside, "secret", "OUTSIDE");
 	put_file(outside, "linked", "OUTSIDE-LINK");
 	put_file(tree, "inside.txt", "inside");

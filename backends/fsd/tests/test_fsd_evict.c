@@ -72,13 +72,7 @@ static void make_trees(void)
 {
 	char p[512], text[64];
 
-	snprintf(root, sizeof(root), "/tmp/lbx-fsd-evict.XXXXXX");
-	if (!mkdtemp(root))
-		abort();
-	snprintf(tree, sizeof(tree), "%s/tree", root);
-	snprintf(outside, sizeof(outside), "%s/outside", root);
-	if (mkdir(tree, 0755) || mkdir(outside, 0755))
-		abort();
+	fc_make_dirs("lbx-fsd-evict", root, tree, outside);
 	for (int f = 0; f < NF; f++) {
 		snprintf(p, sizeof(p), "%s/f%d", outside, f);
 		put(p, "OUTSIDE\n");

@@ -47,6 +47,23 @@ static inline void fc_make_dirs(const char *prefix, char root[256], char tree[30
 		abort();
 }
 
+/* Write text to a host file (the test's side of the tree), or abort. */
+static inline void fc_put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		abort();
+}
+
+static inline void fc_put_at(const char *dir, const char *name, const char *text)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fc_put(p, text);
+}
+
 static inline void fc_init(struct fc *c, struct fsd *fsd)
 {
 	memset(c, 0, sizeof(*c));

@@ -39,19 +39,6 @@ static void options(struct fsd_options *o)
 		is_int(got, want, __VA_ARGS__);                                           \
 	} while (0)
 
-static void put_file(const char *dir, const char *name, const char *text)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
 static char *slurp(const char *dir, const char *name)
 {
 	static char buf[256];
@@ -83,12 +70,12 @@ static void make_trees(void)
 	char p[512], q[512];
 
 	fc_make_dirs("lbx-fsd-escape", root, tree, outside);
-	put_file(outside, "secret", "OUTSIDE");
-	put_file(outside, "linked", "OUTSIDE-LINK");
-	put_file(tree, "inside.txt", "inside");
+	fc_put_at(outside, "secret", "OUTSIDE");
+	fc_put_at(outside, "linked", "OUTSIDE-LINK");
+	fc_put_at(tree, "inside.txt", "inside");
 	snprintf(p, sizeof(p), "%s/d", tree);
 	mkdir(p, 0755);
-	put_file(p, "secret", "inside");
+	fc_put_at(p, "secret", "inside");
 	snprintf(p, sizeof(p), "%s/linked", outside);
 	snprintf(q, sizeof(q), "%s/hl", tree);
 	if (link(p, q))

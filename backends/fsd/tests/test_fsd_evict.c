@@ -55,14 +55,6 @@ static void path_of(char *p, size_t n, int d, int s, int f)
 		snprintf(p, n, "%s/d%02d/s%d/f%d", tree, d, s, f);
 }
 
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f))
-		abort();
-}
-
 static void expected(char *buf, size_t n, int d, int s, int f)
 {
 	snprintf(buf, n, "file d%02d/s%d/f%d\n", d, s, f);
@@ -75,7 +67,7 @@ static void make_trees(void)
 	fc_make_dirs("lbx-fsd-evict", root, tree, outside);
 	for (int f = 0; f < NF; f++) {
 		snprintf(p, sizeof(p), "%s/f%d", outside, f);
-		put(p, "OUTSIDE\n");
+		fc_put(p, "OUTSIDE\n");
 	}
 	for (int d = 0; d < ND; d++) {
 		path_of(p, sizeof(p), d, -1, -1);
@@ -88,7 +80,7 @@ static void make_trees(void)
 			for (int f = 0; f < NF; f++) {
 				path_of(p, sizeof(p), d, s, f);
 				expected(text, sizeof(text), d, s, f);
-				put(p, text);
+				fc_put(p, text);
 			}
 		}
 	}
@@ -337,7 +329,7 @@ static void test_host_rename(struct fc *c)
 	path_of(p, sizeof(p), 12, 2, 2);
 	snprintf(q, sizeof(q), "%s.moved", p);
 	ok(rename(p, q) == 0, "the host renames an evicted file");
-	put(p, "IMPOSTOR\n");
+	fc_put(p, "IMPOSTOR\n");
 	is_int(attr_of(c, fnode[12][2][2], &ino, &size), -ESTALE,
 	       "another file at its name: GETATTR of the old node id is ESTALE");
 	is_int(read_node(c, fnode[12][2][2], buf, sizeof(buf)), -ESTALE, "OPEN too");
@@ -413,7 +405,7 @@ static void test_host_dir_swap(struct fc *c)
 	   "the host puts a new directory in place of one");
 	for (int f = 0; f < NF; f++) {
 		path_of(q, sizeof(q), 14, 4, f);
-		put(q, "NEW\n");
+		fc_put(q, "NEW\n");
 	}
 	stale = 0;
 	for (int f = 0; f < NF; f++)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fsd.h"
+#include "fsd_client.h"
 #include "log.h"
 #include "tap.h"
 #include "vdriver.h"
@@ -203,19 +204,6 @@ static struct call *call_new(unsigned q, uint32_t op, uint64_t nodeid, const voi
 }
 
 /* ---- host side ---- */
-
-static void put_file(const char *root, const char *name, const char *text)
-{
-	char p[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", root, name);
-	f = fopen(p, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
 
 static size_t slurp(const char *root, const char *name, uint8_t *buf, size_t cap)
 {
@@ -586,7 +574,7 @@ int main(void)
 		printf("1..0 # SKIP no temporary directory\n");
 		return 0;
 	}
-	put_file(t.root, "hello.txt", HELLO);
+	fc_put_at(t.root, "hello.txt", HELLO);
 	snprintf(sub, sizeof(sub), "%s/sub", t.root);
 	mkdir(sub, 0755);
 	if (vfe_mem_init(&t.fe, MEM_SIZE) < 0) {

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""What every Python test of lbx shares, whatever it tests: TAP output, a
-JSON answer read from a unix socket (the daemons' control sockets), and a
-small HTTP server on the host for a box or a daemon to reach."""
+"""What every Python test and benchmark of lbx shares, whatever it tests:
+TAP output, an environment of its own for the lbx CLI, a JSON answer read
+from a unix socket (the daemons' control sockets), and a small HTTP server
+on the host for a box or a daemon to reach."""
 import http.server
 import json
+import os
 import socket
 import threading
 
@@ -41,6 +43,17 @@ class Tap:
     def result(self):
         print(f"1..{self.n}", flush=True)
         return 1 if self.failed else 0
+
+
+def lbx_env(tmp):
+    """os.environ with the XDG directories lbx uses in tmp: run, data, config
+    (so boxes, their state and runtime sockets stay the test's own)."""
+    env = dict(os.environ)
+    for k, d in (("XDG_RUNTIME_DIR", "run"), ("XDG_DATA_HOME", "data"),
+                 ("XDG_CONFIG_HOME", "config")):
+        env[k] = os.path.join(tmp, d)
+        os.makedirs(env[k], mode=0o700)
+    return env
 
 
 def unix_json(path, timeout=20.0):

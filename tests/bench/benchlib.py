@@ -9,6 +9,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # testlib, for the benchmarks
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
 RUNS = int(os.environ.get("LBX_BENCH_RUNS", "5"))
 EXECS_PER_RUN = 4
@@ -23,15 +24,6 @@ def timed(cmd, **kw):
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} failed: {r.stderr.decode()[-500:]}")
     return (time.monotonic() - t0) * 1000
-
-
-def lbx_env(tmp):
-    """An environment whose XDG directories live in tmp."""
-    env = dict(os.environ)
-    for k in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        env[k] = os.path.join(tmp, k)
-        os.makedirs(env[k], mode=0o700)
-    return env
 
 
 def lbx_cycles(proj, env, name, up_args=()):

@@ -16,7 +16,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BUILD, EXECS_PER_RUN, LIMITS, PODMAN, ROOT, RUNS,  # noqa: E402
-                      lbx_cycles, lbx_env, timed)
+                      lbx_cycles, timed)
+from testlib import lbx_env  # noqa: E402
 
 
 def bench_lbx(tmp):

@@ -16,7 +16,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BUILD, EXECS_PER_RUN, LIMITS, PODMAN, RUNS, lbx_cycles,  # noqa: E402
-                      lbx_env, timed)
+                      timed)
+from testlib import lbx_env  # noqa: E402
 
 IMAGE = "localhost/lbx-debian:bookworm"
 

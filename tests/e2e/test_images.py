@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import (Skip, build_dir, host_ssh_agent, kernel_dir, main,  # noqa: E402
                      qemu_binary, stop_process)
-from testlib import http_server  # noqa: E402
+from testlib import http_server, lbx_env  # noqa: E402
 
 XATTR = "user.containers.override_stat"
 
@@ -37,11 +37,7 @@ def need(*programs):
 class Env:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="lbx-img-")
-        self.env = dict(os.environ)
-        for k, d in (("XDG_RUNTIME_DIR", "run"), ("XDG_DATA_HOME", "data"),
-                     ("XDG_CONFIG_HOME", "config")):
-            os.makedirs(os.path.join(self.tmp, d), mode=0o700)
-            self.env[k] = os.path.join(self.tmp, d)
+        self.env = lbx_env(self.tmp)
         self.env["LBX_KERNEL_DIR"] = kernel_dir()
         # One box name per run: podman's container names are machine-wide.
         self.name = "img" + os.path.basename(self.tmp)[len("lbx-img-"):].lower().replace("_", "")

@@ -19,16 +19,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import (build_dir, host_ssh_agent, kernel_dir, main, qemu_binary,  # noqa: E402
                      stop_process)
+from testlib import lbx_env  # noqa: E402
 
 
 class Env:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="lbx-life-")
-        self.env = dict(os.environ)
-        for k, d in (("XDG_RUNTIME_DIR", "run"), ("XDG_DATA_HOME", "data"),
-                     ("XDG_CONFIG_HOME", "config")):
-            os.makedirs(os.path.join(self.tmp, d), mode=0o700)
-            self.env[k] = os.path.join(self.tmp, d)
+        self.env = lbx_env(self.tmp)
         self.env["LBX_KERNEL_DIR"] = kernel_dir()
         self.project = os.path.join(self.tmp, "proj")
         os.makedirs(self.project)

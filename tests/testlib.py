@@ -56,6 +56,15 @@ def lbx_env(tmp):
     return env
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def unix_json(path, timeout=20.0):
     """Connect to a unix socket, read until the peer closes, parse it as JSON."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

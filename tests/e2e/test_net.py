@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbxtest  # noqa: E402
 from lbxtest import Box, Device, Skip, main, wait_for_path  # noqa: E402
-from testlib import http_server, unix_json  # noqa: E402
+from testlib import free_port, http_server, unix_json  # noqa: E402
 
 WEB_A, WEB_B = "198.51.100.7", "198.51.100.8"
 NAMES = {"allowed.test": WEB_A, "other.test": WEB_B}
@@ -162,14 +162,6 @@ class Topology:
             p.wait()
         self.procs = []
         shutil.rmtree(self.tmp, True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Netd(Device):

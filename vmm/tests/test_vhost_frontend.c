@@ -417,22 +417,13 @@ static unsigned seen_take(struct backend *b, struct seen *out)
 	return n;
 }
 
-static unsigned tx_kicks(struct backend *b)
+/* A counter the backend thread keeps, read under its lock. */
+static unsigned counter(struct backend *b, const unsigned *field)
 {
 	unsigned n;
 
 	pthread_mutex_lock(&b->lock);
-	n = b->tx_kicks;
-	pthread_mutex_unlock(&b->lock);
-	return n;
-}
-
-static unsigned bad_pops(struct backend *b)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&b->lock);
-	n = b->bad_pops;
+	n = *field;
 	pthread_mutex_unlock(&b->lock);
 	return n;
 }
@@ -890,7 +881,7 @@ static void test_driver_ok(struct guest *g, struct backend *b)
 static void test_round_trip(struct guest *g, struct backend *b)
 {
 	static const char text[] = "hello, backend";
-	unsigned kicks = tx_kicks(b);
+	unsigned kicks = counter(b, &b->tx_kicks);
 	uint16_t rx_head, tx_head;
 	uint32_t id = ~0U, len = ~0U;
 	char got[64] = "";
@@ -1078,10 +1069,10 @@ static void test_bad_chains(struct guest *g, struct backend *b)
 		post_rx(g);
 		log_take();
 		bad_chains[i].build(g, &g->q[TXQ]);
-		kicks = tx_kicks(b);
-		bad = bad_pops(b);
+		kicks = counter(b, &b->tx_kicks);
+		bad = counter(b, &b->bad_pops);
 		wr(g->t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
-		refused = wait_kicks(b, kicks + 1) && bad_pops(b) == bad + 1;
+		refused = wait_kicks(b, kicks + 1) && counter(b, &b->bad_pops) == bad + 1;
 		told = wait_needs_reset(g);
 		settle(g);
 		ok(refused && strstr(log_take(), bad_chains[i].why) &&

@@ -24,7 +24,7 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..", "tests"))
-from testlib import Tap  # noqa: E402
+from testlib import Tap, free_port  # noqa: E402
 
 t = Tap()
 LIVE = []  # every process started, stopped at the end whatever happens
@@ -416,14 +416,6 @@ def check_policy_errors(d):
 
 
 # ---- sshd -------------------------------------------------------------------
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Sshd:
     def __init__(self, d, kind, authorized):

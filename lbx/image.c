@@ -211,22 +211,26 @@ static void image_id(const char *ref, char *id, size_t sz)
 		close(devnull);
 }
 
-int image_remove_box_image(const char *name)
+/* podman rmi [--force] IMAGE, its output kept off the terminal: 0 or -EIO. */
+static int remove_image(const char *image, bool force)
 {
-	char ref[256], id[128];
-	int devnull;
-	pid_t pid;
+	char *argv[] = { IMAGE_PODMAN, "rmi", force ? "--force" : (char *)image,
+			 force ? (char *)image : NULL, NULL };
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t pid = start(argv, -1, devnull, NULL);
 
-	snprintf(ref, sizeof(ref), "localhost/lbx-box:%s", name);
-	image_id(ref, id, sizeof(id));
-	if (!id[0])
-		return 0;
-	char *rmi[] = { IMAGE_PODMAN, "rmi", "--force", ref, NULL };
-	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	pid = start(rmi, -1, devnull, NULL);
 	if (devnull >= 0)
 		close(devnull);
 	return pid > 0 && finish(pid) == 0 ? 0 : -EIO;
+}
+
+int image_remove_box_image(const char *name)
+{
+	char ref[256], id[128];
+
+	snprintf(ref, sizeof(ref), "localhost/lbx-box:%s", name);
+	image_id(ref, id, sizeof(id));
+	return id[0] ? remove_image(ref, true) : 0;
 }
 
 static int containerfile_build(struct build *b)
@@ -252,16 +256,8 @@ static int containerfile_build(struct build *b)
 				       "above)", b->c->containerfile, rc);
 	/* The image this build replaced is nobody's now: do not let them pile up. */
 	image_id(b->ref, new_id, sizeof(new_id));
-	if (old_id[0] && strcmp(old_id, new_id)) {
-		char *rmi[] = { IMAGE_PODMAN, "rmi", old_id, NULL };
-		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		pid_t pid = start(rmi, -1, devnull, NULL);
-
-		if (devnull >= 0)
-			close(devnull);
-		if (pid > 0)
-			finish(pid);
-	}
+	if (old_id[0] && strcmp(old_id, new_id))
+		remove_image(old_id, false); /* podman refuses one still in use */
 	return 0;
 }
 

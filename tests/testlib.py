@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import socket
+import subprocess
 import threading
 
 
@@ -54,6 +55,18 @@ def lbx_env(tmp):
         env[k] = os.path.join(tmp, d)
         os.makedirs(env[k], mode=0o700)
     return env
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if it does not go; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return proc.returncode
 
 
 def free_port():

@@ -237,16 +237,7 @@ def host_ssh_agent(tmp, keys):
     return agent, sock, fps
 
 
-def stop_process(proc, timeout=10):
-    """SIGTERM, then SIGKILL if it does not go; returns its exit status."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    return proc.returncode
+stop_process = testlib.stop_process  # the e2e tests import it from here
 
 
 def wait_for_path(path, proc, name, timeout=10):

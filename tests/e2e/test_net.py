@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbxtest  # noqa: E402
 from lbxtest import Box, Device, Skip, main, wait_for_path  # noqa: E402
-from testlib import free_port, http_server, unix_json  # noqa: E402
+from testlib import free_port, http_server, stop_process, unix_json  # noqa: E402
 
 WEB_A, WEB_B = "198.51.100.7", "198.51.100.8"
 NAMES = {"allowed.test": WEB_A, "other.test": WEB_B}
@@ -209,12 +209,7 @@ class Netd(Device):
         except (OSError, ValueError):
             self.status = None
         self.exit_code = self.proc.poll()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
         with open(self.logf) as f:
             self.log_text = f.read()

@@ -24,7 +24,7 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..", "tests"))
-from testlib import Tap, free_port  # noqa: E402
+from testlib import Tap, free_port, stop_process  # noqa: E402
 
 t = Tap()
 LIVE = []  # every process started, stopped at the end whatever happens
@@ -72,8 +72,7 @@ class Agent:
         return len(r.stdout.splitlines()) if r.returncode == 0 else -1
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        stop_process(self.proc)
 
 
 class Proxy:
@@ -105,12 +104,7 @@ class Proxy:
         return self.proc.poll() is None
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         with open(self.log) as f:
             log = f.read()
         # Under ASan/UBSan a report or a leak makes the exit status non-zero.
@@ -452,8 +446,7 @@ class Sshd:
         return "[127.0.0.1]:%d %s %s\n" % (self.port, kind, b64)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        stop_process(self.proc)
 
 
 def ssh_true(proxy, sshd, known_hosts, user="root"):
@@ -597,9 +590,7 @@ def main():
         t.ok(False, "test environment", repr(e))
     finally:
         for proc in LIVE:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+            stop_process(proc)
         shutil.rmtree(d, ignore_errors=True)
     return t.result()
 

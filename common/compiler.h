@@ -13,5 +13,8 @@
 #define LBX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define LBX_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LBX_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* A macro's value as a string literal. */
+#define LBX_STR_(x) #x
+#define LBX_STR(x) LBX_STR_(x)
 
 #endif

@@ -5,7 +5,6 @@
  * command line, reports its exit status and powers the box off.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,7 +23,7 @@
 #include "exec_service.h"
 #include "log.h"
 #include "netrelay.h"
-#include "unixsock.h"
+#include "endpoint.h"
 
 static void fatal(const char *msg) __attribute__((noreturn));
 static void fatal(const char *msg)
@@ -81,7 +80,10 @@ static void report_status(int status)
 		agent_report("exit signal=%d", WTERMSIG(status));
 }
 
-/* Sessions may write where the box's rw mounts are, and read its ro ones. */
+/*
+ * The exec service's part of the agent's configuration. Sessions may
+ * write where the box's rw mounts are, and read its ro ones.
+ */
 static void service_config(struct agent_config *cfg, struct exec_service_config *svc)
 {
 	for (int i = 0; i < cfg->nmounts; i++) {
@@ -107,10 +109,40 @@ static void service_config(struct agent_config *cfg, struct exec_service_config 
 		.ro_paths = (const char *const *)cfg->ro_paths,
 		.nro = cfg->nro,
 		.elsewhere_readable = cfg->elsewhere_readable,
-		.ssh_port = cfg->ssh_port,
+		.ssh_port = cfg->ssh.kind == LBX_EP_VSOCK ? cfg->ssh.port : 0,
+		.ssh_unix = cfg->ssh.kind == LBX_EP_UNIX ? cfg->ssh.path : NULL,
 		.env = cfg->env,
 		.nenv = (unsigned)cfg->envc,
 	};
+}
+
+/* The exec service's socket; "" or a reason in err. */
+static int listen_service(const struct agent_config *cfg, char *err, size_t errsz)
+{
+	char where[LBX_EP_PATH_MAX + 8];
+	int fd = lbx_endpoint_listen(&cfg->serve, 16);
+
+	if (fd < 0) {
+		if (lbx_endpoint_format(&cfg->serve, where, sizeof(where)) < 0)
+			snprintf(where, sizeof(where), "?");
+		snprintf(err, errsz, "cannot listen on %s: %s", where, strerror(-fd));
+	}
+	return fd;
+}
+
+static void notify_host(const struct agent_config *cfg)
+{
+	char where[LBX_EP_PATH_MAX + 8];
+	int rc;
+
+	if (cfg->notify.kind == LBX_EP_NONE)
+		return;
+	rc = agent_notify_ready(&cfg->notify, uptime_ms());
+	if (rc < 0) {
+		if (lbx_endpoint_format(&cfg->notify, where, sizeof(where)) < 0)
+			snprintf(where, sizeof(where), "?");
+		lbx_warn("cannot tell the host we are ready (%s): %s", where, strerror(-rc));
+	}
 }
 
 /* PID 1 of a box. Never returns: the box powers off at the end. */
@@ -146,22 +178,10 @@ static void run_init(void)
 	if (agent_mount_shares(&cfg, err, sizeof(err)) < 0 ||
 	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
 		fatal(err);
-	if (cfg.serve_port) {
-		listen_fd = agent_listen_vsock(cfg.serve_port);
-		if (listen_fd < 0) {
-			snprintf(err, sizeof(err), "cannot listen on vsock port %u: %s",
-				 cfg.serve_port, strerror(-listen_fd));
-			fatal(err);
-		}
-	}
+	if (cfg.serve.kind != LBX_EP_NONE && (listen_fd = listen_service(&cfg, err, sizeof(err))) < 0)
+		fatal(err);
 	agent_report("ready uptime_ms=%lu", uptime_ms());
-	if (cfg.notify_port) {
-		int rc = agent_notify_ready(cfg.notify_port, uptime_ms());
-
-		if (rc < 0)
-			lbx_warn("cannot tell the host we are ready (vsock port %u): %s",
-				 cfg.notify_port, strerror(-rc));
-	}
+	notify_host(&cfg);
 	if (cfg.argc == 0 && listen_fd < 0)
 		fatal("nothing to do: give lbx.argv= or lbx.serve= on the kernel command line");
 
@@ -191,210 +211,41 @@ static void run_init(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lbx-agent                       (as PID 1 of a box)\n"
-		   "       lbx-agent --serve-unix PATH [--uid N] [--gid N] [--user NAME]\n"
-		   "                 [--home DIR] [--no-root] [--setup-user] [--landlock]\n"
-		   "                 [--rw DIR]... [--ro DIR]... [--elsewhere ro|none]\n"
-		   "                 [--ssh-unix PATH] [--notify-unix PATH] [--env K=V]...\n"
-		   "                 [--net-stream PATH --net CIDR,GATEWAY,DNS]\n"
-		   "Serves exec sessions on a unix socket when not PID 1 of a VM: as the init\n"
-		   "of a container (engine light) or in tests. --landlock confines user\n"
-		   "sessions as in a VM (read-write: --rw trees, home, /tmp); --ssh-unix\n"
-		   "offers the SSH agent proxy at that socket to sessions; --notify-unix says\n"
-		   "READY to that socket once serving; --setup-user adds the user to\n"
-		   "/etc/passwd and makes its home, as in a VM; --env sets the box's\n"
-		   "environment under each session's own; --net-stream makes the tap\n"
-		   "interface eth0, relays its frames to lbx-netd at PATH and configures\n"
-		   "it as --net says (needs CAP_NET_ADMIN, which it then drops from the\n"
-		   "bounding set so no session can have it).\n");
-}
-
-/* Tell the host we serve: "READY uptime_ms=N\n" to a unix socket (engine light). */
-static int notify_ready_unix(const char *path, unsigned long ms)
-{
-	char line[64];
-	int fd = lbx_unix_connect(path, 0), n, rc = 0;
-
-	if (fd < 0)
-		return fd;
-	n = snprintf(line, sizeof(line), "READY uptime_ms=%lu\n", ms);
-	if (write(fd, line, (size_t)n) != n)
-		rc = -EIO;
-	close(fd);
-	return rc;
-}
-
-struct service_opts {
-	struct exec_service_config svc;
-	struct agent_config user; /* for --setup-user */
-	const char *path, *notify, *net_stream;
-	bool setup_user, net;
-	const char *rw[AGENT_MAX_PATHS], *ro[AGENT_MAX_PATHS];
-	char *env[AGENT_MAX_ENV];
-};
-
-static int add_path(const char **slots, unsigned *n, const char *opt, const char *p)
-{
-	if (p[0] != '/' || *n >= AGENT_MAX_PATHS) {
-		lbx_err("%s %s: expected an absolute path (at most %d)", opt, p, AGENT_MAX_PATHS);
-		return -EINVAL;
-	}
-	slots[(*n)++] = p;
-	return 0;
-}
-
-static int parse_id(const char *opt, const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!s[0] || *end || errno || v >= UINT32_MAX) {
-		lbx_err("%s %s: expected a number", opt, s);
-		return -EINVAL;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* 0, 1 for --help, or -EINVAL (a message is printed). */
-static int parse_service(int argc, char **argv, struct service_opts *so)
-{
-	static const struct option opts[] = {
-		{ "serve-unix", required_argument, NULL, 's' },
-		{ "uid", required_argument, NULL, 'u' },
-		{ "gid", required_argument, NULL, 'g' },
-		{ "user", required_argument, NULL, 'n' },
-		{ "home", required_argument, NULL, 'H' },
-		{ "no-root", no_argument, NULL, 'R' },
-		{ "setup-user", no_argument, NULL, 'U' },
-		{ "landlock", no_argument, NULL, 'L' },
-		{ "rw", required_argument, NULL, 'w' },
-		{ "ro", required_argument, NULL, 'r' },
-		{ "elsewhere", required_argument, NULL, 'e' },
-		{ "ssh-unix", required_argument, NULL, 'S' },
-		{ "notify-unix", required_argument, NULL, 'N' },
-		{ "env", required_argument, NULL, 'E' },
-		{ "net-stream", required_argument, NULL, 'T' },
-		{ "net", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct exec_service_config *svc = &so->svc;
-	unsigned id;
-	int opt;
-
-	*svc = (struct exec_service_config){
-		.uid = getuid(), .gid = getgid(), .user = "root", .home = "/", .allow_root = true,
-		.elsewhere_readable = true, .rw_paths = so->rw, .ro_paths = so->ro, .env = so->env,
-	};
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's': so->path = optarg; break;
-		case 'u':
-		case 'g':
-			if (parse_id(opt == 'u' ? "--uid" : "--gid", optarg, &id) < 0)
-				return -EINVAL;
-			if (opt == 'u')
-				svc->uid = id;
-			else
-				svc->gid = id;
-			break;
-		case 'n': svc->user = optarg; break;
-		case 'H': svc->home = optarg; break;
-		case 'R': svc->allow_root = false; break;
-		case 'U': so->setup_user = true; break;
-		case 'L': svc->landlock = true; break;
-		case 'w':
-			if (add_path(so->rw, &svc->nrw, "--rw", optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'r':
-			if (add_path(so->ro, &svc->nro, "--ro", optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'e':
-			if (strcmp(optarg, "ro") && strcmp(optarg, "none")) {
-				lbx_err("--elsewhere %s: expected ro or none", optarg);
-				return -EINVAL;
-			}
-			svc->elsewhere_readable = !strcmp(optarg, "ro");
-			break;
-		case 'S': svc->ssh_unix = optarg; break;
-		case 'N': so->notify = optarg; break;
-		case 'E':
-			if (svc->nenv >= AGENT_MAX_ENV || !strchr(optarg, '=') || optarg[0] == '=') {
-				lbx_err("--env %s: expected KEY=VALUE (at most %d)", optarg,
-					AGENT_MAX_ENV);
-				return -EINVAL;
-			}
-			so->env[svc->nenv++] = optarg;
-			break;
-		case 'T': so->net_stream = optarg; break;
-		case 'A': {
-			char msg[160];
-
-			if (agent_parse_net(&so->user, optarg, strlen(optarg), msg, sizeof(msg)) < 0) {
-				lbx_err("--net %s: %s", optarg, msg);
-				return -EINVAL;
-			}
-			so->net = true;
-			break;
-		}
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (!so->path || optind != argc) {
-		fprintf(stderr, "lbx-agent: must run as PID 1 of a box, or with --serve-unix PATH\n");
-		usage(stderr);
-		return -EINVAL;
-	}
-	if (!so->net_stream != !so->net) {
-		lbx_err("--net-stream and --net go together");
-		return -EINVAL;
-	}
-	if (svc->home[0] != '/' || strlen(svc->user) >= sizeof(so->user.user)) {
-		lbx_err("--home must be absolute and --user at most %zu bytes",
-			sizeof(so->user.user) - 1);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* --setup-user: the box user in /etc/passwd and /etc/group, and its home, as in a VM. */
-static int setup_user(struct service_opts *so)
-{
-	char err[256];
-
-	so->user.uid = so->svc.uid;
-	so->user.gid = so->svc.gid;
-	snprintf(so->user.user, sizeof(so->user.user), "%s", so->svc.user);
-	so->user.home = (char *)so->svc.home;
-	if (agent_setup_user(&so->user, err, sizeof(err)) < 0) {
-		lbx_err("%s", err);
-		return -EIO;
-	}
-	return 0;
+	fprintf(f, "usage: lbx-agent                       (PID 1 of a VM: parameters from /proc/cmdline)\n"
+		   "       lbx-agent lbx.KEY=VALUE...      (the init of a container, or a test)\n"
+		   "The parameters are the same in both cases (common/agent_params.h), e.g.\n"
+		   "lbx.serve=unix:/run/lbx/host/agent.sock lbx.notify=unix:/run/lbx/host/ready.sock\n"
+		   "lbx.uid=1000 lbx.gid=1000 lbx.user=dev lbx.home=/home/dev lbx.root=0\n"
+		   "lbx.rw=/project lbx.ro=/data lbx.elsewhere=none lbx.env=K=V\n"
+		   "lbx.ssh=unix:PATH lbx.net-stream=unix:PATH lbx.net=CIDR,GATEWAY,DNS\n"
+		   "Out of a VM the agent serves exec sessions on lbx.serve, confining user\n"
+		   "sessions with Landlock as in a VM; as PID 1 of a container it also adds\n"
+		   "the box user to /etc/passwd and makes its home, and with lbx.net-stream\n"
+		   "makes the tap interface eth0, relays its frames to lbx-netd there and\n"
+		   "configures it as lbx.net says (needs CAP_NET_ADMIN, which it then drops\n"
+		   "from the bounding set so no session can have it).\n");
 }
 
 /*
- * --net-stream: eth0 as a tap relayed to lbx-netd, configured like a VM's.
+ * A container's eth0: a tap relayed to lbx-netd, configured like a VM's.
  * Then CAP_NET_ADMIN leaves the bounding set: the container had it for
  * this alone, and no session, root or not, may reconfigure the network.
  */
-static int setup_net(struct service_opts *so)
+static int setup_net(const struct agent_config *cfg, struct exec_service_config *svc)
 {
 	char err[256];
 
-	so->svc.net = tap_relay_new(TAP_IFNAME, AGENT_NET_MAC, so->net_stream, err, sizeof(err));
-	if (!so->svc.net) {
+	if (cfg->net_stream.kind != LBX_EP_UNIX || !cfg->net_cidr[0]) {
+		lbx_err("lbx.net-stream takes a unix:PATH and goes with lbx.net");
+		return -EINVAL;
+	}
+	svc->net = tap_relay_new(TAP_IFNAME, AGENT_NET_MAC, cfg->net_stream.path, err, sizeof(err));
+	if (!svc->net) {
 		lbx_err("network: %s", err);
 		return -EIO;
 	}
-	if (agent_net_configure(TAP_IFNAME, so->user.net_cidr, so->user.net_gw, so->user.net_dns,
-				err, sizeof(err)) < 0) {
+	if (agent_net_configure(TAP_IFNAME, cfg->net_cidr, cfg->net_gw, cfg->net_dns, err,
+				sizeof(err)) < 0) {
 		lbx_err("network: %s", err);
 		return -EIO;
 	}
@@ -406,60 +257,78 @@ static int setup_net(struct service_opts *so)
 	return 0;
 }
 
-/* Not PID 1 of a VM: serve exec sessions on a unix socket until SIGTERM or POWEROFF. */
+/* Not PID 1 of a VM: serve exec sessions until SIGTERM or POWEROFF. */
 static int run_service(int argc, char **argv)
 {
-	struct service_opts so = { 0 };
+	struct exec_service_config svc = { 0 };
+	struct agent_config cfg;
+	bool container = getpid() == 1;
+	char err[256];
 	sigset_t chld;
-	int fd, rc;
+	int fd = -1, rc = 1;
 
-	rc = parse_service(argc, argv, &so);
-	if (rc)
-		return rc > 0 ? 0 : 2;
-	if (so.setup_user && setup_user(&so) < 0)
-		return 1;
-	if (so.net_stream && setup_net(&so) < 0) {
-		tap_relay_free(so.svc.net);
-		return 1;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
 	}
+	if (agent_params_parse_argv(argc - 1, argv + 1, &cfg, err, sizeof(err)) < 0) {
+		lbx_err("%s", err);
+		usage(stderr);
+		agent_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.serve.kind == LBX_EP_NONE) {
+		lbx_err("out of a VM the agent needs lbx.serve=ENDPOINT");
+		agent_config_free(&cfg);
+		return 2;
+	}
+	if (container && agent_setup_user(&cfg, err, sizeof(err)) < 0) {
+		lbx_err("%s", err);
+		goto out;
+	}
+	service_config(&cfg, &svc);
+	if (cfg.net_stream.kind != LBX_EP_NONE && setup_net(&cfg, &svc) < 0)
+		goto out;
 	/* The init of a container: only the host, outside our PID namespace, may connect. */
-	so.svc.outside_peers_only = getpid() == 1;
-	fd = lbx_unix_listen(so.path, 16, LBX_UNIX_NONBLOCK);
+	svc.outside_peers_only = container;
+	fd = listen_service(&cfg, err, sizeof(err));
 	if (fd < 0) {
-		lbx_err("cannot listen on %s: %s", so.path, strerror(-fd));
-		return 1;
+		lbx_err("%s", err);
+		goto out;
 	}
 	/*
 	 * The socket is the host user's to connect to: in a rootless container
 	 * (--userns=keep-id) our root is a subordinate uid on the host, and an
 	 * owner-only socket of that uid would shut the host user out.
 	 */
-	if (geteuid() == 0 && chown(so.path, so.svc.uid, so.svc.gid) < 0) {
-		lbx_err("cannot give %s to uid %u: %s", so.path, (unsigned)so.svc.uid,
+	if (cfg.serve.kind == LBX_EP_UNIX && geteuid() == 0 &&
+	    chown(cfg.serve.path, svc.uid, svc.gid) < 0) {
+		lbx_err("cannot give %s to uid %u: %s", cfg.serve.path, (unsigned)svc.uid,
 			strerror(errno));
-		close(fd);
-		return 1;
+		goto out;
 	}
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	if (so.notify && (rc = notify_ready_unix(so.notify, uptime_ms())) < 0)
-		lbx_warn("cannot tell the host we are ready (%s): %s", so.notify, strerror(-rc));
-	rc = agent_serve(fd, &so.svc, 0, NULL);
-	tap_relay_free(so.svc.net);
-	close(fd);
-	unlink(so.path);
-	if (rc < 0) {
+	notify_host(&cfg);
+	rc = agent_serve(fd, &svc, 0, NULL);
+	if (cfg.serve.kind == LBX_EP_UNIX)
+		unlink(cfg.serve.path);
+	if (rc < 0)
 		lbx_err("exec service failed: %s", strerror(-rc));
-		return 1;
-	}
-	return 0;
+	rc = rc < 0;
+out:
+	tap_relay_free(svc.net);
+	if (fd >= 0)
+		close(fd);
+	agent_config_free(&cfg);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	lbx_log_init("lbx-agent");
-	/* PID 1 with options: the init of a container (engine light), not of a VM. */
+	/* PID 1 with parameters: the init of a container (engine light), not of a VM. */
 	if (getpid() == 1 && argc < 2)
 		run_init();
 	return run_service(argc, argv);

@@ -41,9 +41,9 @@ int agent_run_wait(pid_t pid);
 
 /* serve.c: the exec service's socket and loop. */
 struct exec_service_config;
-int agent_listen_vsock(unsigned port);
-/* Tell the host we are ready: "READY uptime_ms=N\n" to host vsock port. */
-int agent_notify_ready(unsigned port, unsigned long uptime_ms);
+struct lbx_endpoint;
+/* Tell the host we are ready: "READY uptime_ms=N\n" to its endpoint (vsock: the host's). */
+int agent_notify_ready(const struct lbx_endpoint *ep, unsigned long uptime_ms);
 /*
  * Serve until SIGTERM/SIGINT (returns 0), until watch_pid (if > 0) exits
  * (returns 1, *watch_status is its wait status), or until a host asks for

@@ -1,35 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's settings from the kernel command line (/proc/cmdline).
- *
- *   lbx.hostname=NAME   hostname of the box
- *   lbx.argv=ARG        one argument of the command to run, repeated in
- *                       order; %XX escapes any byte (space is %20)
- *   lbx.env=K=V         one environment variable, repeated, %XX escapes
- *   lbx.cwd=DIR         working directory of the command (default /)
- *   lbx.tty=1           give the command the console as controlling
- *                       terminal (interactive shells)
- *   lbx.serve=PORT      serve exec sessions on this vsock port (1024 is
- *                       the usual); without it the agent runs lbx.argv only
- *   lbx.uid=N lbx.gid=N lbx.user=NAME lbx.home=DIR
- *                       the box user that sessions run as (default root)
- *   lbx.root=0          refuse root sessions (default: allowed)
- *   lbx.rootfs=TAG      the box's root tree is virtio-fs TAG: mount it and
- *                       switch into it before anything else
- *   lbx.mount=TAG:PATH[:ro]  mount virtio-fs TAG at PATH (repeated)
- *   lbx.rw=PATH lbx.ro=PATH  Landlock for user sessions: extra read-write or
- *                       read-only trees (repeated); mounts count already
- *   lbx.elsewhere=ro|none    the rest of the tree read-only (default) or
- *                       only the system directories
- *   lbx.ssh=PORT        offer the host's SSH agent proxy (vsock PORT) to
- *                       sessions as SSH_AUTH_SOCK
- *   lbx.net=CIDR,GATEWAY,DNS  configure eth0 statically (slirp's addresses)
- *   lbx.notify=PORT     once serving, connect to the host's vsock PORT and
- *                       say "READY uptime_ms=N"
- *
- * Parameters with a dot are kernel "module parameters", which the kernel
- * keeps away from init's argv and environment: the agent reads them here.
- * Anything not starting with "lbx." is ignored.
+ * The agent's settings, in the one parameter language every engine
+ * speaks (common/agent_params.h: keys, encoding and meaning): from the
+ * kernel command line in a VM (/proc/cmdline, where the kernel's own
+ * words are skipped), or from argv as the init of a container. One
+ * table-driven parser (cmdline.c) serves both.
  */
 #ifndef LBX_AGENT_CMDLINE_H
 #define LBX_AGENT_CMDLINE_H
@@ -38,6 +13,7 @@
 #include <stddef.h>
 
 #include "compiler.h"
+#include "endpoint.h"
 
 #define AGENT_MAX_ARGS 64
 #define AGENT_MAX_ENV 64
@@ -59,9 +35,10 @@ struct agent_config {
 	int envc;
 	char *cwd;
 	bool tty;
-	unsigned serve_port; /* 0: no exec service */
-	unsigned notify_port; /* 0: do not notify the host */
-	unsigned ssh_port;    /* 0: no SSH agent */
+	struct lbx_endpoint serve;	/* the exec service (LBX_EP_NONE: none) */
+	struct lbx_endpoint notify;	/* where to say READY (none: nobody) */
+	struct lbx_endpoint ssh;	/* the host's SSH agent proxy (none: no agent) */
+	struct lbx_endpoint net_stream; /* a container's frame stream to lbx-netd */
 	char net_cidr[44], net_gw[40], net_dns[40]; /* "" when the box has no network */
 	unsigned uid, gid;
 	char user[33];
@@ -78,17 +55,17 @@ struct agent_config {
 };
 
 /*
- * Parse a command line of len bytes. On error returns -errno and writes a
- * one-line reason to err; cfg must be released with agent_config_free
- * either way.
+ * Parse a kernel command line of len bytes (words separated by spaces,
+ * double quotes group, as the kernel's own parser does); words not
+ * starting with "lbx." are the kernel's and skipped. On error returns
+ * -errno and writes a one-line reason naming the parameter to err; cfg
+ * must be released with agent_config_free either way.
  */
 LBX_MUST_CHECK int agent_cmdline_parse(const char *buf, size_t len, struct agent_config *cfg,
 				       char *err, size_t errsz);
+/* The same parameters as argv words (a container's init); every word must be one. */
+LBX_MUST_CHECK int agent_params_parse_argv(int argc, char *const argv[], struct agent_config *cfg,
+					   char *err, size_t errsz);
 void agent_config_free(struct agent_config *cfg);
-/* lbx.net's value, "CIDR,GATEWAY,DNS", into cfg's net_* fields (also --net in service mode). */
-LBX_MUST_CHECK int agent_parse_net(struct agent_config *cfg, const char *val, size_t vlen,
-				   char *err, size_t errsz);
-/* Decode %XX escapes of src[0..n) into a new string; NULL if malformed. */
-char *agent_percent_decode(const char *src, size_t n);
 
 #endif

@@ -15,33 +15,12 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/vm_sockets.h>
 
 #include "agent.h"
 #include "exec_service.h"
 #include "forward.h"
 #include "log.h"
 #include "netrelay.h"
-
-int agent_listen_vsock(unsigned port)
-{
-	struct sockaddr_vm addr = {
-		.svm_family = AF_VSOCK,
-		.svm_cid = VMADDR_CID_ANY,
-		.svm_port = port,
-	};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
 
 struct serve_state {
 	struct lbx_loop *loop;
@@ -134,22 +113,16 @@ int agent_serve(int listen_fd, const struct exec_service_config *config, pid_t w
 	return rc < 0 ? rc : 0;
 }
 
-int agent_notify_ready(unsigned port, unsigned long uptime_ms)
+int agent_notify_ready(const struct lbx_endpoint *ep, unsigned long uptime_ms)
 {
-	struct sockaddr_vm addr = {
-		.svm_family = AF_VSOCK,
-		.svm_cid = VMADDR_CID_HOST,
-		.svm_port = port,
-	};
 	char line[64];
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), n, rc = 0;
+	int fd = lbx_endpoint_connect(ep), n, rc = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = snprintf(line, sizeof(line), "READY uptime_ms=%lu\n", uptime_ms);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    write(fd, line, (size_t)n) != n)
-		rc = -errno;
+	if (write(fd, line, (size_t)n) != n)
+		rc = -EIO;
 	close(fd);
 	return rc;
 }

@@ -21,11 +21,14 @@
 #include "cli.h"
 #include "connect.h"
 #include "engine_light.h"
+#include "manifest.h"
 #include "exec_client.h"
 #include "exec_proto.h"
 #include "resolve.h"
 #include "log.h"
 #include "unixsock.h"
+
+#include <cjson/cJSON.h>
 
 static int sig_pipe[2] = { -1, -1 };
 static int winch_pipe[2] = { -1, -1 };
@@ -150,6 +153,24 @@ static int parse(int argc, char **argv, struct exec_args *a)
 	return 0;
 }
 
+/* The light agent's process, as the supervisor recorded it at READY (0: unknown). */
+static pid_t light_agent_pid(const char *name)
+{
+	char path[PATH_MAX], text[8192];
+	cJSON *doc, *pid;
+	pid_t v = 0;
+
+	if (lbx_runtime_path(name, MF_STATE, path, sizeof(path)) < 0 ||
+	    box_read_file(path, text, sizeof(text)) <= 0)
+		return 0;
+	doc = cJSON_Parse(text);
+	pid = cJSON_GetObjectItemCaseSensitive(doc, "agent_pid");
+	if (cJSON_IsNumber(pid) && pid->valuedouble > 0 && pid->valuedouble < 1 << 30)
+		v = (pid_t)pid->valuedouble;
+	cJSON_Delete(doc);
+	return v;
+}
+
 static int open_session(const struct exec_args *a, char *err, size_t errsz)
 {
 	char path[4096];
@@ -168,21 +189,15 @@ static int open_session(const struct exec_args *a, char *err, size_t errsz)
 		snprintf(err, errsz, "which box? (lbx exec NAME -- COMMAND)");
 		return -EINVAL;
 	}
-	if (lbx_runtime_path(a->name, "vsock.sock", path, sizeof(path)) < 0) {
+	if (lbx_runtime_path(a->name, MF_VSOCK_UDS, path, sizeof(path)) < 0) {
 		snprintf(err, errsz, "box name '%s' is not valid", a->name);
 		return -EINVAL;
 	}
-	/* Engine light: the agent's own unix socket (engine_light.h). */
+	/* Engine light: the agent's own unix socket, served by the agent (engine_light.h). */
 	if (access(path, F_OK) < 0 &&
-	    lbx_runtime_path(a->name, LIGHT_AGENT_SOCK, path, sizeof(path)) == 0 &&
-	    access(path, F_OK) == 0) {
-		int fd = lbx_unix_connect(path, 0);
-
-		if (fd < 0)
-			snprintf(err, errsz, "cannot reach the agent of box %s at %s: %s", a->name,
-				 path, strerror(-fd));
-		return fd;
-	}
+	    lbx_runtime_path(a->name, MF_LIGHT_AGENT_SOCK, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0)
+		return engine_light_connect_agent(path, light_agent_pid(a->name), err, errsz);
 	if (access(path, F_OK) < 0) {
 		snprintf(err, errsz, "box %s is not running (start it with 'lbx up %s')", a->name,
 			 a->name);

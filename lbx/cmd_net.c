@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "box.h"
+#include "manifest.h"
 #include "cli.h"
 #include "connect.h"
 #include "log.h"
@@ -106,7 +107,7 @@ int lbx_cmd_net(int argc, char **argv)
 		lbx_err("net: box %s is not running", p.name);
 		return 1;
 	}
-	box_path(p.runtime, "netd-control.sock", path, sizeof(path));
+	box_path(p.runtime, MF_NETD_CONTROL, path, sizeof(path));
 	fd = lbx_unix_connect(path, 0);
 	if (fd < 0) {
 		lbx_err("net: box %s has no network (its definition says \"mode\": \"none\")",

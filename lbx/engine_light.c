@@ -10,107 +10,37 @@
  * podman's default capabilities and seccomp profile (which allows
  * Landlock). The agent confines user sessions with Landlock exactly as in
  * a VM; root sessions are bounded by the container only, which shares the
- * host kernel.
+ * host kernel. The devices and the agent's parameters are the manifest's.
  */
 #include "engine_light.h"
 
+#include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine_args.h"
 #include "image.h"
+#include "manifest.h"
+#include "unixsock.h"
 
 void engine_light_name(const char *box, char *buf, size_t sz)
 {
 	snprintf(buf, sz, "lbx-%s", box);
 }
 
-/* podman --mount splits on ',' and '='; such a path cannot be given to it. */
-static int add_bind(struct argv_buf *a, const char *src, const char *dst, bool ro, char *err,
-		    size_t errsz)
+char **engine_light_argv(const struct box_manifest *m, const char *agent, char *err,
+			 size_t errsz)
 {
-	const char *bad = strpbrk(src, ",=") ? src : (strpbrk(dst, ",=") ? dst : NULL);
-
-	if (bad) {
-		snprintf(err, errsz, "engine light cannot mount %s: podman takes no ',' or '=' in "
-				     "mount paths", bad);
-		return -1;
-	}
-	argv_add(a, "--mount");
-	argv_add(a, "type=bind,source=%s,destination=%s%s", src, dst, ro ? ",ro=true" : "");
-	return 0;
-}
-
-static void agent_args(struct argv_buf *a, const struct box_config *c)
-{
-	struct passwd *pw = getpwuid(getuid());
-	char home[4096];
-
-	image_box_home(home, sizeof(home));
-	argv_add(a, "--serve-unix");
-	argv_add(a, "%s/agent.sock", LIGHT_GUEST_DIR);
-	argv_add(a, "--notify-unix");
-	argv_add(a, "%s/ready.sock", LIGHT_GUEST_DIR);
-	argv_add(a, "--setup-user");
-	argv_add(a, "--landlock");
-	argv_add(a, "--uid");
-	argv_add(a, "%u", (unsigned)getuid());
-	argv_add(a, "--gid");
-	argv_add(a, "%u", (unsigned)getgid());
-	argv_add(a, "--user");
-	argv_add(a, "%s", getuid() == 0 ? "root" : (pw ? pw->pw_name : "user"));
-	argv_add(a, "--home");
-	argv_add(a, "%s", home);
-	argv_add(a, "--rw");
-	argv_add(a, "%s", c->workdir);
-	for (unsigned i = 0; i < c->nmounts; i++) {
-		argv_add(a, c->mounts[i].read_only ? "--ro" : "--rw");
-		argv_add(a, "%s", c->mounts[i].guest);
-	}
-	for (unsigned i = 0; i < c->nrw; i++) {
-		argv_add(a, "--rw");
-		argv_add(a, "%s", c->rw_paths[i]);
-	}
-	for (unsigned i = 0; i < c->nro; i++) {
-		argv_add(a, "--ro");
-		argv_add(a, "%s", c->ro_paths[i]);
-	}
-	if (!c->elsewhere_readable) {
-		argv_add(a, "--elsewhere");
-		argv_add(a, "none");
-	}
-	if (!c->root_sessions)
-		argv_add(a, "--no-root");
-	for (unsigned i = 0; i < c->nenv; i++) {
-		argv_add(a, "--env");
-		argv_add(a, "%s", c->env[i]);
-	}
-	if (c->ssh_policy) {
-		argv_add(a, "--ssh-unix");
-		argv_add(a, "%s/ssh.sock", LIGHT_GUEST_DIR);
-	}
-	if (!c->net_none) {
-		argv_add(a, "--net-stream");
-		argv_add(a, "%s/net.sock", LIGHT_GUEST_DIR);
-		argv_add(a, "--net");
-		argv_add(a, "%s", LBX_GUEST_NET);
-	}
-}
-
-char **engine_light_argv(const struct supervisor_opts *o, const char *agent, const char *root,
-			 char *err, size_t errsz)
-{
-	const struct box_config *c = o->cfg;
+	const struct box_config *c = m->cfg;
 	struct argv_buf a = { 0 };
-	char name[96], dir[4200];
+	char name[96];
 	int bad = 0;
 
 	engine_light_name(c->name, name, sizeof(name));
-	snprintf(dir, sizeof(dir), "%s/%s", o->paths->runtime, LIGHT_DIR);
 	static const char *const base[] = { IMAGE_PODMAN, "run", "--rm", "--replace",
 					    IMAGE_PODMAN_ULIMITS, "--network", "none",
 					    "--user", "0:0", "--tmpfs", "/run:mode=0755",
@@ -120,28 +50,23 @@ char **engine_light_argv(const struct supervisor_opts *o, const char *agent, con
 	/* Rootless: keep the user's uid inside, so the project's files stay theirs. */
 	if (getuid() != 0)
 		argv_add(&a, "--userns=keep-id");
-	/* The tap for lbx-netd (engine_light.h); the agent drops the capability after. */
-	if (!c->net_none) {
-		argv_add(&a, "--device");
-		argv_add(&a, "/dev/net/tun");
-		argv_add(&a, "--cap-add");
-		argv_add(&a, "NET_ADMIN");
-	}
 	argv_add(&a, "--name");
 	argv_add(&a, "%s", name);
 	argv_add(&a, "--hostname");
 	argv_add(&a, "%s", c->name);
-	bad |= add_bind(&a, agent, "/run/lbx-agent", true, err, errsz);
-	bad |= add_bind(&a, dir, LIGHT_GUEST_DIR, false, err, errsz);
-	bad |= add_bind(&a, c->project, c->workdir, false, err, errsz);
-	for (unsigned i = 0; i < c->nmounts; i++)
-		bad |= add_bind(&a, c->mounts[i].host, c->mounts[i].guest, c->mounts[i].read_only,
-				err, errsz);
+	argv_add(&a, "--mount");
+	argv_add(&a, "type=bind,source=%s,destination=/run/lbx-agent,ro=true", agent);
+	argv_add(&a, "--mount");
+	argv_add(&a, "type=bind,source=%s/%s,destination=%s", m->paths->runtime, MF_LIGHT_DIR,
+		 MF_LIGHT_GUEST_DIR);
+	for (unsigned i = 0; i < m->ndev && !bad; i++)
+		bad = manifest_light_device(&m->dev[i], &a, err, errsz);
 	/* --rootfs takes the rest of the line as the command. */
 	argv_add(&a, "--rootfs");
-	argv_add(&a, "%s", root);
+	argv_add(&a, "%s", m->root);
 	argv_add(&a, "/run/lbx-agent");
-	agent_args(&a, c);
+	for (unsigned i = 0; i < m->nagent; i++)
+		argv_add(&a, "%s", m->agent[i]);
 	if (a.oom || bad) {
 		engine_argv_free(a.v);
 		if (!bad)
@@ -149,6 +74,33 @@ char **engine_light_argv(const struct supervisor_opts *o, const char *agent, con
 		return NULL;
 	}
 	return a.v;
+}
+
+int engine_light_connect_agent(const char *sock, pid_t agent_pid, char *err, size_t errsz)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	int fd = lbx_unix_connect(sock, 0);
+
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot reach the agent at %s: %s", sock, strerror(-fd));
+		return fd;
+	}
+	/*
+	 * SO_PEERCRED of a connected unix socket is the listener's, in our
+	 * PID namespace. A root session of the box could put a socket of its
+	 * own at this path (the directory is the container's to write); it
+	 * would not be the agent's process.
+	 */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || agent_pid <= 0 ||
+	    peer.pid != agent_pid) {
+		snprintf(err, errsz, "the socket %s is not served by the box's agent (pid %d, "
+				     "not %d): something in the box replaced it; stop the box with "
+				     "'lbx down'", sock, (int)peer.pid, (int)agent_pid);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
 }
 
 void engine_light_remove(const char *box)

@@ -10,28 +10,23 @@
  * /dev/net/tun and CAP_NET_ADMIN, which the agent drops once eth0 is up)
  * and relays its frames to lbx-netd's stream socket, so the same egress
  * policy holds as in a VM. No host socket (SSH agent, Wayland) is mounted
- * in directly.
+ * in directly. The socket names are the manifest's (manifest.h).
  */
 #ifndef LBX_ENGINE_LIGHT_H
 #define LBX_ENGINE_LIGHT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-#include "supervisor.h"
-
-#define LIGHT_DIR "light"		     /* in the runtime directory */
-#define LIGHT_AGENT_SOCK "light/agent.sock"  /* the agent's exec service */
-#define LIGHT_READY_SOCK "light/ready.sock"  /* the supervisor's, for READY */
-#define LIGHT_SSH_SOCK "light/ssh.sock"	     /* lbx-ssh-proxy's */
-#define LIGHT_NET_SOCK "light/net.sock"	     /* lbx-netd's frame stream */
-#define LIGHT_GUEST_DIR "/run/lbx/host"	     /* RUNTIME/light in the container */
-
-/* podman's command line for the box (NULL-terminated, heap), or NULL with err. */
-char **engine_light_argv(const struct supervisor_opts *o, const char *agent, const char *root,
-			 char *err, size_t errsz);
 /* The container's name: lbx-NAME. */
 void engine_light_name(const char *box, char *buf, size_t sz);
 /* Remove the box's container if it is still there (podman rm --force); waits. */
 void engine_light_remove(const char *box);
+/*
+ * Connect to the agent's exec socket and check that the peer is the
+ * agent: the process that reported READY (agent_pid, from state.json),
+ * not something a session put in its place. fd or -errno, err says why.
+ */
+int engine_light_connect_agent(const char *sock, pid_t agent_pid, char *err, size_t errsz);
 
 #endif

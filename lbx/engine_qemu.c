@@ -6,29 +6,20 @@
  * (the kernel has none, and microvm then lists devices on the command
  * line), guest RAM in a shared memfd the backends can map, and reboot=t
  * with -no-reboot so the agent's power-off ends QEMU (microvm has no
- * i8042 for reboot=k).
+ * i8042 for reboot=k). The devices are the manifest's (manifest.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "engine_args.h"
-#include "supervisor.h"
+#include "manifest.h"
 
-static void add_fs(struct argv_buf *a, const char *runtime, const char *tag, unsigned idx)
-{
-	argv_add(a, "-chardev");
-	argv_add(a, "socket,id=fs%u,path=%s/fs-%s.sock", idx, runtime, tag);
-	argv_add(a, "-device");
-	argv_add(a, "vhost-user-fs-device,chardev=fs%u,tag=%s", idx, tag);
-}
-
-char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel, const char *initrd,
+char **engine_qemu_argv(const struct box_manifest *m, const char *kernel, const char *initrd,
 			const char *console_log, char *err, size_t errsz)
 {
-	const struct box_config *c = o->cfg;
-	const char *rt = o->paths->runtime;
+	const struct box_config *c = m->cfg;
 	struct argv_buf a = { 0 };
-	char *cmdline = engine_kernel_cmdline(o, "t");
+	char *cmdline = manifest_kernel_cmdline(m, "t");
 
 	if (!cmdline) {
 		snprintf(err, errsz, "out of memory");
@@ -64,27 +55,9 @@ char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel, con
 	argv_add(&a, "%s", initrd);
 	argv_add(&a, "-append");
 	argv_add(&a, "%s", cmdline);
-	argv_add(&a, "-chardev");
-	argv_add(&a, "socket,id=vsk,path=%s/vsock-vu.sock", rt);
-	argv_add(&a, "-device");
-	argv_add(&a, "vhost-user-vsock-device,chardev=vsk");
 	argv_add(&a, "-device");
 	argv_add(&a, "virtio-rng-device");
-	if (!c->net_none) {
-		argv_add(&a, "-chardev");
-		argv_add(&a, "socket,id=net0,path=%s/net-vu.sock", rt);
-		argv_add(&a, "-netdev");
-		argv_add(&a, "vhost-user,id=n0,chardev=net0");
-		argv_add(&a, "-device");
-		argv_add(&a, "virtio-net-device,netdev=n0");
-	}
-	add_fs(&a, rt, "root", 0);
-	add_fs(&a, rt, "project", 1);
-	for (unsigned i = 0; i < c->nmounts; i++) {
-		char tag[16];
-
-		snprintf(tag, sizeof(tag), "mount%u", i);
-		add_fs(&a, rt, tag, i + 2);
-	}
+	for (unsigned i = 0; i < m->ndev; i++)
+		manifest_qemu_device(&m->dev[i], i, &a);
 	return argv_finish(&a, cmdline, err, errsz);
 }

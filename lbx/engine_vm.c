@@ -2,21 +2,21 @@
 /*
  * Engine vm: lbx-vmm on /dev/kvm, with the same kernel, initramfs and
  * backends as engine qemu. lbx-vmm ends the machine on the i8042 reset,
- * hence reboot=k; it appends the virtio_mmio.device= entries itself.
+ * hence reboot=k; it appends the virtio_mmio.device= entries itself. The
+ * devices are the manifest's (manifest.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "engine_args.h"
-#include "supervisor.h"
+#include "manifest.h"
 
-char **engine_vm_argv(const struct supervisor_opts *o, const char *vmm, const char *kernel,
+char **engine_vm_argv(const struct box_manifest *m, const char *vmm, const char *kernel,
 		      const char *initrd, const char *console_log, char *err, size_t errsz)
 {
-	const struct box_config *c = o->cfg;
-	const char *rt = o->paths->runtime;
+	const struct box_config *c = m->cfg;
 	struct argv_buf a = { 0 };
-	char *cmdline = engine_kernel_cmdline(o, "k");
+	char *cmdline = manifest_kernel_cmdline(m, "k");
 
 	if (!cmdline) {
 		snprintf(err, errsz, "out of memory");
@@ -36,19 +36,7 @@ char **engine_vm_argv(const struct supervisor_opts *o, const char *vmm, const ch
 	argv_add(&a, "--console");
 	argv_add(&a, "%s", console_log);
 	argv_add(&a, "--rng");
-	argv_add(&a, "--vhost-user");
-	argv_add(&a, "vsock,%s/vsock-vu.sock", rt);
-	if (!c->net_none) {
-		argv_add(&a, "--vhost-user");
-		argv_add(&a, "net,%s/net-vu.sock", rt);
-	}
-	argv_add(&a, "--vhost-user");
-	argv_add(&a, "fs,%s/fs-root.sock,tag=root", rt);
-	argv_add(&a, "--vhost-user");
-	argv_add(&a, "fs,%s/fs-project.sock,tag=project", rt);
-	for (unsigned i = 0; i < c->nmounts; i++) {
-		argv_add(&a, "--vhost-user");
-		argv_add(&a, "fs,%s/fs-mount%u.sock,tag=mount%u", rt, i, i);
-	}
+	for (unsigned i = 0; i < m->ndev; i++)
+		manifest_vmm_device(&m->dev[i], &a);
 	return argv_finish(&a, cmdline, err, errsz);
 }

@@ -21,11 +21,14 @@
 #include "connect.h"
 #include "engine_args.h"
 #include "engine_light.h"
+#include "manifest.h"
 #include "evloop.h"
 #include "image.h"
 #include "exec_proto.h"
 #include "log.h"
 #include "unixsock.h"
+
+#include <cjson/cJSON.h>
 
 #define SUP_MAX_CHILDREN 24
 #define SUP_POWEROFF_WAIT_MS 20000
@@ -41,13 +44,16 @@ struct child {
 
 struct sup {
 	const struct supervisor_opts *o;
+	const struct box_manifest *m;
 	struct lbx_loop *loop;
 	struct child kids[SUP_MAX_CHILDREN];
 	int nkids;
 	int engine; /* index in kids, -1 before it starts */
 	int notify_fd;
 	int ready_fd;
+	int ready_pending; /* accepted READY connections not yet answered */
 	bool ready;
+	pid_t agent_pid; /* engine light: the agent's process, from its READY connection */
 	char reason[512];
 	struct timespec t0;
 };
@@ -224,93 +230,27 @@ static int wait_socket(struct sup *s, int idx, const char *path)
 	return -ETIMEDOUT;
 }
 
-static int start_vsockd(struct sup *s, const char *log, char *err, size_t errsz)
+/* One backend of the manifest: its policy file, then the program, then its socket. */
+static int start_device(struct sup *s, const struct mf_device *d, const char *log, char *err,
+			size_t errsz)
 {
-	char exe[PATH_MAX], vu[PATH_MAX + 32], uds[PATH_MAX + 32];
-	int idx;
-
-	if (lbx_asset(ASSET_VSOCKD, exe, sizeof(exe), err, errsz) < 0)
-		return -ENOENT;
-	box_path(s->o->paths->runtime, "vsock-vu.sock", vu, sizeof(vu));
-	box_path(s->o->paths->runtime, "vsock.sock", uds, sizeof(uds));
-	char *argv[] = { exe, "--socket", vu, "--uds-path", uds, "--guest-cid", "3", NULL };
-	idx = spawn(s, "lbx-vsockd", argv, log);
-	return idx < 0 ? idx : wait_socket(s, idx, vu);
-}
-
-static int start_fsd(struct sup *s, const char *tag, const char *dir, bool ro,
-		     const char *ownership, const char *log, char *err, size_t errsz)
-{
-	char exe[PATH_MAX], sock[PATH_MAX + 32], file[64], role[64];
-	int idx;
-
-	if (lbx_asset(ASSET_FSD, exe, sizeof(exe), err, errsz) < 0)
-		return -ENOENT;
-	snprintf(file, sizeof(file), "fs-%s.sock", tag);
-	box_path(s->o->paths->runtime, file, sock, sizeof(sock));
-	snprintf(role, sizeof(role), "lbx-fsd (%s)", tag);
-	char *argv[] = { exe,	     "--socket",  sock, "--tag",	 (char *)tag, "--shared-dir",
-			 (char *)dir, "--ownership", (char *)ownership, ro ? "--read-only" : NULL, NULL };
-	idx = spawn(s, role, argv, log);
-	return idx < 0 ? idx : wait_socket(s, idx, sock);
-}
-
-/* lbx-netd with the box's network policy (the default one: nat). */
-static int start_netd(struct sup *s, const char *log, char *err, size_t errsz)
-{
-	char exe[PATH_MAX], vu[PATH_MAX + 32], policy[PATH_MAX + 32], control[PATH_MAX + 32];
+	struct argv_buf a = { 0 };
+	char exe[PATH_MAX], **argv;
 	int idx, rc;
 
-	if (lbx_asset(ASSET_NETD, exe, sizeof(exe), err, errsz) < 0)
+	if (lbx_asset(manifest_program(d), exe, sizeof(exe), err, errsz) < 0)
 		return -ENOENT;
-	bool light = s->o->engine == ENGINE_LIGHT;
-
-	/* A VM's virtio-net device over vhost-user; a container's tap relay over a stream. */
-	box_path(s->o->paths->runtime, light ? LIGHT_NET_SOCK : "net-vu.sock", vu, sizeof(vu));
-	box_path(s->o->paths->runtime, "netd-control.sock", control, sizeof(control));
-	box_path(s->o->paths->data, "net-policy.json", policy, sizeof(policy));
-	rc = box_write_file(policy, s->o->cfg->net_policy ? s->o->cfg->net_policy : "{}");
-	if (rc < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", policy, strerror(-rc));
+	if (d->policy_text && (rc = box_write_file(d->policy, d->policy_text)) < 0) {
+		snprintf(err, errsz, "cannot write %s: %s", d->policy, strerror(-rc));
 		return rc;
 	}
-	char *argv[] = { exe,	 light ? "--stream" : "--socket", vu, "--policy", policy,
-			 "--control", control,			    NULL };
-	idx = spawn(s, "lbx-netd", argv, log);
-	return idx < 0 ? idx : wait_socket(s, idx, vu);
-}
-
-/* lbx-ssh-proxy between the box and the user's agent, when the box has an ssh section. */
-static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t errsz)
-{
-	char exe[PATH_MAX], listen[PATH_MAX + 32], policy[PATH_MAX + 32], audit[PATH_MAX + 32];
-	const char *upstream = getenv("SSH_AUTH_SOCK");
-	char port[32];
-	int idx, rc;
-
-	if (!s->o->cfg->ssh_policy)
-		return 0;
-	if (!upstream || !upstream[0]) {
-		snprintf(err, errsz, "the box's ssh section needs an SSH agent on the host, and "
-				     "SSH_AUTH_SOCK is not set");
-		return -ENOENT;
-	}
-	if (lbx_asset(ASSET_SSH_PROXY, exe, sizeof(exe), err, errsz) < 0)
-		return -ENOENT;
-	snprintf(port, sizeof(port), "vsock.sock_%d", LBX_SSH_PORT);
-	box_path(s->o->paths->runtime, s->o->engine == ENGINE_LIGHT ? LIGHT_SSH_SOCK : port, listen,
-		 sizeof(listen));
-	box_path(s->o->paths->data, "ssh-policy.json", policy, sizeof(policy));
-	box_path(s->o->paths->data, "ssh-audit.log", audit, sizeof(audit));
-	rc = box_write_file(policy, s->o->cfg->ssh_policy);
-	if (rc < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", policy, strerror(-rc));
-		return rc;
-	}
-	char *argv[] = { exe,	  "--listen", listen, "--upstream", (char *)upstream, "--policy",
-			 policy, "--box",    (char *)s->o->paths->name, "--audit-log", audit, NULL };
-	idx = spawn(s, "lbx-ssh-proxy", argv, log);
-	return idx < 0 ? idx : wait_socket(s, idx, listen);
+	manifest_backend_argv(d, exe, &a);
+	argv = argv_finish(&a, NULL, err, errsz);
+	if (!argv)
+		return -ENOMEM;
+	idx = spawn(s, d->role, argv, log);
+	engine_argv_free(argv);
+	return idx < 0 ? idx : wait_socket(s, idx, d->socket);
 }
 
 /*
@@ -320,25 +260,18 @@ static int start_ssh_proxy(struct sup *s, const char *log, char *err, size_t err
  * xattrs, so files unpacked by this user show as root's in the guest, as
  * in a rootless container.
  */
-static int prepare_root(struct sup *s, char *root, size_t sz, char *err, size_t errsz)
-{
-	box_path(s->o->paths->data, "root", root, sz);
-	return image_make_root(s->o->cfg, s->o->paths, false, err, errsz);
-}
-
 /* Engine light: podman runs the root tree with lbx-agent as its init (engine_light.h). */
 static int start_light(struct sup *s, char *err, size_t errsz)
 {
-	char agent[PATH_MAX], root[PATH_MAX + 16], console[PATH_MAX + 32];
+	char agent[PATH_MAX], console[PATH_MAX + 32];
 	char **argv;
 	int idx;
 
 	if (lbx_asset(ASSET_AGENT, agent, sizeof(agent), err, errsz) < 0)
 		return -ENOENT;
-	box_path(s->o->paths->data, "root", root, sizeof(root));
 	box_path(s->o->paths->data, "console.log", console, sizeof(console));
 	unlink(console);
-	argv = engine_light_argv(s->o, agent, root, err, errsz);
+	argv = engine_light_argv(s->m, agent, err, errsz);
 	if (!argv)
 		return -EINVAL;
 	idx = spawn(s, "the engine (podman)", argv, console);
@@ -354,19 +287,12 @@ static int start_light(struct sup *s, char *err, size_t errsz)
 static int start_engine(struct sup *s, char *err, size_t errsz)
 {
 	char kernel[PATH_MAX], initrd[PATH_MAX + 32], console[PATH_MAX + 32], log[PATH_MAX + 32];
-	char **argv;
-	int idx;
-
-	char vmm[PATH_MAX];
+	char vmm[PATH_MAX], **argv;
 	bool vm = s->o->engine == ENGINE_VM;
+	int idx;
 
 	if (s->o->engine == ENGINE_LIGHT)
 		return start_light(s, err, errsz);
-	if (s->o->engine != ENGINE_QEMU && !vm) {
-		snprintf(err, errsz, "engine %s is not available in this version",
-			 box_engine_name(s->o->engine));
-		return -ENOTSUP;
-	}
 	if (lbx_asset(ASSET_KERNEL, kernel, sizeof(kernel), err, errsz) < 0 ||
 	    (vm && lbx_asset(ASSET_VMM, vmm, sizeof(vmm), err, errsz) < 0) ||
 	    lbx_asset(ASSET_INITRAMFS, initrd, sizeof(initrd), err, errsz) < 0)
@@ -374,65 +300,138 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	box_path(s->o->paths->data, "console.log", console, sizeof(console));
 	box_path(s->o->paths->data, "engine.log", log, sizeof(log));
 	unlink(console);
-	argv = vm ? engine_vm_argv(s->o, vmm, kernel, initrd, console, err, errsz)
-		  : engine_qemu_argv(s->o, kernel, initrd, console, err, errsz);
+	argv = vm ? engine_vm_argv(s->m, vmm, kernel, initrd, console, err, errsz)
+		  : engine_qemu_argv(s->m, kernel, initrd, console, err, errsz);
 	if (!argv)
 		return -ENOMEM;
 	idx = spawn(s, vm ? "the engine (lbx-vmm)" : "the engine (qemu)", argv, log);
 	engine_argv_free(argv);
 	if (idx < 0) {
-		snprintf(err, errsz, "cannot start qemu: %s", strerror(-idx));
+		snprintf(err, errsz, "cannot start the engine: %s", strerror(-idx));
 		return idx;
 	}
 	s->engine = idx;
 	return 0;
 }
 
-
 static void write_state(struct sup *s)
 {
 	char path[PATH_MAX + 32], *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	cJSON *st = cJSON_CreateObject(), *procs = cJSON_CreateArray();
 
-	if (!f)
+	if (st && procs) {
+		cJSON_AddStringToObject(st, "name", s->o->paths->name);
+		cJSON_AddStringToObject(st, "engine", box_engine_name(s->o->engine));
+		cJSON_AddNumberToObject(st, "supervisor", (double)getpid());
+		cJSON_AddNumberToObject(st, "ready_ms", elapsed_ms(s));
+		if (s->agent_pid > 0)
+			cJSON_AddNumberToObject(st, "agent_pid", (double)s->agent_pid);
+		for (int i = 0; i < s->nkids; i++) {
+			cJSON *k = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(k, "role", s->kids[i].role);
+			cJSON_AddNumberToObject(k, "pid", (double)s->kids[i].pid);
+			cJSON_AddItemToArray(procs, k);
+		}
+		cJSON_AddItemToObject(st, "processes", procs);
+		procs = NULL;
+		text = cJSON_Print(st);
+	}
+	cJSON_Delete(procs);
+	cJSON_Delete(st);
+	if (!text) {
+		lbx_warn("box %s: out of memory writing its state", s->o->paths->name);
 		return;
-	fprintf(f, "{\n  \"name\": \"%s\",\n  \"engine\": \"%s\",\n  \"supervisor\": %d,\n",
-		s->o->paths->name, box_engine_name(s->o->engine), (int)getpid());
-	fprintf(f, "  \"ready_ms\": %u,\n  \"processes\": [", elapsed_ms(s));
-	for (int i = 0; i < s->nkids; i++)
-		fprintf(f, "%s\n    { \"role\": \"%s\", \"pid\": %d }", i ? "," : "", s->kids[i].role,
-			(int)s->kids[i].pid);
-	fprintf(f, "\n  ]\n}\n");
-	fclose(f);
-	box_path(s->o->paths->runtime, "state.json", path, sizeof(path));
+	}
+	box_path(s->o->paths->runtime, MF_STATE, path, sizeof(path));
 	box_write_file(path, text);
 	free(text);
 }
 
-/* The agent says "READY uptime_ms=N" on host port 1025 once it serves. */
+/*
+ * The ready channel takes one READY and then closes (the socket goes, so
+ * lbx-vsockd refuses later guest connections at once): it cannot be used
+ * to hold host resources. Before that, at most SUP_READY_PENDING
+ * connections wait for their line, and at EMFILE accepting pauses for a
+ * moment rather than spinning on a level-triggered listener.
+ */
+#define SUP_READY_PENDING 4
+#define SUP_ACCEPT_BACKOFF_MS 200
+
+static void on_ready_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data);
+
+static void close_ready_listener(struct sup *s)
+{
+	if (s->ready_fd < 0)
+		return;
+	lbx_loop_del(s->loop, s->ready_fd);
+	close(s->ready_fd);
+	s->ready_fd = -1;
+	unlink(s->m->ready);
+}
+
+/* The peer's pid in our namespace: the agent's process, for engine light's checks. */
+static pid_t peer_pid(int fd)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ? 0 : peer.pid;
+}
+
 static void on_ready_conn(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct sup *s = data;
 	char line[64];
 	ssize_t n = read(fd, line, sizeof(line) - 1);
+	pid_t pid = peer_pid(fd);
 
+	if (n < 0 && errno == EAGAIN)
+		return;
 	lbx_loop_del(loop, fd);
 	close(fd);
+	s->ready_pending--;
 	if (n <= 0 || strncmp(line, "READY", 5) != 0 || s->ready)
 		return;
 	s->ready = true;
+	if (s->o->engine == ENGINE_LIGHT)
+		s->agent_pid = pid;
+	close_ready_listener(s);
 	write_state(s);
 	lbx_info("box %s is ready after %u ms", s->o->paths->name, elapsed_ms(s));
 	tell_parent(s, "OK %u", elapsed_ms(s));
 }
 
+static void on_accept_resume(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct sup *s = data;
+
+	lbx_loop_del(loop, fd);
+	if (s->ready_fd >= 0 && lbx_loop_add(loop, s->ready_fd, EPOLLIN, on_ready_accept, s) < 0)
+		fail(s, "cannot listen for the guest's READY again");
+}
+
 static void on_ready_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
+	struct sup *s = data;
 	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (c >= 0 && lbx_loop_add(loop, c, EPOLLIN, on_ready_conn, data) < 0)
+	if (c < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+		lbx_warn("box %s: cannot accept on the ready channel (%s); pausing it",
+			 s->o->paths->name, strerror(errno));
+		lbx_loop_del(loop, fd);
+		if (lbx_loop_add_timer(loop, SUP_ACCEPT_BACKOFF_MS, false, on_accept_resume, s) < 0)
+			fail(s, "cannot arm the ready channel's back-off timer");
+		return;
+	}
+	if (c < 0)
+		return;
+	if (s->ready_pending >= SUP_READY_PENDING ||
+	    lbx_loop_add(loop, c, EPOLLIN, on_ready_conn, data) < 0) {
 		close(c);
+		return;
+	}
+	s->ready_pending++;
 }
 
 static void on_ready_timeout(struct lbx_loop *loop, int fd, uint32_t events, void *data)
@@ -487,20 +486,25 @@ static void stop_engine(struct sup *s)
 	 * guest may block on it (a sync on a dead virtio-fs) until we give up.
 	 */
 	if (!k->exited && s->ready && stop_requested && !s->reason[0]) {
-		box_path(s->o->paths->runtime,
-			 s->o->engine == ENGINE_LIGHT ? LIGHT_AGENT_SOCK : "vsock.sock", uds,
-			 sizeof(uds));
-		fd = s->o->engine == ENGINE_LIGHT
-			     ? lbx_unix_connect(uds, 0)
-			     : lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
-		if (fd >= 0) {
-			uint8_t frame[EXEC_HEADER_SIZE] = { 1, 0, 0, 0, EXEC_MSG_POWEROFF };
+		uint8_t buf[EXEC_HEADER_SIZE];
+		struct lbx_writer w;
 
-			if (write(fd, frame, sizeof(frame)) != sizeof(frame))
-				lbx_warn("box %s: cannot ask the guest to power off",
-					 s->o->paths->name);
-			close(fd);
+		if (s->o->engine == ENGINE_LIGHT) {
+			box_path(s->o->paths->runtime, MF_LIGHT_AGENT_SOCK, uds, sizeof(uds));
+			fd = engine_light_connect_agent(uds, s->agent_pid, err, sizeof(err));
+		} else {
+			box_path(s->o->paths->runtime, MF_VSOCK_UDS, uds, sizeof(uds));
+			fd = lbx_connect_vsock(uds, LBX_AGENT_EXEC_PORT, err, sizeof(err));
 		}
+		lbx_writer_init_fixed(&w, buf, sizeof(buf));
+		if (fd < 0)
+			lbx_warn("box %s: %s", s->o->paths->name, err);
+		else if (exec_frame_write(&w, EXEC_MSG_POWEROFF, NULL, 0) < 0 ||
+			 write(fd, lbx_writer_data(&w), lbx_writer_len(&w)) !=
+				 (ssize_t)lbx_writer_len(&w))
+			lbx_warn("box %s: cannot ask the guest to power off", s->o->paths->name);
+		if (fd >= 0)
+			close(fd);
 		if (wait_exit(s, s->engine, SUP_POWEROFF_WAIT_MS))
 			return;
 		lbx_warn("box %s: the guest did not power off in time; stopping it",
@@ -530,72 +534,58 @@ static void stop_backends(struct sup *s)
 	}
 }
 
-/* Remove what the box left in its runtime directory, then the directory. */
-static void clean_runtime(const char *dir)
+/* Remove what the manifest says the box makes in its runtime directory, then the directory. */
+static void clean_runtime(const struct box_manifest *m)
 {
-	static const char *const files[] = {
-		"vsock-vu.sock", "vsock.sock", "vsock.sock_1025", "vsock.sock_1026", "state.json",
-		"fs-project.sock", "fs-root.sock", "net-vu.sock", "netd-control.sock",
-		LIGHT_AGENT_SOCK, LIGHT_READY_SOCK, LIGHT_SSH_SOCK, LIGHT_NET_SOCK, LIGHT_DIR,
-	};
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 64];
 
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(files); i++) {
-		box_path(dir, files[i], path, sizeof(path));
+	for (unsigned i = 0; i < m->nfiles; i++) {
+		box_path(m->paths->runtime, m->files[i], path, sizeof(path));
 		if (unlink(path) < 0 && errno == EISDIR)
 			rmdir(path);
 	}
-	for (unsigned i = 0; i < BOX_MAX_MOUNTS; i++) {
-		char f[32];
-
-		snprintf(f, sizeof(f), "fs-mount%u.sock", i);
-		box_path(dir, f, path, sizeof(path));
-		unlink(path);
-	}
-	box_path(dir, "lock", path, sizeof(path));
+	box_path(m->paths->runtime, "lock", path, sizeof(path));
 	unlink(path);
-	rmdir(dir);
+	rmdir(m->paths->runtime);
 }
 
+static int listen_ready(struct sup *s, char *err, size_t errsz)
+{
+	char dir[PATH_MAX + 16];
+
+	if (s->o->engine == ENGINE_LIGHT) {
+		box_path(s->o->paths->runtime, MF_LIGHT_DIR, dir, sizeof(dir));
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
+			return -EIO;
+		}
+	}
+	s->ready_fd = lbx_unix_listen(s->m->ready, SUP_READY_PENDING, LBX_UNIX_NONBLOCK);
+	if (s->ready_fd < 0 || lbx_loop_add(s->loop, s->ready_fd, EPOLLIN, on_ready_accept, s) < 0) {
+		snprintf(err, errsz, "cannot listen on %s", s->m->ready);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The manifest's backends in its order, then the engine. */
 static int start_all(struct sup *s, char *err, size_t errsz)
 {
-	const struct box_config *c = s->o->cfg;
-	char log[PATH_MAX + 32], ready[PATH_MAX + 32], root[PATH_MAX + 16];
+	char log[PATH_MAX + 32];
 	int rc;
 
-	bool light = s->o->engine == ENGINE_LIGHT;
-
 	box_path(s->o->paths->data, "backends.log", log, sizeof(log));
-	box_path(s->o->paths->runtime, light ? LIGHT_DIR : "vsock.sock_1025", ready, sizeof(ready));
-	if (light && mkdir(ready, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errsz, "cannot create %s: %s", ready, strerror(errno));
-		return -EIO;
-	}
-	if (light)
-		box_path(s->o->paths->runtime, LIGHT_READY_SOCK, ready, sizeof(ready));
-	s->ready_fd = lbx_unix_listen(ready, 4, LBX_UNIX_NONBLOCK);
-	if (s->ready_fd < 0 || lbx_loop_add(s->loop, s->ready_fd, EPOLLIN, on_ready_accept, s) < 0) {
-		snprintf(err, errsz, "cannot listen on %s", ready);
-		return -EIO;
-	}
-	rc = prepare_root(s, root, sizeof(root), err, errsz);
-	if (rc == 0 && !light)
-		rc = start_vsockd(s, log, err, errsz);
-	if (rc == 0 && !light)
-		rc = start_fsd(s, "root", root, false, "xattr", log, err, errsz);
+	rc = listen_ready(s, err, errsz);
+	/*
+	 * The box's root tree, DATA/root, made from its image the first time
+	 * the box starts (image.h; `lbx up` has normally made it already, with
+	 * its progress on the terminal).
+	 */
 	if (rc == 0)
-		rc = start_ssh_proxy(s, log, err, errsz);
-	if (rc == 0 && !c->net_none)
-		rc = start_netd(s, log, err, errsz);
-	if (rc == 0 && !light)
-		rc = start_fsd(s, "project", c->project, false, "identity", log, err, errsz);
-	for (unsigned i = 0; rc == 0 && !light && i < c->nmounts; i++) {
-		char tag[16];
-
-		snprintf(tag, sizeof(tag), "mount%u", i);
-		rc = start_fsd(s, tag, c->mounts[i].host, c->mounts[i].read_only, "identity", log, err,
-			       errsz);
-	}
+		rc = image_make_root(s->o->cfg, s->o->paths, false, err, errsz);
+	for (unsigned i = 0; rc == 0 && i < s->m->ndev; i++)
+		if (s->m->dev[i].spawn)
+			rc = start_device(s, &s->m->dev[i], log, err, errsz);
 	if (rc == 0)
 		rc = start_engine(s, err, errsz);
 	if (rc < 0 && !err[0] && s->reason[0])
@@ -604,10 +594,11 @@ static int start_all(struct sup *s, char *err, size_t errsz)
 }
 
 /* The supervisor proper; runs in the detached grandchild. Never returns. */
-static void supervise(const struct supervisor_opts *o, int notify_fd, int lock_fd)
+static void supervise(const struct supervisor_opts *o, const struct box_manifest *m,
+		      int notify_fd, int lock_fd)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
-	struct sup s = { .o = o, .engine = -1, .notify_fd = notify_fd, .ready_fd = -1 };
+	struct sup s = { .o = o, .m = m, .engine = -1, .notify_fd = notify_fd, .ready_fd = -1 };
 	char err[512] = "", path[PATH_MAX + 32], pid[32];
 	int rc;
 
@@ -638,7 +629,7 @@ static void supervise(const struct supervisor_opts *o, int notify_fd, int lock_f
 	snprintf(err, sizeof(err), "%s\n", stop_requested ? "stopped by lbx down" : s.reason);
 	box_write_file(path, err);
 	tell_parent(&s, "ERR %s", s.reason[0] ? s.reason : "stopped before it was ready");
-	clean_runtime(o->paths->runtime);
+	clean_runtime(m);
 	_exit(s.reason[0] ? 1 : 0);
 }
 
@@ -671,15 +662,22 @@ int supervisor_start(const struct supervisor_opts *o, unsigned *ready_ms, char *
 		     size_t errsz)
 {
 	char line[600], log[PATH_MAX + 32];
-	int pipefd[2], lock_fd, status;
+	int pipefd[2], lock_fd, status, rc;
+	struct box_manifest m;
 	ssize_t n = 0, got;
 	pid_t pid;
 
+	rc = manifest_build(&m, o->cfg, o->paths, o->engine, err, errsz);
+	if (rc < 0)
+		return rc;
 	lock_fd = take_lock(o->paths, err, errsz);
-	if (lock_fd < 0)
+	if (lock_fd < 0) {
+		manifest_free(&m);
 		return lock_fd;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		close(lock_fd);
+		manifest_free(&m);
 		return -errno;
 	}
 	pid = fork();
@@ -699,8 +697,9 @@ int supervisor_start(const struct supervisor_opts *o, unsigned *ready_ms, char *
 			dup2(out, 2);
 		}
 		lbx_log_init("lbx-supervisor");
-		supervise(o, pipefd[1], lock_fd);
+		supervise(o, &m, pipefd[1], lock_fd);
 	}
+	manifest_free(&m);
 	close(pipefd[1]);
 	close(lock_fd);
 	if (pid < 0) {

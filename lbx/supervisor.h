@@ -15,12 +15,6 @@
 #include "box.h"
 #include "config.h"
 
-/* The agent's vsock ports (guest side) and the host port it reports ready to. */
-#define LBX_AGENT_EXEC_PORT 1024
-#define LBX_AGENT_READY_PORT 1025
-/* The host vsock port where lbx-ssh-proxy serves the box's SSH agent. */
-#define LBX_SSH_PORT 1026
-
 struct supervisor_opts {
 	const struct box_config *cfg;
 	const struct box_paths *paths;
@@ -35,10 +29,5 @@ struct supervisor_opts {
  */
 int supervisor_start(const struct supervisor_opts *o, unsigned *ready_ms, char *err,
 		     size_t errsz);
-
-/* engine_qemu.c: the QEMU command line for a box (NULL-terminated, heap). */
-char **engine_qemu_argv(const struct supervisor_opts *o, const char *kernel,
-			const char *initrd, const char *console_log, char *err, size_t errsz);
-void engine_argv_free(char **argv);
 
 #endif

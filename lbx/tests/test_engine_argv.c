@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The command lines lbx gives QEMU and lbx-vmm for a box, and the agent's part of them. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "engine_args.h"
+#include "manifest.h"
 #include "supervisor.h"
 #include "tap.h"
 
@@ -15,6 +19,15 @@ static const char *find_after(char **argv, const char *flag)
 	return NULL;
 }
 
+static int count_with(char **argv, const char *needle)
+{
+	int n = 0;
+
+	for (size_t i = 0; argv && argv[i]; i++)
+		n += strstr(argv[i], needle) != NULL;
+	return n;
+}
+
 static int count(char **argv, const char *prefix)
 {
 	int n = 0;
@@ -24,11 +37,115 @@ static int count(char **argv, const char *prefix)
 	return n;
 }
 
+/* Whether every word of the manifest's agent parameters is in argv (or, cl, one string). */
+static bool has_agent_words(const struct box_manifest *m, char **argv, const char *cl)
+{
+	for (unsigned i = 0; i < m->nagent; i++) {
+		bool found = false;
+
+		for (size_t j = 0; argv && argv[j]; j++)
+			found |= !strcmp(argv[j], m->agent[i]);
+		if (cl) {
+			const char *at = strstr(cl, m->agent[i]);
+			size_t n = strlen(m->agent[i]);
+
+			found = at && at[-1] == ' ' && (at[n] == ' ' || at[n] == '\0');
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* A box with every kind of device, against the argv of each engine. */
+static void every_device(struct box_config *c, const struct box_paths *paths)
+{
+	static const enum box_engine engines[] = { ENGINE_QEMU, ENGINE_VM, ENGINE_LIGHT };
+	char err[256];
+
+	setenv("SSH_AUTH_SOCK", "/tmp/agent.sock", 1);
+	c->ssh_policy = strdup("{}");
+	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		const char *name = box_engine_name(engines[e]);
+		struct box_manifest m;
+		char **argv, *cl = NULL;
+		int fs = 0;
+
+		if (!ok(manifest_build(&m, c, paths, engines[e], err, sizeof(err)) == 0,
+			"%s: manifest of every device (%s)", name, err))
+			continue;
+		if (engines[e] == ENGINE_QEMU)
+			argv = engine_qemu_argv(&m, "/k", "/i", "/c", err, sizeof(err));
+		else if (engines[e] == ENGINE_VM)
+			argv = engine_vm_argv(&m, "/vmm", "/k", "/i", "/c", err, sizeof(err));
+		else
+			argv = engine_light_argv(&m, "/agent", err, sizeof(err));
+		ok(argv != NULL, "%s: argv", name);
+		if (engines[e] != ENGINE_LIGHT)
+			cl = (char *)find_after(argv, engines[e] == ENGINE_QEMU ? "-append" : "--cmdline");
+		for (unsigned i = 0; i < m.ndev; i++) {
+			const struct mf_device *d = &m.dev[i];
+			struct argv_buf b = { 0 };
+			char **bargv;
+
+			manifest_backend_argv(d, "/exe", &b);
+			bargv = argv_finish(&b, NULL, err, sizeof(err));
+			ok(count_with(bargv, d->socket) == 1, "%s: %s serves %s", name, d->role,
+			   d->socket);
+			engine_argv_free(bargv);
+			fs += d->kind == MF_FS;
+			if (engines[e] == ENGINE_LIGHT) {
+				ok(!d->spawn == (d->kind == MF_FS), "light: %s %s", d->role,
+				   d->spawn ? "runs" : "is a bind, no server");
+				if (d->kind == MF_FS && d->guest_path)
+					ok(count_with(argv, d->guest_path) >= 1,
+					   "light: %s bound at %s", d->role, d->guest_path);
+			} else if (d->kind != MF_SSH) {
+				ok(d->spawn && count_with(argv, d->socket) == 1,
+				   "%s: the engine connects %s at %s", name, d->role, d->socket);
+			} else {
+				ok(count_with(argv, d->socket) == 0 && cl && strstr(cl, "lbx.ssh=vsock:1026"),
+				   "%s: the guest reaches the SSH proxy by vsock, no device", name);
+			}
+		}
+		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount", name);
+		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
+		   name);
+		if (engines[e] == ENGINE_LIGHT) {
+			ok(count(argv, "lbx.serve=unix:/run/lbx/host/agent.sock") == 1 &&
+				   count(argv, "lbx.ssh=unix:/run/lbx/host/ssh.sock") == 1 &&
+				   count(argv, "lbx.net-stream=unix:/run/lbx/host/net.sock") == 1,
+			   "light: the agent's endpoints are sockets in the bound directory");
+			ok(count(argv, "/dev/net/tun") == 1 && !strcmp(find_after(argv, "--rootfs"), m.root),
+			   "light: the tap device, and the root tree as --rootfs");
+		}
+		engine_argv_free(argv);
+		manifest_free(&m);
+	}
+	free(c->ssh_policy);
+	c->ssh_policy = NULL;
+}
+
+/* A socket path that cannot be a unix address fails once, with a clear line. */
+static void long_runtime(const struct box_config *c)
+{
+	struct box_paths p = { .name = "my-box", .data = "/d" };
+	struct box_manifest m;
+	char err[256];
+
+	memset(p.runtime, 'r', 100);
+	p.runtime[0] = '/';
+	is_int(manifest_build(&m, c, &p, ENGINE_QEMU, err, sizeof(err)), -EINVAL,
+	       "a runtime directory too long for its sockets is refused");
+	ok(strstr(err, "unix socket") && strstr(err, "XDG_RUNTIME_DIR"), "and says what to do: %s",
+	   err);
+}
+
 int main(void)
 {
 	struct box_paths paths = { .name = "my-box", .runtime = "/run/user/1000/lbx/my-box",
 				   .data = "/home/u/.local/share/lbx/boxes/my-box" };
-	struct supervisor_opts o = { .paths = &paths, .engine = ENGINE_QEMU };
+	struct box_manifest m;
 	struct box_config c;
 	char err[256], **argv;
 	const char *cl;
@@ -41,9 +158,9 @@ int main(void)
 	c.env[0] = strdup("GREETING=hello world");
 	c.nenv = 1;
 	c.root_sessions = false;
-	o.cfg = &c;
 
-	argv = engine_qemu_argv(&o, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
+	ok(manifest_build(&m, &c, &paths, ENGINE_QEMU, err, sizeof(err)) == 0, "manifest (%s)", err);
+	argv = engine_qemu_argv(&m, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
 				sizeof(err));
 	ok(argv != NULL, "qemu command line built");
 	ok(argv && !strcmp(argv[0], "qemu-system-x86_64"), "runs qemu-system-x86_64");
@@ -56,7 +173,7 @@ int main(void)
 	ok(!strcmp(find_after(argv, "-smp"), "3"), "cpus");
 	is_int(count(argv, "vhost-user-fs-device"), 3, "one vhost-user-fs device per tree (root, project, mount)");
 	is_int(count(argv, "vhost-user-vsock-device"), 1, "a vsock device");
-	ok(count(argv, "socket,id=fs2,path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,
+	ok(count_with(argv, ",path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,
 	   "the extra mount's backend socket is in the runtime directory");
 	cl = find_after(argv, "-append");
 	ok(cl && strstr(cl, "reboot=t "), "QEMU boxes power off by triple fault: %s", cl ? cl : "");
@@ -64,19 +181,20 @@ int main(void)
 	   "the project path is escaped for the agent");
 	ok(cl && strstr(cl, " lbx.mount=mount0:/mnt/da%20ta:ro"), "extra mounts, read-only flag");
 	ok(cl && strstr(cl, " lbx.env=GREETING=hello%20world"), "environment");
-	ok(cl && strstr(cl, " lbx.root=0") && strstr(cl, " lbx.serve=1024 lbx.notify=1025"),
+	ok(cl && strstr(cl, " lbx.root=0") && strstr(cl, " lbx.serve=vsock:1024 lbx.notify=vsock:1025"),
 	   "root sessions denied; exec and ready ports");
 	ok(cl && !strstr(cl, "lbx.ssh="), "no SSH agent without an ssh section");
 	ok(cl && strstr(cl, "lbx.hostname=my-box"), "hostname is the box name");
 	ok(cl && strstr(cl, " lbx.rootfs=root"), "the root tree is virtio-fs 'root'");
 	ok(cl && strstr(cl, " lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3"), "eth0 with slirp's addresses");
-	ok(!strcmp(find_after(argv, "-netdev"), "vhost-user,id=n0,chardev=net0") &&
-		   count(argv, "socket,id=net0,path=/run/user/1000/lbx/my-box/net-vu.sock") == 1,
+	ok(find_after(argv, "-netdev") && !strncmp(find_after(argv, "-netdev"), "vhost-user,", 11) &&
+		   count_with(argv, ",path=/run/user/1000/lbx/my-box/net-vu.sock") == 1,
 	   "virtio-net through lbx-netd's socket");
 	engine_argv_free(argv);
+	manifest_free(&m);
 
-	o.engine = ENGINE_VM;
-	argv = engine_vm_argv(&o, "/b/lbx-vmm", "/k/vmlinux", "/r/initrd.cpio", "/d/console.log",
+	ok(manifest_build(&m, &c, &paths, ENGINE_VM, err, sizeof(err)) == 0, "vm manifest");
+	argv = engine_vm_argv(&m, "/b/lbx-vmm", "/k/vmlinux", "/r/initrd.cpio", "/d/console.log",
 			      err, sizeof(err));
 	ok(argv && !strcmp(argv[0], "/b/lbx-vmm"), "vm runs lbx-vmm");
 	ok(!strcmp(find_after(argv, "--mem"), "768") && !strcmp(find_after(argv, "--cpus"), "3"),
@@ -91,14 +209,19 @@ int main(void)
 	ok(count(argv, "net,/run/user/1000/lbx/my-box/net-vu.sock") == 1, "vm: the same lbx-netd");
 	engine_argv_free(argv);
 
+	manifest_free(&m);
 	c.net_none = true;
-	o.engine = ENGINE_QEMU;
-	argv = engine_qemu_argv(&o, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
+	ok(manifest_build(&m, &c, &paths, ENGINE_QEMU, err, sizeof(err)) == 0, "manifest");
+	argv = engine_qemu_argv(&m, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
 				sizeof(err));
 	cl = find_after(argv, "-append");
 	ok(!find_after(argv, "-netdev") && cl && !strstr(cl, "lbx.net="),
 	   "mode none: no network device and nothing for eth0");
 	engine_argv_free(argv);
+	manifest_free(&m);
+	c.net_none = false;
+	every_device(&c, &paths);
+	long_runtime(&c);
 	box_config_free(&c);
 	return tap_done();
 }

@@ -116,7 +116,7 @@ def check_light(t, e, fps):
     r = e.sh("pwd; cat /etc/lbx-built; tr '\\0' ' ' </proc/1/cmdline; echo; id -u")
     lines = r.stdout.decode().splitlines()
     t.ok(r.returncode == 0 and len(lines) == 4 and lines[0] == e.project and lines[1] == "one"
-         and lines[2].startswith("/run/lbx-agent --serve-unix") and lines[3] == str(os.getuid()),
+         and lines[2].startswith("/run/lbx-agent lbx.") and " lbx.serve=unix:" in lines[2] and lines[3] == str(os.getuid()),
          "exec runs in the container: the project, the built image, lbx-agent as PID 1, "
          "the host uid", r.stdout + r.stderr)
     t.eq(e.sh("exit 7").returncode, 7, "exit status comes back")

@@ -56,13 +56,13 @@ int main(void)
 
 	rc = parse("lbx.serve=1024 lbx.uid=1000 lbx.gid=100 lbx.user=dev lbx.home=/home/dev lbx.root=0",
 		   &cfg, err);
-	ok(rc == 0 && cfg.serve_port == 1024 && cfg.uid == 1000 && cfg.gid == 100,
+	ok(rc == 0 && cfg.serve.kind == LBX_EP_VSOCK && cfg.serve.port == 1024 && cfg.uid == 1000 && cfg.gid == 100,
 	   "service port and box user ids");
 	ok(!strcmp(cfg.user, "dev") && !strcmp(cfg.home, "/home/dev") && !cfg.allow_root,
 	   "user name, home, root sessions denied");
 	agent_config_free(&cfg);
 	rc = parse("", &cfg, err);
-	ok(rc == 0 && cfg.allow_root && !strcmp(cfg.user, "root") && cfg.serve_port == 0,
+	ok(rc == 0 && cfg.allow_root && !strcmp(cfg.user, "root") && cfg.serve.kind == LBX_EP_NONE,
 	   "defaults: root allowed, user root, no service");
 	agent_config_free(&cfg);
 	is_int(parse("lbx.serve=0", &cfg, err), -EINVAL, "port 0 refused");

@@ -43,6 +43,9 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* Hidden, for tests: the engine's and backends' command lines `up` would run. */
+	if (!strcmp(argv[1], "engine-argv"))
+		return lbx_cmd_engine_argv(argc - 1, argv + 1);
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);

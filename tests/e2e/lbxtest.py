@@ -14,7 +14,9 @@ exactly what boxes boot. The agent reports on the console with "@lbx"
 lines (guest-agent/agent.h).
 """
 import atexit
+import json
 import os
+import socket
 import re
 import shutil
 import subprocess
@@ -420,6 +422,63 @@ class Box:
                     d.stop()
         console = out.decode("utf-8", "replace").replace("\r\n", "\n")
         return Result(console, p.returncode, wall, timed_out)
+
+
+class PlannedBox:
+    """A box booted from `lbx engine-argv`: the engine and backend command
+    lines `lbx up` would run, from the same manifest and argv builders,
+    started here instead of by the supervisor (so a test sees each
+    process). `lbx exec NAME` reaches it as it reaches a box `lbx up`
+    started."""
+
+    def __init__(self, exe, env, cwd, engine="qemu"):
+        r = subprocess.run([exe, "engine-argv", "--engine", engine], cwd=cwd, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError("lbx engine-argv failed: " + r.stderr.decode(errors="replace"))
+        self.plan = json.loads(r.stdout)
+        self.procs = []
+        self.ready = None
+        self.log = open(os.path.join(os.path.dirname(self.plan["console"]), "planned.log"), "ab")
+
+    def start(self, timeout=180):
+        """Start the backends, listen for READY, start the engine; wait for READY."""
+        for b in self.plan["backends"]:
+            p = subprocess.Popen(b["argv"], stdin=subprocess.DEVNULL, stdout=self.log,
+                                 stderr=self.log)
+            self.procs.append(p)
+            wait_for_path(b["socket"], p, b["role"])
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.path.exists(self.plan["ready"]):
+            os.unlink(self.plan["ready"])
+        listener.bind(self.plan["ready"])
+        listener.listen(1)
+        listener.settimeout(timeout)
+        self.procs.append(subprocess.Popen(self.plan["argv"], stdin=subprocess.DEVNULL,
+                                           stdout=self.log, stderr=self.log))
+        try:
+            conn, _ = listener.accept()
+            conn.settimeout(10)
+            self.ready = conn.recv(64).decode(errors="replace")
+            conn.close()
+        except OSError:
+            self.ready = None
+        finally:
+            listener.close()
+            os.unlink(self.plan["ready"])
+        return bool(self.ready and self.ready.startswith("READY"))
+
+    def console(self):
+        try:
+            with open(self.plan["console"], errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        for p in reversed(self.procs):
+            stop_process(p)
+        self.log.close()
 
 
 def main(tests):

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "resolve.h"
 #include "supervisor.h"
+#include "termsafe.h"
 
 /* Parse "[--json] [--engine E] [--light] [-f] [NAME]"; flags the command does not take are refused. */
 struct box_args {
@@ -358,9 +359,11 @@ static void logs_usage(FILE *f)
 	fprintf(f, "usage: lbx logs NAME [-f]\nThe box's console, then the supervisor's log.\n");
 }
 
+/* The file's guest bytes, made safe for the terminal (termsafe.h). */
 static int cat_file(const char *path, bool follow, const struct box_paths *p)
 {
-	char buf[65536];
+	static char buf[16384], safe[4 * (sizeof(buf) + 4)];
+	struct lbx_termsafe ts = { 0 };
 	FILE *f = fopen(path, "re");
 	size_t n;
 
@@ -368,7 +371,9 @@ static int cat_file(const char *path, bool follow, const struct box_paths *p)
 		return -errno;
 	for (;;) {
 		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, n, stdout);
+			fwrite(safe, 1, lbx_termsafe(&ts, buf, n, safe), stdout);
+		if (!follow || !box_running(p))
+			fwrite(safe, 1, lbx_termsafe_flush(&ts, safe), stdout);
 		fflush(stdout);
 		if (!follow || !box_running(p))
 			break;

@@ -93,6 +93,15 @@ def test_lifecycle(t):
         p = subprocess.run(f"'{e.exe}' exec proj -- yes | head -n 2", shell=True, cwd=e.project,
                            env=e.env, stdout=subprocess.PIPE, timeout=120)
         t.eq(p.stdout, b"y\ny\n", "a pipeline cut short stops the command in the box")
+        # The guest writes an OSC 52 (set the host clipboard) and a CSI to its console.
+        r = e.lbx("exec", "--root", "proj", "--", "sh", "-c",
+                  "printf 'marker-osc \\033]52;c;ZXZpbA==\\007 \\033[2J end\\n' > /dev/console")
+        time.sleep(0.5)
+        out = e.lbx("logs", "proj").stdout
+        t.ok(r.returncode == 0 and b"marker-osc \\x1b]52;c;ZXZpbA==\\x07 \\x1b[2J end" in out
+             and b"\x1b" not in out and b"\x07" not in out,
+             "lbx logs shows the guest's escape sequences as text, never sends them",
+             (r.returncode, r.stderr, out[-300:]))
         e.lbx("exec", "proj", "--", "sh", "-c", "echo guest data > from-guest.txt")
         with open(os.path.join(e.project, "from-guest.txt")) as f:
             t.eq(f.read(), "guest data\n", "a file written in the guest is on the host")

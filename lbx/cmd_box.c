@@ -13,11 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "box.h"
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
 #include "image.h"
+#include "manifest.h"
 #include "log.h"
 #include "resolve.h"
 #include "supervisor.h"
@@ -68,6 +71,19 @@ static int parse_box_args(int argc, char **argv, const char *allowed, struct box
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A JSON answer on stdout (--json), one line. */
+static void print_json(cJSON *doc)
+{
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+
+	if (text)
+		puts(text);
+	else
+		lbx_err("out of memory");
+	free(text);
+	cJSON_Delete(doc);
 }
 
 static void up_usage(FILE *f)
@@ -195,10 +211,14 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 1;
 	}
-	if (a.json)
-		printf("{\"name\": \"%s\", \"engine\": \"%s\", \"ready_ms\": %u}\n", cfg.name,
-		       box_engine_name(o.engine), ms);
-	else
+	if (a.json) {
+		cJSON *up = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(up, "name", cfg.name);
+		cJSON_AddStringToObject(up, "engine", box_engine_name(o.engine));
+		cJSON_AddNumberToObject(up, "ready_ms", ms);
+		print_json(up);
+	} else
 		fprintf(stderr, "lbx: box %s is up (%.1f s); 'lbx enter %s' opens a shell\n",
 			cfg.name, ms / 1000.0, cfg.name);
 	box_config_free(&cfg);
@@ -248,41 +268,52 @@ int lbx_cmd_down(int argc, char **argv)
 	return 0;
 }
 
-/* One box's status as a line or a JSON object. */
-static void print_status(const char *name, bool json, bool first)
+/* One box's status as a JSON object (cJSON; NULL when out of memory). */
+static cJSON *status_json(const char *name)
 {
-	char file[PATH_MAX + 32], last[600] = "", state[4096] = "";
+	char file[PATH_MAX + 32], last[600] = "", state[8192] = "";
+	cJSON *o = cJSON_CreateObject(), *st;
 	struct box_paths p;
 	pid_t pid;
 
+	if (!o || box_paths_init(&p, name) < 0)
+		return o;
+	pid = box_running(&p);
+	box_path(p.data, "last-exit", file, sizeof(file));
+	if (box_read_file(file, last, sizeof(last)) > 0)
+		last[strcspn(last, "\n")] = '\0';
+	box_path(p.runtime, MF_STATE, file, sizeof(file));
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddBoolToObject(o, "running", pid != 0);
+	cJSON_AddStringToObject(o, "last_exit", pid ? "" : last);
+	if (pid && box_read_file(file, state, sizeof(state)) > 0 && (st = cJSON_Parse(state)))
+		cJSON_AddItemToObject(o, "state", st);
+	return o;
+}
+
+/* One box's status as a line, or appended to list as JSON. */
+static void print_status(const char *name, cJSON *list)
+{
+	char file[PATH_MAX + 32], last[600] = "";
+	struct box_paths p;
+	pid_t pid;
+
+	if (list) {
+		cJSON_AddItemToArray(list, status_json(name));
+		return;
+	}
 	if (box_paths_init(&p, name) < 0)
 		return;
 	pid = box_running(&p);
 	box_path(p.data, "last-exit", file, sizeof(file));
 	if (box_read_file(file, last, sizeof(last)) > 0)
 		last[strcspn(last, "\n")] = '\0';
-	box_path(p.runtime, "state.json", file, sizeof(file));
-	box_read_file(file, state, sizeof(state));
-	if (json) {
-		char esc[1300];
-		size_t o = 0;
-
-		for (const char *s = last; *s && o + 8 < sizeof(esc); s++) {
-			if (*s == '"' || *s == '\\')
-				esc[o++] = '\\';
-			esc[o++] = *s;
-		}
-		esc[o] = '\0';
-		printf("%s{\"name\": \"%s\", \"running\": %s, \"last_exit\": \"%s\"%s%s}", first ? "" : ", ",
-		       name, pid ? "true" : "false", pid ? "" : esc, pid && state[0] ? ", \"state\": " : "",
-		       pid && state[0] ? state : "");
-		return;
-	}
 	if (pid)
 		printf("%-20s running  (supervisor pid %d)\n", name, (int)pid);
 	else
 		printf("%-20s stopped  %s\n", name, last[0] ? last : "");
 }
+
 
 static void status_usage(FILE *f)
 {
@@ -305,9 +336,10 @@ int lbx_cmd_status(int argc, char **argv)
 		lbx_err("status: no box named %s", a.name);
 		return 1;
 	}
-	print_status(a.name, a.json, true);
 	if (a.json)
-		printf("\n");
+		print_json(status_json(a.name));
+	else
+		print_status(a.name, NULL);
 	return box_running(&p) ? 0 : 3;
 }
 
@@ -324,6 +356,7 @@ static int cmp_str(const void *x, const void *y)
 int lbx_cmd_ls(int argc, char **argv)
 {
 	char root[PATH_MAX], *names[1024];
+	cJSON *list = NULL;
 	struct box_args a;
 	struct dirent *e;
 	size_t n = 0;
@@ -343,14 +376,13 @@ int lbx_cmd_ls(int argc, char **argv)
 		closedir(d);
 	}
 	qsort(names, n, sizeof(names[0]), cmp_str);
-	if (a.json)
-		printf("[");
+	list = a.json ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; i < n; i++) {
-		print_status(names[i], a.json, i == 0);
+		print_status(names[i], list);
 		free(names[i]);
 	}
 	if (a.json)
-		printf("]\n");
+		print_json(list);
 	return 0;
 }
 

@@ -125,11 +125,14 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	struct sshp_proxy *px = data;
 
 	for (;;) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd = lbx_loop_accept(loop, fd, SOCK_NONBLOCK | SOCK_CLOEXEC, "ssh proxy");
 
+		if (cfd == -EINTR || cfd == -ECONNABORTED)
+			continue;
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				lbx_warn("accept: %s", strerror(errno));
+			/* EMFILE and the like pause the listener (lbx_loop_accept). */
+			if (cfd != -EAGAIN && !lbx_loop_paused(loop, fd))
+				lbx_warn("accept: %s", strerror(-cfd));
 			return;
 		}
 		if (px->nconns >= px->opt.max_conns) {

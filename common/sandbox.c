@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -207,12 +208,43 @@ static int sc_add_noexec_mem(scmp_filter_ctx ctx)
 	return err;
 }
 
+#ifndef LBX_SECCOMP_DEBUG
+#define LBX_SECCOMP_DEBUG 0
+#endif
+
+static void warn_log_ignored(void)
+{
+	static bool warned;
+
+	if (!warned)
+		lbx_warn("seccomp: LBX_SECCOMP=log ignored: this build enforces its filters "
+			 "(log-only needs a build with -Dseccomp_debug=true)");
+	warned = true;
+}
+
+bool lbx_sandbox_seccomp_log_requested(void)
+{
+	const char *env = getenv("LBX_SECCOMP");
+
+	if (!env || !*env)
+		return false;
+	if (!LBX_SECCOMP_DEBUG) {
+		warn_log_ignored();
+		return false;
+	}
+	return !strcmp(env, "log");
+}
+
 int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *p)
 {
-	uint32_t deny = p->log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
-	scmp_filter_ctx ctx = seccomp_init(deny);
+	bool log_only = p->log_only && LBX_SECCOMP_DEBUG;
+	uint32_t deny = log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	scmp_filter_ctx ctx;
 	int err;
 
+	if (p->log_only && !log_only)
+		warn_log_ignored();
+	ctx = seccomp_init(deny);
 	if (!ctx)
 		return -ENOMEM;
 	err = sc_add_names(ctx, SCMP_ACT_ALLOW, p->allow, p->nallow);

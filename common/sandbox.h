@@ -60,8 +60,20 @@ struct lbx_seccomp_policy {
 	size_t nenosys;
 	bool threads;	  /* allow clone(2) only with CLONE_THREAD (creating threads, not processes) */
 	bool no_exec_mem; /* mmap/mprotect never with PROT_EXEC */
-	bool log_only;	  /* log violations instead of killing (debugging; LBX_SECCOMP=log) */
+	/*
+	 * Log violations instead of killing. Honoured only in a build made
+	 * with -Dseccomp_debug=true; otherwise ignored with a warning, so no
+	 * environment (LBX_SECCOMP=log) can switch a production filter off.
+	 */
+	bool log_only;
 };
+
+/*
+ * Whether the environment asks for log-only filters (LBX_SECCOMP=log) and
+ * this build honours it (-Dseccomp_debug=true). In a production build it
+ * is always false, and a set LBX_SECCOMP earns one warning.
+ */
+bool lbx_sandbox_seccomp_log_requested(void);
 
 /*
  * Load a filter that allows exactly the policy's calls; any other call

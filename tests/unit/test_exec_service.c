@@ -379,6 +379,51 @@ static void test_user_switch(void)
 	unlink(path);
 }
 
+/*
+ * A session without --root holds no capability, even as uid 0 (lbx run as
+ * root makes the box user uid 0): no mknod, no_new_privs. --root keeps them.
+ */
+static void test_session_caps(const char *dir)
+{
+	char cmd[300];
+	struct lbx_exec_opts o = {
+		.argv = ARGV("grep", "-E",
+			     "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):", "/proc/self/status"),
+		.winch_fd = -1,
+		.signal_fd = -1,
+	};
+	struct run r;
+
+	if (getuid() != 0) {
+		tap_skip("a uid-0 session needs the test to run as root");
+		tap_skip("mknod as a uid-0 session needs root");
+		tap_skip("root sessions keep capabilities: needs root");
+		return;
+	}
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(r.res.status == 0 && strstr(r.out, "CapInh:\t0000000000000000\n") &&
+	       strstr(r.out, "CapPrm:\t0000000000000000\n") &&
+	       strstr(r.out, "CapEff:\t0000000000000000\n") &&
+	       strstr(r.out, "CapBnd:\t0000000000000000\n") &&
+	       strstr(r.out, "CapAmb:\t0000000000000000\n") && strstr(r.out, "NoNewPrivs:\t1\n"),
+	   "a uid-0 session without --root: every capability set empty, no_new_privs:\n%s", r.out);
+	run_free(&r);
+	snprintf(cmd, sizeof(cmd), "mknod %s/null c 1 3", dir);
+	o.argv = ARGV("sh", "-c", cmd);
+	r = run_opts(sock_path, o, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "%s/null", dir);
+	ok(r.res.status != 0 && access(cmd, F_OK) < 0,
+	   "and its mknod of a device fails (status %d: %s)", r.res.status, r.err);
+	run_free(&r);
+	unlink(cmd);
+	o.argv = ARGV("grep", "^CapEff:", "/proc/self/status");
+	o.root = true;
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(r.res.status == 0 && !strstr(r.out, "0000000000000000"),
+	   "a --root session keeps the agent's capabilities: %s", r.out);
+	run_free(&r);
+}
+
 /* Sessions under Landlock: written where granted, nowhere else, and scoped. */
 static void test_landlock(const char *dir)
 {
@@ -582,6 +627,7 @@ int main(void)
 	test_hostile();
 	test_identity();
 	test_user_switch();
+	test_session_caps(dir);
 	test_landlock(dir);
 	test_outside_peers(dir);
 

@@ -33,7 +33,7 @@ static bool access_ok(const char *path);
 static const char *const stage_names[] = {
 	[STAGE_IDENTITY] = "cannot switch to the session user or drop its privileges",
 	[STAGE_CWD] = "cannot change to the working directory",
-	[STAGE_SANDBOX] = "cannot apply the session's Landlock sandbox",
+	[STAGE_SANDBOX] = "cannot apply the session's sandbox (Landlock or file-system guard)",
 	[STAGE_EXEC] = "cannot run",
 };
 
@@ -271,6 +271,9 @@ static void child_run(const struct exec_request *req, const struct exec_service_
 	/* Root sessions install packages: the VM is their boundary, not Landlock. */
 	if (cfg->landlock && !root)
 		child_landlock(cfg, status_fd);
+	/* Last, so nothing above trips over it; seccomp needs no_new_privs or CAP_SYS_ADMIN. */
+	if (cfg->fs_guard && (rc = lbx_sandbox_fs_guard(!cap_effective(CAP_SYS_ADMIN))) < 0)
+		child_fail(status_fd, STAGE_SANDBOX, -rc);
 	if (!env)
 		child_fail(status_fd, STAGE_EXEC, ENOMEM);
 	/* PATH lookup with the session's PATH, not the agent's. */

@@ -453,10 +453,17 @@ static const char fs_probe[] =
     "t('chownnoop',lambda: os.chown(d+'/f',-1,-1))\n"
     "libc=ctypes.CDLL(None,use_errno=True)\n"
     "def sc(name,nr,*a):\n"
-    "  r=libc.syscall(nr,*a); print(name+'='+str(0 if r>=0 else ctypes.get_errno()))\n"
+    "  r=libc.syscall(ctypes.c_long(nr),*[ctypes.c_long(x) if isinstance(x,int) else x for x in "
+    "a]); print(name+'='+str(0 if r>=0 else ctypes.get_errno()))\n"
     "p=ctypes.create_string_buffer(24)\n"
     "sc('openat2',437,-100,d.encode()+b'/o2',p,24)\n"
-    "sc('io_uring_setup',425,1,ctypes.create_string_buffer(120))\n";
+    "sc('io_uring_setup',425,1,ctypes.create_string_buffer(120))\n"
+    "sc('fchmodat2',452,-100,(d+'/f').encode(),0o4755,0)\n"
+    "v=ctypes.create_string_buffer(b'1')\n"
+    "a=ctypes.create_string_buffer(24)\n"
+    "ctypes.memmove(a,ctypes.byref(ctypes.c_void_p(ctypes.addressof(v))),8)\n"
+    "ctypes.memmove(ctypes.addressof(a)+8,ctypes.byref(ctypes.c_uint64(1)),8)\n"
+    "sc('setxattrat',463,-100,(d+'/f').encode(),0,b'user.x',a,16)\n";
 
 /* The probe's verdict on one operation: its errno (0 worked, -1 missing). */
 static int probe_result(const char *out, const char *name)
@@ -527,6 +534,10 @@ static void test_fs_guard(const char *sockdir)
 	is_int(probe_result(r.out, "chownnoop"), 0, "guard: chown -1 -1 (no change) works");
 	is_int(probe_result(r.out, "openat2"), ENOSYS, "guard: openat2 is ENOSYS");
 	is_int(probe_result(r.out, "io_uring_setup"), ENOSYS, "guard: io_uring_setup is ENOSYS");
+	is_int(probe_result(r.out, "fchmodat2"), ENOSYS,
+	       "guard: fchmodat2 is ENOSYS (libc falls back to fchmodat)");
+	is_int(probe_result(r.out, "setxattrat"), EOPNOTSUPP,
+	       "guard: setxattrat (by number, newer than libseccomp) fails EOPNOTSUPP");
 	snprintf(cmd, sizeof(cmd), "%s/suid", sub);
 	ok(access(cmd, F_OK) < 0, "guard: no set-id file was left behind");
 	run_free(&r);
@@ -563,6 +574,9 @@ static void test_fs_guard(const char *sockdir)
 	is_int(probe_result(r.out, "fchmod4755"), 0, "no guard: fchmod 4755 works");
 	is_int(probe_result(r.out, "opencreat4755"), 0, "no guard: open(O_CREAT, 04755) works");
 	is_int(probe_result(r.out, "setxattr"), 0, "no guard: setxattr works");
+	ok(probe_result(r.out, "setxattrat") == 0 || probe_result(r.out, "setxattrat") == ENOSYS,
+	   "no guard: setxattrat works where the kernel has it (%d)",
+	   probe_result(r.out, "setxattrat"));
 	if (root) {
 		is_int(probe_result(r.out, "mknodchr"), 0, "no guard: root mknods a device");
 		is_int(probe_result(r.out, "chown"), 0, "no guard: root chowns");

@@ -7,8 +7,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 enum watch_kind { WATCH_FD, WATCH_TIMER, WATCH_SIGNAL };
 
@@ -16,6 +20,10 @@ struct watch {
 	bool active;
 	enum watch_kind kind;
 	uint32_t gen;
+	uint32_t events;    /* what epoll is (or, when paused, will be) asked for */
+	bool paused;	    /* out of epoll until resume_ms */
+	bool starved;	    /* accept ran out of fds; warned once */
+	uint64_t resume_ms; /* CLOCK_MONOTONIC */
 	lbx_loop_fn fn;
 	lbx_signal_fn sig_fn;
 	void *data;
@@ -26,6 +34,7 @@ struct lbx_loop {
 	struct watch *watches; /* indexed by fd */
 	unsigned nwatches;
 	unsigned count;
+	unsigned npaused;
 	uint32_t gen;
 	bool stop;
 	int status;
@@ -99,6 +108,7 @@ static int add_watch(struct lbx_loop *loop, int fd, uint32_t events, enum watch_
 	proto.gen = ++loop->gen;
 	proto.kind = kind;
 	proto.active = true;
+	proto.events = events;
 	ev.data.u64 = tag(fd, proto.gen);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
@@ -118,9 +128,14 @@ int lbx_loop_mod(struct lbx_loop *loop, int fd, uint32_t events)
 
 	if (fd < 0 || (unsigned)fd >= loop->nwatches || !loop->watches[fd].active)
 		return -ENOENT;
+	if (loop->watches[fd].paused) {
+		loop->watches[fd].events = events; /* taken up on resume */
+		return 0;
+	}
 	ev.data.u64 = tag(fd, loop->watches[fd].gen);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 		return -errno;
+	loop->watches[fd].events = events;
 	return 0;
 }
 
@@ -131,10 +146,14 @@ int lbx_loop_del(struct lbx_loop *loop, int fd)
 	if (fd < 0 || (unsigned)fd >= loop->nwatches || !loop->watches[fd].active)
 		return -ENOENT;
 	w = &loop->watches[fd];
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (w->paused)
+		loop->npaused--;
+	else
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 	if (w->kind != WATCH_FD)
 		close(fd);
 	w->active = false;
+	w->paused = false;
 	loop->count--;
 	return 0;
 }
@@ -208,6 +227,89 @@ int lbx_loop_add_signals(struct lbx_loop *loop, const int *signals, int n, lbx_s
 	return fd;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int lbx_loop_pause(struct lbx_loop *loop, int fd, uint64_t ms)
+{
+	struct watch *w;
+
+	if (fd < 0 || (unsigned)fd >= loop->nwatches || !loop->watches[fd].active)
+		return -ENOENT;
+	w = &loop->watches[fd];
+	if (!w->paused) {
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+			return -errno;
+		w->paused = true;
+		loop->npaused++;
+	}
+	w->resume_ms = now_ms() + ms;
+	return 0;
+}
+
+bool lbx_loop_paused(const struct lbx_loop *loop, int fd)
+{
+	return fd >= 0 && (unsigned)fd < loop->nwatches && loop->watches[fd].active &&
+	       loop->watches[fd].paused;
+}
+
+/* Put back the paused watches that are due; returns ms to the next one (-1: none). */
+static int resume_due(struct lbx_loop *loop)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+
+	for (unsigned fd = 0; loop->npaused > 0 && fd < loop->nwatches; fd++) {
+		struct watch *w = &loop->watches[fd];
+		struct epoll_event ev = { .events = w->events, .data.u64 = tag((int)fd, w->gen) };
+
+		if (!w->active || !w->paused)
+			continue;
+		if (w->resume_ms > now) {
+			if (w->resume_ms < next)
+				next = w->resume_ms;
+			continue;
+		}
+		w->paused = false;
+		loop->npaused--;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0)
+			lbx_warn("event loop: cannot resume watching fd %u: %s", fd,
+				 strerror(errno));
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+int lbx_loop_accept(struct lbx_loop *loop, int lfd, int flags, const char *what)
+{
+	int fd = accept4(lfd, NULL, NULL, flags), err;
+	struct watch *w = (unsigned)lfd < loop->nwatches ? &loop->watches[lfd] : NULL;
+
+	if (fd >= 0) {
+		if (w && w->starved) {
+			lbx_info("%s: accepting connections again", what);
+			w->starved = false;
+		}
+		return fd;
+	}
+	err = errno;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return -err;
+	if (w && !w->starved) {
+		lbx_warn("%s: cannot accept a connection: %s; pausing the listener for %d ms "
+			 "at a time until fds are free",
+			 what, strerror(err), LBX_ACCEPT_BACKOFF_MS);
+		w->starved = true;
+	}
+	lbx_loop_pause(loop, lfd, LBX_ACCEPT_BACKOFF_MS);
+	return -err;
+}
+
 static void dispatch(struct lbx_loop *loop, int fd, uint32_t events)
 {
 	struct watch w = loop->watches[fd];
@@ -234,7 +336,15 @@ static void dispatch(struct lbx_loop *loop, int fd, uint32_t events)
 int lbx_loop_run_once(struct lbx_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[64];
-	int n = epoll_wait(loop->epfd, evs, (int)LBX_ARRAY_SIZE(evs), timeout_ms);
+	int n;
+
+	if (loop->npaused > 0) {
+		int next = resume_due(loop);
+
+		if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+			timeout_ms = next;
+	}
+	n = epoll_wait(loop->epfd, evs, (int)LBX_ARRAY_SIZE(evs), timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -244,7 +354,7 @@ int lbx_loop_run_once(struct lbx_loop *loop, int timeout_ms)
 
 		/* Removed (or removed and re-added) by an earlier callback. */
 		if ((unsigned)fd >= loop->nwatches || !loop->watches[fd].active ||
-		    loop->watches[fd].gen != gen)
+		    loop->watches[fd].gen != gen || loop->watches[fd].paused)
 			continue;
 		dispatch(loop, fd, evs[i].events);
 	}
@@ -260,6 +370,8 @@ int lbx_loop_run(struct lbx_loop *loop)
 
 		if (err < 0)
 			return err;
+		if (loop->npaused > 0)
+			resume_due(loop);
 	}
 	return loop->status;
 }

@@ -49,6 +49,26 @@ LBX_MUST_CHECK int lbx_loop_add_timer(struct lbx_loop *loop, uint64_t ms, bool r
 LBX_MUST_CHECK int lbx_loop_add_signals(struct lbx_loop *loop, const int *signals, int n,
 					lbx_signal_fn fn, void *data);
 
+/*
+ * Stop polling fd for ms milliseconds, then resume with the events it had
+ * (lbx_loop_mod while paused changes what it resumes with). Takes no fd:
+ * the loop's own wait times the pause, so it works when fds ran out.
+ */
+int lbx_loop_pause(struct lbx_loop *loop, int fd, uint64_t ms);
+bool lbx_loop_paused(const struct lbx_loop *loop, int fd);
+
+/* How long a listener rests when accept finds no fd or memory to take. */
+#define LBX_ACCEPT_BACKOFF_MS 200
+
+/*
+ * accept4(lfd, NULL, NULL, flags) for a listener watched by this loop.
+ * On EMFILE, ENFILE, ENOBUFS or ENOMEM the connection stays queued and the
+ * listener is paused for LBX_ACCEPT_BACKOFF_MS, since a level-triggered
+ * watch would otherwise report it again at once and spin; one warning per
+ * episode, naming `what`. Returns the fd or -errno (-EAGAIN: none queued).
+ */
+int lbx_loop_accept(struct lbx_loop *loop, int lfd, int flags, const char *what);
+
 /* Dispatch until lbx_loop_stop or until nothing is watched. */
 int lbx_loop_run(struct lbx_loop *loop);
 /* Dispatch one batch, waiting at most timeout_ms (-1: forever). */

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -207,12 +208,43 @@ static int sc_add_noexec_mem(scmp_filter_ctx ctx)
 	return err;
 }
 
+#ifndef LBX_SECCOMP_DEBUG
+#define LBX_SECCOMP_DEBUG 0
+#endif
+
+static void warn_log_ignored(void)
+{
+	static bool warned;
+
+	if (!warned)
+		lbx_warn("seccomp: LBX_SECCOMP=log ignored: this build enforces its filters "
+			 "(log-only needs a build with -Dseccomp_debug=true)");
+	warned = true;
+}
+
+bool lbx_sandbox_seccomp_log_requested(void)
+{
+	const char *env = getenv("LBX_SECCOMP");
+
+	if (!env || !*env)
+		return false;
+	if (!LBX_SECCOMP_DEBUG) {
+		warn_log_ignored();
+		return false;
+	}
+	return !strcmp(env, "log");
+}
+
 int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *p)
 {
-	uint32_t deny = p->log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
-	scmp_filter_ctx ctx = seccomp_init(deny);
+	bool log_only = p->log_only && LBX_SECCOMP_DEBUG;
+	uint32_t deny = log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	scmp_filter_ctx ctx;
 	int err;
 
+	if (p->log_only && !log_only)
+		warn_log_ignored();
+	ctx = seccomp_init(deny);
 	if (!ctx)
 		return -ENOMEM;
 	err = sc_add_names(ctx, SCMP_ACT_ALLOW, p->allow, p->nallow);
@@ -226,6 +258,177 @@ int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *p)
 		err = seccomp_load(ctx);
 		if (err)
 			lbx_err("seccomp: cannot load the filter: %s", strerror(-err));
+	}
+	seccomp_release(ctx);
+	return err;
+}
+
+/* ---- the light engine's file-system guard (sandbox.h) ---- */
+
+#define SETID_BITS (S_ISUID | S_ISGID)
+/* O_TMPFILE without O_DIRECTORY: the bit that says "tmpfile" (asm-generic/fcntl.h). */
+#define O_TMPFILE_BIT (O_TMPFILE & ~O_DIRECTORY)
+
+/*
+ * Calls newer than libseccomp 2.5 may know by name. From 424 on every
+ * architecture shares one numbering (asm-generic/unistd.h), x86_64 and
+ * arm64 included.
+ */
+static const struct {
+	const char *name;
+	int nr;
+} fsg_new_calls[] = {
+	{ "fchmodat2", 452 },
+	{ "setxattrat", 463 },
+	{ "removexattrat", 466 },
+	{ "file_setattr", 469 },
+};
+
+static int fsg_nr(const char *name)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr != __NR_SCMP_ERROR)
+		return nr;
+	for (size_t i = 0; i < sizeof(fsg_new_calls) / sizeof(fsg_new_calls[0]); i++)
+		if (!strcmp(fsg_new_calls[i].name, name))
+			return fsg_new_calls[i].nr;
+	return __NR_SCMP_ERROR;
+}
+
+/* One rule; a call this architecture lacks (open on arm64) is skipped. */
+static int fsg_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+		    const struct scmp_arg_cmp *cmp)
+{
+	int nr = fsg_nr(name), err;
+
+	if (nr == __NR_SCMP_ERROR) {
+		lbx_err("seccomp: unknown system call '%s'", name);
+		return -EINVAL;
+	}
+	if (nr < 0)
+		return 0;
+	err = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+	if (err < 0 && err != -EEXIST)
+		lbx_err("seccomp: cannot add a rule for '%s': %s", name, strerror(-err));
+	return err == -EEXIST ? 0 : err;
+}
+
+static struct scmp_arg_cmp fsg_masked(unsigned arg, uint64_t mask, uint64_t want)
+{
+	return (struct scmp_arg_cmp){
+		.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = want
+	};
+}
+
+/* EPERM when the mode argument carries S_ISUID, or S_ISGID. */
+static int fsg_mode(scmp_filter_ctx ctx, const char *name, unsigned mode_arg)
+{
+	static const uint64_t bits[] = { S_ISUID, S_ISGID };
+	int err = 0;
+
+	for (size_t i = 0; i < 2 && !err; i++) {
+		struct scmp_arg_cmp c = fsg_masked(mode_arg, bits[i], bits[i]);
+
+		err = fsg_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, 1, &c);
+	}
+	return err;
+}
+
+/* open-like: only when the flags create a file (O_CREAT or O_TMPFILE). */
+static int fsg_open(scmp_filter_ctx ctx, const char *name, unsigned flags_arg)
+{
+	static const uint64_t create[] = { O_CREAT, O_TMPFILE_BIT }, bits[] = { S_ISUID, S_ISGID };
+	int err = 0;
+
+	for (size_t i = 0; i < 2 && !err; i++)
+		for (size_t j = 0; j < 2 && !err; j++) {
+			struct scmp_arg_cmp c[2] = { fsg_masked(flags_arg, create[i], create[i]),
+						     fsg_masked(flags_arg + 1, bits[j], bits[j]) };
+
+			err = fsg_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, 2, c);
+		}
+	return err;
+}
+
+/* mknod-like: set-id bits, character and block devices. */
+static int fsg_mknod(scmp_filter_ctx ctx, const char *name, unsigned mode_arg)
+{
+	static const uint64_t types[] = { S_IFCHR, S_IFBLK };
+	int err = fsg_mode(ctx, name, mode_arg);
+
+	for (size_t i = 0; i < 2 && !err; i++) {
+		struct scmp_arg_cmp c = fsg_masked(mode_arg, S_IFMT, types[i]);
+
+		err = fsg_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, 1, &c);
+	}
+	return err;
+}
+
+/*
+ * chown-like: EPERM unless owner and group are both (uid_t)-1. A caller
+ * that sets the upper half of the register still differs from the
+ * zero-extended -1, so it is refused too.
+ */
+static int fsg_chown(scmp_filter_ctx ctx, const char *name, unsigned uid_arg)
+{
+	int err = 0;
+
+	for (unsigned a = uid_arg; a <= uid_arg + 1 && !err; a++) {
+		struct scmp_arg_cmp c = { .arg = a, .op = SCMP_CMP_NE, .datum_a = 0xffffffffu };
+
+		err = fsg_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, 1, &c);
+	}
+	return err;
+}
+
+static int fsg_rules(scmp_filter_ctx ctx)
+{
+	static const char *const xattr_set[] = { "setxattr",	 "lsetxattr",	 "fsetxattr",
+						 "setxattrat",	 "removexattr",	 "lremovexattr",
+						 "fremovexattr", "removexattrat" };
+	static const char *const enosys[] = { "fchmodat2", "openat2", "io_uring_setup",
+					      "file_setattr" };
+	int err = 0;
+
+	err = err ?: fsg_mode(ctx, "chmod", 1);
+	err = err ?: fsg_mode(ctx, "fchmod", 1);
+	err = err ?: fsg_mode(ctx, "fchmodat", 2);
+	err = err ?: fsg_open(ctx, "open", 1);
+	err = err ?: fsg_open(ctx, "openat", 2);
+	err = err ?: fsg_mode(ctx, "creat", 1);
+	err = err ?: fsg_mode(ctx, "mkdir", 1);
+	err = err ?: fsg_mode(ctx, "mkdirat", 2);
+	err = err ?: fsg_mknod(ctx, "mknod", 1);
+	err = err ?: fsg_mknod(ctx, "mknodat", 2);
+	err = err ?: fsg_chown(ctx, "chown", 1);
+	err = err ?: fsg_chown(ctx, "lchown", 1);
+	err = err ?: fsg_chown(ctx, "fchown", 1);
+	err = err ?: fsg_chown(ctx, "fchownat", 2);
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(xattr_set) && !err; i++)
+		err = fsg_rule(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), xattr_set[i], 0, NULL);
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(enosys) && !err; i++)
+		err = fsg_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), enosys[i], 0, NULL);
+	return err;
+}
+
+int lbx_sandbox_fs_guard(bool set_nnp)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* The default: a call of another architecture kills (SCMP_FLTATR_ACT_BADARCH). */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, set_nnp ? 1 : 0);
+	if (!err)
+		err = fsg_rules(ctx);
+	if (!err) {
+		err = seccomp_load(ctx);
+		if (err)
+			lbx_err("seccomp: cannot load the file-system guard: %s", strerror(-err));
 	}
 	seccomp_release(ctx);
 	return err;

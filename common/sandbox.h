@@ -60,8 +60,20 @@ struct lbx_seccomp_policy {
 	size_t nenosys;
 	bool threads;	  /* allow clone(2) only with CLONE_THREAD (creating threads, not processes) */
 	bool no_exec_mem; /* mmap/mprotect never with PROT_EXEC */
-	bool log_only;	  /* log violations instead of killing (debugging; LBX_SECCOMP=log) */
+	/*
+	 * Log violations instead of killing. Honoured only in a build made
+	 * with -Dseccomp_debug=true; otherwise ignored with a warning, so no
+	 * environment (LBX_SECCOMP=log) can switch a production filter off.
+	 */
+	bool log_only;
 };
+
+/*
+ * Whether the environment asks for log-only filters (LBX_SECCOMP=log) and
+ * this build honours it (-Dseccomp_debug=true). In a production build it
+ * is always false, and a set LBX_SECCOMP earns one warning.
+ */
+bool lbx_sandbox_seccomp_log_requested(void);
 
 /*
  * Load a filter that allows exactly the policy's calls; any other call
@@ -69,5 +81,34 @@ struct lbx_seccomp_policy {
  * (-EINVAL names an allow entry libseccomp does not know at all).
  */
 LBX_MUST_CHECK int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *policy);
+
+/*
+ * The light engine's file-system guard, for every session (root ones too):
+ * the box shares the host's file system and kernel, so nothing a session
+ * does may leave the host a set-id file, a device node, a file given to
+ * another owner, or an xattr (user.containers.override_stat is how lbx-fsd
+ * keeps guest-visible owners and modes; security.capability grants file
+ * capabilities). A filter that allows every call except:
+ *
+ *   chmod, fchmod, fchmodat with S_ISUID or S_ISGID     EPERM
+ *   open, openat, creat, mkdir, mkdirat, mknod, mknodat
+ *     with S_ISUID or S_ISGID in the mode (open: with O_CREAT or O_TMPFILE)
+ *                                                      EPERM
+ *   mknod, mknodat of S_IFCHR or S_IFBLK               EPERM
+ *   chown, fchown, lchown, fchownat unless both ids are -1 (no change)
+ *                                                      EPERM
+ *   setxattr, lsetxattr, fsetxattr, setxattrat and the removexattr ones
+ *     (seccomp cannot read the name in user memory)    EOPNOTSUPP: tools
+ *     treat the file system as one without xattrs and carry on
+ *   fchmodat2, openat2 (mode in a struct), io_uring_setup (its requests
+ *     bypass seccomp), file_setattr                    ENOSYS: libc falls
+ *     back to fchmodat and openat
+ *
+ * The sticky bit stays allowed: it grants nothing. Calls of another
+ * architecture (i386 int 0x80, x32) kill the process, so none bypass the
+ * rules. set_nnp: set no_new_privs (needed unless the caller holds
+ * CAP_SYS_ADMIN). Returns 0 or -errno.
+ */
+LBX_MUST_CHECK int lbx_sandbox_fs_guard(bool set_nnp);
 
 #endif

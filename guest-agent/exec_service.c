@@ -72,11 +72,12 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 {
 	struct exec_service *svc = data;
 	struct exec_session *s, **grown;
-	int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int conn = lbx_loop_accept(loop, fd, SOCK_NONBLOCK | SOCK_CLOEXEC, "exec service");
 
 	if (conn < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			lbx_warn("exec service: accept: %s", strerror(errno));
+		/* Out of fds pauses the listener (lbx_loop_accept) instead of spinning. */
+		if (conn != -EAGAIN && conn != -EINTR && !lbx_loop_paused(loop, fd))
+			lbx_warn("exec service: accept: %s", strerror(-conn));
 		return;
 	}
 	if (!peer_allowed(svc, conn)) {

@@ -51,6 +51,12 @@ struct exec_service_config {
 	 * this a session could ask for a root session of its own.
 	 */
 	bool outside_peers_only;
+	/*
+	 * Engine light: every session, root ones too, runs under
+	 * lbx_sandbox_fs_guard (sandbox.h), since its files are the host's:
+	 * no set-id bits, device nodes, chown or xattrs. Default false.
+	 */
+	bool fs_guard;
 	/* Engine light: the tap relay to lbx-netd (netrelay.h), run in the service's loop. */
 	struct tap_relay *net;
 	/* A host asked for POWEROFF: called once, from the loop. */

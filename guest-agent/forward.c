@@ -143,7 +143,7 @@ static int connect_host(const struct forwarder *f)
 static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *data)
 {
 	struct forwarder *f = data;
-	int g = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), h;
+	int g = lbx_loop_accept(loop, lfd, SOCK_NONBLOCK | SOCK_CLOEXEC, "forwarder"), h;
 	struct relay *r;
 
 	if (g < 0)

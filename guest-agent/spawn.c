@@ -7,11 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -27,9 +31,9 @@ static void child_fail(int status_fd, int stage, int err) __attribute__((noretur
 static bool access_ok(const char *path);
 
 static const char *const stage_names[] = {
-	[STAGE_IDENTITY] = "cannot switch to the session user",
+	[STAGE_IDENTITY] = "cannot switch to the session user or drop its privileges",
 	[STAGE_CWD] = "cannot change to the working directory",
-	[STAGE_SANDBOX] = "cannot apply the session's Landlock sandbox",
+	[STAGE_SANDBOX] = "cannot apply the session's sandbox (Landlock or file-system guard)",
 	[STAGE_EXEC] = "cannot run",
 };
 
@@ -156,6 +160,69 @@ static void child_identity(const struct exec_request *req, const struct exec_ser
 		child_fail(status_fd, STAGE_IDENTITY, errno);
 }
 
+/* Whether the calling thread holds capability cap in its effective set. */
+static bool cap_effective(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true; /* cannot tell: assume we could have dropped it */
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+static int cap_last(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int last = 63;
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+			last = 63;
+		fclose(f);
+	}
+	return last;
+}
+
+/*
+ * Before the identity switch of a session that is not --root: empty the
+ * capability bounding set and the ambient set, and lock root out of
+ * regaining capabilities through exec (capabilities(7), "securebits").
+ * With CAP_SETPCAP missing (an unprivileged agent) there is nothing a
+ * session could gain back: no_new_privs and the empty sets below hold.
+ */
+static int child_drop_bounding(void)
+{
+	const unsigned long secbits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+				      SECBIT_NO_CAP_AMBIENT_RAISE |
+				      SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+	bool can = cap_effective(CAP_SETPCAP);
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	if (!can)
+		return 0;
+	for (int cap = 0; cap <= cap_last(); cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	if (prctl(PR_SET_SECUREBITS, secbits, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* After it: no permitted, effective or inheritable capability, whatever the uid. */
+static int child_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /* In the child: never returns. */
 static void child_run(const struct exec_request *req, const struct exec_service_config *cfg,
 		      int fds[3], const char *pty_name, int status_fd) __attribute__((noreturn));
@@ -166,6 +233,7 @@ static void child_run(const struct exec_request *req, const struct exec_service_
 	const char *cwd = req->cwd[0] ? req->cwd : (root ? "/root" : cfg->home);
 	char **env = session_env(req, cfg, root);
 	sigset_t none;
+	int rc;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -188,12 +256,24 @@ static void child_run(const struct exec_request *req, const struct exec_service_
 	}
 	if (pty_name && fds[0] > 2)
 		close(fds[0]);
+	/*
+	 * A session without --root holds no capability even when the box
+	 * user is uid 0 (lbx run as root): no mknod, no /dev/kmsg, no dmesg.
+	 * Root sessions keep the agent's (the VM is their boundary).
+	 */
+	if (!root && (rc = child_drop_bounding()) < 0)
+		child_fail(status_fd, STAGE_IDENTITY, -rc);
 	child_identity(req, cfg, status_fd);
+	if (!root && (rc = child_drop_caps()) < 0)
+		child_fail(status_fd, STAGE_IDENTITY, -rc);
 	if (chdir(cwd) < 0)
 		child_fail(status_fd, STAGE_CWD, errno);
 	/* Root sessions install packages: the VM is their boundary, not Landlock. */
 	if (cfg->landlock && !root)
 		child_landlock(cfg, status_fd);
+	/* Last, so nothing above trips over it; seccomp needs no_new_privs or CAP_SYS_ADMIN. */
+	if (cfg->fs_guard && (rc = lbx_sandbox_fs_guard(!cap_effective(CAP_SYS_ADMIN))) < 0)
+		child_fail(status_fd, STAGE_SANDBOX, -rc);
 	if (!env)
 		child_fail(status_fd, STAGE_EXEC, ENOMEM);
 	/* PATH lookup with the session's PATH, not the agent's. */

@@ -5,7 +5,8 @@
  * After start lbx-vmm opens nothing: no open/openat/socket/connect/execve
  * is on any list, and ioctl is limited to the KVM requests the thread
  * kind issues. A call outside the list kills the process; LBX_SECCOMP=log
- * logs it instead (for finding a missing entry).
+ * logs it instead (for finding a missing entry) in a -Dseccomp_debug=true
+ * build only.
  */
 #ifndef VMM_SYSCALL_FILTER_H
 #define VMM_SYSCALL_FILTER_H

@@ -64,6 +64,7 @@ struct sshp_conn {
 	/* Comments of the upstream's keys, from its last IDENTITIES_ANSWER. */
 	struct id_entry *ids;
 	size_t nids;
+	uint64_t last_ms; /* the client's last request or reply: for the idle timeout */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -122,6 +123,29 @@ void sshp_conn_close_all(struct sshp_proxy *px)
 {
 	while (px->conns)
 		conn_close(px->conns);
+}
+
+static void conn_fail(struct sshp_conn *c, const char *why);
+
+/*
+ * A client with nothing in flight (no upstream reply or confirmation
+ * awaited) that sent nothing for the idle timeout holds a slot for
+ * nothing: close it, so idle clients cannot lock the box out of its agent.
+ */
+void sshp_conn_close_idle(struct sshp_proxy *px, uint64_t now_ms)
+{
+	uint64_t idle_ms = (uint64_t)px->opt.idle_timeout_s * 1000;
+	struct sshp_conn *c = px->conns, *next;
+	char why[64];
+
+	if (!idle_ms)
+		return;
+	snprintf(why, sizeof(why), "idle for %u s (--idle-timeout)", px->opt.idle_timeout_s);
+	for (; c; c = next) {
+		next = c->next;
+		if (c->wait == WAIT_NONE && now_ms - c->last_ms >= idle_ms)
+			conn_fail(c, why);
+	}
 }
 
 /* Close a connection for a protocol error, with an audit line. */
@@ -280,12 +304,72 @@ static int read_identities(struct sshp_conn *c, const uint8_t *body, size_t len,
 	return err;
 }
 
+/*
+ * How many of the upstream's keys (c->ids, from its last answer) a rule by
+ * comment names; their fingerprints are listed in list.
+ */
+static size_t comment_matches(const struct sshp_conn *c, const struct sshp_key_rule *r, char *list,
+			      size_t listsz)
+{
+	size_t n = 0, pos = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < c->nids; i++) {
+		if (!sshp_rule_names_comment(r, &c->ids[i].comment))
+			continue;
+		if (pos < listsz)
+			pos += (size_t)snprintf(list + pos, listsz - pos, "%s%s", n ? ", " : "",
+						c->ids[i].fp);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A rule by comment grants one key: the upstream's only key with that
+ * comment. If it holds several, which one the user meant is unknown, so
+ * nothing is granted by that rule: why says so. False if none is ambiguous.
+ */
+static bool comment_ambiguous(const struct sshp_conn *c, const struct sshp_key_rule *only,
+			      char *why, size_t whysz)
+{
+	const struct sshp_policy *p = &c->px->policy;
+	char list[4 * SSHP_FP_LEN];
+
+	for (size_t i = 0; i < p->nkeys; i++) {
+		const struct sshp_key_rule *r = &p->keys[i];
+		size_t n;
+
+		if (!r->comment || (only && r != only))
+			continue;
+		n = comment_matches(c, r, list, sizeof(list));
+		if (n > 1) {
+			snprintf(why, whysz,
+				 "key rule \"%s\" is ambiguous: the upstream agent holds %zu keys "
+				 "with that comment (%s); name the key by its fingerprint",
+				 r->comment, n, list);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int reply_identities(struct sshp_conn *c, const uint8_t *body, size_t len)
 {
 	int rc = read_identities(c, body, len, true);
+	char why[8 * SSHP_FP_LEN];
 
 	if (rc == 1) {
 		lbx_writer_reset(&c->cout);
+		return reply_status(c, SSH_AGENT_FAILURE);
+	}
+	if (rc == 0 && comment_ambiguous(c, NULL, why, sizeof(why))) {
+		struct sshp_audit_event e = sshp_audit_event(c->id, "identities", "deny");
+
+		lbx_writer_reset(&c->cout); /* the filtered list written so far */
+		e.reason = why;
+		sshp_audit_log(&c->px->audit, &e);
+		lbx_warn("connection %u: refused the key list: %s", c->id, why);
 		return reply_status(c, SSH_AGENT_FAILURE);
 	}
 	return rc;
@@ -403,6 +487,20 @@ static int sign_decide(struct sshp_conn *c)
 	}
 	if (v->kind == SSHP_DENY)
 		return sign_deny(c, v->reason);
+	if (v->rule->comment) {
+		char why[8 * SSHP_FP_LEN];
+
+		/* Whether the comment names one key only the upstream's list of now tells. */
+		if (!c->looked_up) {
+			c->looked_up = true;
+			c->wait = WAIT_LOOKUP;
+			return send_upstream(c, lookup, sizeof(lookup));
+		}
+		if (comment_ambiguous(c, v->rule, why, sizeof(why))) {
+			lbx_warn("connection %u: %s", c->id, why);
+			return sign_deny(c, why);
+		}
+	}
 	b = sshp_proxy_bucket(c->px, v->fp);
 	if (!b || !sshp_rate_peek(&c->px->policy.rate, b, sshp_now_ms()))
 		return sign_deny(c, "rate limit reached");
@@ -637,6 +735,7 @@ static void on_client(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	struct sshp_conn *c = data;
 	ssize_t n = 0;
 
+	c->last_ms = sshp_now_ms();
 	if (events & (EPOLLHUP | EPOLLERR)) {
 		conn_close(c); /* nobody left to answer */
 		return;
@@ -676,6 +775,7 @@ static void take_reply(struct sshp_conn *c)
 		return;
 	}
 	sshp_inbuf_consume(&c->uin);
+	c->last_ms = sshp_now_ms();
 	pump(c);
 }
 
@@ -732,7 +832,8 @@ void sshp_conn_start(struct sshp_proxy *px, int cfd)
 				 .cfd = cfd,
 				 .ufd = ufd,
 				 .cev = EPOLLIN,
-				 .uev = EPOLLIN };
+				 .uev = EPOLLIN,
+				 .last_ms = sshp_now_ms() };
 	sshp_inbuf_init(&c->cin, SSHP_MSG_MAX);
 	sshp_inbuf_init(&c->uin, SSHP_MSG_MAX);
 	lbx_writer_init_dynamic(&c->cout, 4 + SSHP_MSG_MAX);

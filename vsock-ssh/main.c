@@ -30,7 +30,8 @@ static const char usage[] =
     "  -w, --confirm-window SECS  after a yes, allow the same key and purpose for\n"
     "                             SECS seconds without asking (default 10, 0: always ask)\n"
     "  -t, --confirm-timeout SECS a confirmation not answered in SECS is a no (default 60)\n"
-    "  -m, --max-connections N    connections served at once (default 64)\n"
+    "  -m, --max-connections N    connections served at once; more are refused (default 16)\n"
+    "  -i, --idle-timeout SECS    close a connection idle for SECS (default 60; 0: never)\n"
     "  -c, --check                check the policy file and exit\n"
     "  -h, --help                 show this help and exit\n"
     "  -V, --version              show the version and exit\n";
@@ -46,6 +47,7 @@ static const struct option long_opts[] = {
 	{ "confirm-window", required_argument, NULL, 'w' },
 	{ "confirm-timeout", required_argument, NULL, 't' },
 	{ "max-connections", required_argument, NULL, 'm' },
+	{ "idle-timeout", required_argument, NULL, 'i' },
 	{ "check", no_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -101,6 +103,7 @@ static int parse_one(int c, struct sshp_options *o, bool *check)
 	case 'w': return parse_uint("--confirm-window", optarg, 86400, &o->confirm_window_s);
 	case 't': return parse_uint("--confirm-timeout", optarg, 3600, &o->confirm_timeout_s);
 	case 'm': return parse_uint("--max-connections", optarg, 4096, &o->max_conns);
+	case 'i': return parse_uint("--idle-timeout", optarg, 86400, &o->idle_timeout_s);
 	case 'c': *check = true; return 0;
 	case 'h': fputs(usage, stdout); exit(0);
 	case 'V': puts("lbx-ssh-proxy " LBX_VERSION); exit(0);
@@ -116,8 +119,9 @@ static int parse_args(int argc, char **argv, struct sshp_options *o, bool *check
 				    .askpass = getenv("SSH_ASKPASS"),
 				    .confirm_window_s = 10,
 				    .confirm_timeout_s = 60,
-				    .max_conns = 64 };
-	while ((c = getopt_long(argc, argv, "l:u:p:b:a:k:A:w:t:m:chV", long_opts, NULL)) != -1)
+				    .max_conns = 16,
+				    .idle_timeout_s = 60 };
+	while ((c = getopt_long(argc, argv, "l:u:p:b:a:k:A:w:t:m:i:chV", long_opts, NULL)) != -1)
 		if (parse_one(c, o, check))
 			return -EINVAL;
 	if (optind < argc) {

@@ -255,3 +255,8 @@ bool sshp_rule_allows_namespace(const struct sshp_key_rule *r, const char *ns)
 			return true;
 	return false;
 }
+
+bool sshp_rule_names_comment(const struct sshp_key_rule *r, const struct sshp_blob *comment)
+{
+	return r->comment && comment_is(comment, r->comment);
+}

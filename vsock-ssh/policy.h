@@ -61,5 +61,7 @@ const struct sshp_key_rule *sshp_policy_find(const struct sshp_policy *p, const 
 /* Does any rule name its key by comment (so comments must be looked up)? */
 bool sshp_policy_by_comment(const struct sshp_policy *p);
 bool sshp_rule_allows_namespace(const struct sshp_key_rule *r, const char *ns);
+/* Does rule r name its key by comment, and is that comment this one? */
+bool sshp_rule_names_comment(const struct sshp_key_rule *r, const struct sshp_blob *comment);
 
 #endif

@@ -125,18 +125,32 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	struct sshp_proxy *px = data;
 
 	for (;;) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd = lbx_loop_accept(loop, fd, SOCK_NONBLOCK | SOCK_CLOEXEC, "ssh proxy");
 
+		if (cfd == -EINTR || cfd == -ECONNABORTED)
+			continue;
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				lbx_warn("accept: %s", strerror(errno));
+			/* EMFILE and the like pause the listener (lbx_loop_accept). */
+			if (cfd != -EAGAIN && !lbx_loop_paused(loop, fd))
+				lbx_warn("accept: %s", strerror(-cfd));
 			return;
 		}
 		if (px->nconns >= px->opt.max_conns) {
-			lbx_warn("too many connections (%u); refusing one", px->nconns);
+			/* One line per episode: a flood of clients must not flood the log. */
+			if (!px->refusing)
+				lbx_warn(
+				    "box %s: %u connections open, the cap (--max-connections); "
+				    "refusing more until one closes",
+				    px->audit.box[0] ? px->audit.box : "(unnamed)", px->nconns);
+			px->refusing = true;
+			px->refused++;
 			close(cfd);
 			continue;
 		}
+		if (px->refusing)
+			lbx_info("serving new connections again (%llu refused)",
+				 (unsigned long long)px->refused);
+		px->refusing = false;
 		sshp_conn_start(px, cfd);
 	}
 }
@@ -158,6 +172,24 @@ static int load_policy(struct sshp_proxy *px)
 	return 0;
 }
 
+static void on_idle_tick(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	sshp_conn_close_idle(data, sshp_now_ms());
+}
+
+/* Idle clients are looked for four times per timeout, between 0.25 and 5 s apart. */
+static int add_idle_timer(struct sshp_proxy *px)
+{
+	uint64_t ms = (uint64_t)px->opt.idle_timeout_s * 1000 / 4;
+	int fd;
+
+	if (px->opt.idle_timeout_s == 0)
+		return 0;
+	ms = ms < 250 ? 250 : ms > 5000 ? 5000 : ms;
+	fd = lbx_loop_add_timer(px->loop, ms, true, on_idle_tick, px);
+	return fd < 0 ? fd : 0;
+}
+
 static int setup_loop(struct sshp_proxy *px)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -166,7 +198,9 @@ static int setup_loop(struct sshp_proxy *px)
 	px->loop = lbx_loop_new();
 	if (!px->loop)
 		return -ENOMEM;
-	err = lbx_loop_add(px->loop, px->listen_fd, EPOLLIN, on_accept, px);
+	err = add_idle_timer(px);
+	if (!err)
+		err = lbx_loop_add(px->loop, px->listen_fd, EPOLLIN, on_accept, px);
 	if (!err) {
 		int sfd = lbx_loop_add_signals(px->loop, sigs, 3, on_signal, px);
 

@@ -56,7 +56,8 @@ struct sshp_options {
 	size_t nknown_hosts;
 	unsigned confirm_window_s;
 	unsigned confirm_timeout_s;
-	unsigned max_conns;
+	unsigned max_conns;	 /* clients served at once; more are refused */
+	unsigned idle_timeout_s; /* a client idle this long is closed; 0: never */
 };
 
 struct sshp_conn;
@@ -70,6 +71,8 @@ struct sshp_proxy {
 	int listen_fd;
 	unsigned next_conn;
 	unsigned nconns;
+	bool refusing;	  /* at the cap, and said so once */
+	uint64_t refused; /* clients refused at the cap, ever */
 	struct sshp_kh_file kh[SSHP_KH_FILES_MAX];
 	struct sshp_kh_text kh_text[SSHP_KH_FILES_MAX];
 	struct sshp_window windows[SSHP_WINDOWS_MAX];
@@ -93,5 +96,7 @@ void sshp_proxy_window_add(struct sshp_proxy *px, const char *fp, const char *pu
 /* conn.c: serve one accepted client. */
 void sshp_conn_start(struct sshp_proxy *px, int client_fd);
 void sshp_conn_close_all(struct sshp_proxy *px);
+/* Close every client idle (nothing in flight) for idle_timeout_s or more. */
+void sshp_conn_close_idle(struct sshp_proxy *px, uint64_t now_ms);
 
 #endif

@@ -12,7 +12,8 @@
  * seccomp: the file system calls of the handlers, memory and threads for
  * glibc (clone only with CLONE_THREAD, no executable mappings), and
  * nothing else: no socket, no exec, no ptrace, no mount.
- * LBX_SECCOMP=log logs violations instead of killing, for debugging.
+ * LBX_SECCOMP=log logs violations instead of killing, for debugging, in a
+ * -Dseccomp_debug=true build only (lbx_sandbox_seccomp ignores it otherwise).
  */
 #include "fsd_sandbox.h"
 

@@ -9,6 +9,8 @@
 
 #define DNS_WIRE_NAME_MAX 255 /* RFC 1035 §3.1, length octets included */
 #define DNS_MAX_RECORDS 64    /* answer records looked at */
+#define DNS_TYPE_OPT	  41	/* RFC 6891 §6.1.1 */
+#define DNS_OPT_PADDING	  12	/* RFC 7830 */
 
 struct dns_rr {
 	char owner[NET_DNS_NAME_MAX];
@@ -207,6 +209,58 @@ static int read_answers(const uint8_t *msg, size_t len, struct lbx_reader *r,
 	return err;
 }
 
+/*
+ * An EDNS OPT pseudo-record (RFC 6891 §6.1.2): the root name, TYPE 41,
+ * then the requestor's payload size, extended flags and options. Only
+ * PADDING options of zeros (RFC 7830 §4) may ride along: any other option
+ * (a cookie, client subnet, ...) is bytes of the guest's choosing that
+ * would reach the upstream resolver.
+ */
+static int read_query_opt(struct lbx_reader *r)
+{
+	uint16_t type, udp_size, rdlen;
+	uint32_t ext;
+	struct lbx_reader rd;
+	uint8_t root;
+
+	if (lbx_read_u8(r, &root) || lbx_read_u16be(r, &type) || lbx_read_u16be(r, &udp_size) ||
+	    lbx_read_u32be(r, &ext) || lbx_read_u16be(r, &rdlen) || lbx_read_sub(r, rdlen, &rd))
+		return -ENODATA;
+	if (root != 0 || type != DNS_TYPE_OPT)
+		return -EBADMSG;
+	while (lbx_reader_left(&rd) > 0) {
+		uint16_t code, olen;
+		uint8_t b;
+
+		if (lbx_read_u16be(&rd, &code) || lbx_read_u16be(&rd, &olen))
+			return -EBADMSG;
+		if (code != DNS_OPT_PADDING)
+			return -EBADMSG;
+		for (uint16_t i = 0; i < olen; i++)
+			if (lbx_read_u8(&rd, &b) || b != 0)
+				return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * What follows a query's question: nothing, or one EDNS OPT record, and
+ * then the end of the message. A query carries no answer or authority
+ * records, and no bytes after its sections: under `allowlist` everything
+ * in a passed query reaches the upstream resolver, so anything but the
+ * question the policy checked would be a channel out.
+ */
+static int check_query_rest(struct lbx_reader *r, uint16_t an, uint16_t ns, uint16_t ar)
+{
+	int err;
+
+	if (an != 0 || ns != 0 || ar > 1)
+		return -EBADMSG;
+	if (ar == 1 && (err = read_query_opt(r)) != 0)
+		return err == -ENODATA ? -EBADMSG : err;
+	return lbx_reader_left(r) == 0 ? 0 : -EBADMSG;
+}
+
 int net_dns_parse(const uint8_t *msg, size_t len, struct net_dns_msg *m)
 {
 	struct lbx_reader r;
@@ -229,7 +283,9 @@ int net_dns_parse(const uint8_t *msg, size_t len, struct net_dns_msg *m)
 		return err;
 	if (lbx_read_u16be(&r, &m->qtype) || lbx_read_u16be(&r, &m->qclass))
 		return -ENODATA;
-	if (!m->response || m->rcode != 0 || an == 0)
+	if (!m->response)
+		return check_query_rest(&r, an, ns, ar);
+	if (m->rcode != 0 || an == 0)
 		return 0;
 	return read_answers(msg, len, &r, m, an);
 }

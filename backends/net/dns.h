@@ -48,8 +48,13 @@ struct net_dns_msg {
 
 /*
  * Parse a message with exactly one question (what resolvers send). For a
- * response with rcode 0 the answer section is read too. 0, or -EBADMSG
- * (malformed, or a name we would not match), -ENODATA (truncated).
+ * response with rcode 0 the answer section is read too. A query must be
+ * the question and nothing else, but for one EDNS OPT record carrying no
+ * option other than zero PADDING: no answer or authority records, no
+ * bytes after its sections (-EBADMSG otherwise), so that a query the
+ * policy passed carries nothing to the resolver beyond its checked name.
+ * 0, or -EBADMSG (malformed, or a name we would not match), -ENODATA
+ * (truncated).
  */
 LBX_MUST_CHECK int net_dns_parse(const uint8_t *msg, size_t len, struct net_dns_msg *out);
 

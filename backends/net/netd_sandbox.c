@@ -13,7 +13,8 @@
  * vhost-user or stream socket (accept4, read, writev) and the control
  * socket, epoll and timerfds, mapping guest memory (never executable),
  * and what glibc and GLib need; no exec, no fork, no ptrace, no mount.
- * LBX_SECCOMP=log logs instead of killing.
+ * LBX_SECCOMP=log logs instead of killing, in a -Dseccomp_debug=true build
+ * only (lbx_sandbox_seccomp ignores log_only otherwise).
  */
 #include <errno.h>
 #include <stdlib.h>

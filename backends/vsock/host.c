@@ -42,7 +42,7 @@ int vsockd_connect_host(struct vsockd *d, uint32_t port)
 static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *data)
 {
 	struct vsockd *d = data;
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = lbx_loop_accept(loop, lfd, SOCK_NONBLOCK | SOCK_CLOEXEC, "vsock: host socket");
 
 	if (fd < 0)
 		return;

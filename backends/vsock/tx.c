@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,6 +23,23 @@ static void update_credit(struct vsock_conn *c, const struct vsock_hdr *h)
 	c->peer_credit_known = true;
 }
 
+/* One line per VSOCKD_REFUSE_LOG_SECS at most, however hard the guest pushes. */
+static void log_refused(struct vsockd *d, uint32_t port)
+{
+	struct timespec now;
+
+	d->guest_refused++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->refuse_log_at && now.tv_sec - d->refuse_log_at < VSOCKD_REFUSE_LOG_SECS)
+		return;
+	lbx_warn("vsock: the guest holds %u connections; refusing its connect to host port %u "
+		 "(%llu refused since the last report); %u slots stay reserved for lbx exec",
+		 d->nconns, port, (unsigned long long)(d->guest_refused - d->refused_logged),
+		 VSOCKD_HOST_RESERVE);
+	d->refused_logged = d->guest_refused;
+	d->refuse_log_at = now.tv_sec ? now.tv_sec : 1;
+}
+
 /* A guest connect() to the host (CID 2) port h->dst_port. */
 static void guest_request(struct vsockd *d, const struct vsock_hdr *h)
 {
@@ -29,6 +47,11 @@ static void guest_request(struct vsockd *d, const struct vsock_hdr *h)
 	int fd;
 
 	if (vsockd_conn_find(d, h->dst_port, h->src_port)) {
+		vsockd_queue_reset(d, h->dst_port, h->src_port);
+		return;
+	}
+	if (d->nconns >= VSOCKD_MAX_CONNS - VSOCKD_HOST_RESERVE) {
+		log_refused(d, h->dst_port);
 		vsockd_queue_reset(d, h->dst_port, h->src_port);
 		return;
 	}

@@ -29,6 +29,13 @@
 #define VSOCKD_BUF_ALLOC (256 * 1024) /* what we tell the guest we can buffer */
 #define VSOCKD_TO_GUEST (64 * 1024)   /* host bytes staged for the guest */
 #define VSOCKD_MAX_CONNS 1024
+/*
+ * Slots only host-initiated connections (lbx exec, lbx down) may take: the
+ * guest can open at most VSOCKD_MAX_CONNS - VSOCKD_HOST_RESERVE, so a box
+ * that hoards idle connections cannot lock the host out of its agent.
+ */
+#define VSOCKD_HOST_RESERVE    64
+#define VSOCKD_REFUSE_LOG_SECS 10	   /* at most one "refused" line per this */
 #define VSOCKD_MAX_RESETS 64	      /* RSTs for unknown connections, pending */
 #define VSOCKD_HANDSHAKE_MAX 32	      /* "CONNECT 4294967295\n" fits */
 
@@ -96,6 +103,9 @@ struct vsockd {
 	struct lbx_virtq_chain *chain; /* scratch, large */
 	/* Counted for the device-model test. */
 	uint64_t bad_pkts; /* malformed or unusable buffers from the guest */
+	uint64_t guest_refused;	 /* guest REQUESTs refused for want of a slot */
+	uint64_t refused_logged; /* guest_refused when we last said so */
+	int64_t refuse_log_at;	 /* monotonic seconds of that line, 0: never */
 };
 
 struct vsockd *vsockd_new(struct lbx_loop *loop, uint64_t guest_cid, const char *uds_path);

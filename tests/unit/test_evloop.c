@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stddef.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evloop.h"
@@ -57,6 +64,164 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 	lbx_loop_stop(loop, 7);
 }
 
+static void on_count(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	char buf[8];
+
+	(*(int *)data)++;
+	if (read(fd, buf, sizeof(buf)) < 0)
+		return;
+}
+
+/* A paused watch is not dispatched, and comes back by itself. */
+static void test_pause(void)
+{
+	struct lbx_loop *loop = lbx_loop_new();
+	int p[2], calls = 0, rounds = 0;
+
+	if (!loop || pipe(p) < 0 || write(p[1], "x", 1) != 1)
+		return;
+	ok(lbx_loop_add(loop, p[0], EPOLLIN, on_count, &calls) == 0, "watch a readable pipe");
+	ok(lbx_loop_pause(loop, p[0], 300) == 0 && lbx_loop_paused(loop, p[0]), "pause it");
+	lbx_loop_run_once(loop, 0);
+	is_int(calls, 0, "a paused watch is not called although its fd is readable");
+	while (calls == 0 && rounds++ < 50)
+		lbx_loop_run_once(loop, 100);
+	is_int(calls, 1, "the pause ends by itself and the watch is called");
+	ok(!lbx_loop_paused(loop, p[0]), "no longer paused");
+	ok(lbx_loop_pause(loop, p[0], 100000) == 0 && lbx_loop_del(loop, p[0]) == 0 &&
+	       lbx_loop_count(loop) == 0,
+	   "a paused watch can be removed");
+	lbx_loop_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ---- a listener out of fds (EMFILE) ---- */
+
+#define HOARD_MAX 64
+#define PHASE_MS  1500
+
+struct hoard {
+	int fds[HOARD_MAX];
+	int n, accepted1, accepted2, phase, emfile;
+	long cpu1_us;
+	int lfd;
+};
+
+static long cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec +
+	       ru.ru_stime.tv_usec;
+}
+
+static void on_hoard_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct hoard *h = data;
+	int c = lbx_loop_accept(loop, fd, SOCK_NONBLOCK | SOCK_CLOEXEC, "test listener");
+
+	if (c == -EMFILE)
+		h->emfile++;
+	if (c < 0)
+		return;
+	if (h->n < HOARD_MAX)
+		h->fds[h->n++] = c; /* kept open: the fds run out */
+	else
+		close(c);
+}
+
+static void on_phase(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct hoard *h = data;
+
+	lbx_loop_del(loop, fd);
+	if (h->phase++ == 0) {
+		h->cpu1_us = cpu_us() - h->cpu1_us;
+		h->accepted1 = h->n;
+		while (h->n > 0)
+			close(h->fds[--h->n]); /* fds free again */
+		return;
+	}
+	h->accepted2 = h->n;
+	lbx_loop_stop(loop, 0);
+}
+
+/* The child: the accepting loop under a tiny RLIMIT_NOFILE. */
+static void hoard_child(int lfd, int out)
+{
+	struct lbx_loop *loop = lbx_loop_new();
+	struct hoard h = { .lfd = lfd };
+	struct rlimit rl;
+	int lowest = dup(0), r[5];
+
+	close(lowest);
+	if (!loop || lbx_loop_add(loop, lfd, EPOLLIN, on_hoard_accept, &h) < 0 ||
+	    lbx_loop_add_timer(loop, PHASE_MS, false, on_phase, &h) < 0 ||
+	    lbx_loop_add_timer(loop, 2 * PHASE_MS, false, on_phase, &h) < 0)
+		_exit(1);
+	lowest = dup(0);
+	close(lowest);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = (rlim_t)lowest + 3;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		_exit(1);
+	h.cpu1_us = cpu_us();
+	lbx_loop_run(loop);
+	r[0] = (int)h.cpu1_us;
+	r[1] = h.accepted1;
+	r[2] = h.accepted2;
+	r[3] = h.emfile;
+	r[4] = 0;
+	_exit(write(out, r, sizeof(r)) == sizeof(r) ? 0 : 1);
+}
+
+static void test_accept_emfile(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int pfd[2], clients[12], r[5] = { 0 }, status;
+	socklen_t alen;
+	pid_t pid;
+
+	/* An abstract address: nothing to clean up on disk. */
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "lbx-test-evloop-%d", (int)getpid());
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(a.sun_path + 1));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, alen) < 0 || listen(lfd, 32) < 0 ||
+	    pipe(pfd) < 0) {
+		ok(0, "listener for the EMFILE test: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(clients); i++) {
+		clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (clients[i] < 0 || connect(clients[i], (struct sockaddr *)&a, alen) < 0)
+			ok(0, "client %zu connects", i);
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		hoard_child(lfd, pfd[1]);
+	}
+	close(pfd[1]);
+	ok(pid > 0 && read(pfd[0], r, sizeof(r)) == sizeof(r),
+	   "the accepting loop ran both phases");
+	waitpid(pid, &status, 0);
+	ok(r[1] >= 1 && r[1] < (int)LBX_ARRAY_SIZE(clients),
+	   "with RLIMIT_NOFILE 3 above its fds it accepted %d of %zu queued clients", r[1],
+	   LBX_ARRAY_SIZE(clients));
+	ok(r[3] >= 1, "then accept failed with EMFILE (%d times in %d ms)", r[3], PHASE_MS);
+	ok(r[0] < PHASE_MS * 1000 / 5,
+	   "while out of fds the loop used %d ms of CPU in %d ms (backs off, does not spin)",
+	   r[0] / 1000, PHASE_MS);
+	ok(r[2] >= 1, "once fds were free it accepted again (%d more)", r[2]);
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(clients); i++)
+		close(clients[i]);
+	close(pfd[0]);
+	close(lfd);
+}
+
 int main(void)
 {
 	struct lbx_loop *loop = lbx_loop_new();
@@ -105,5 +270,7 @@ int main(void)
 	close(a[1]);
 	close(b[0]);
 	close(b[1]);
+	test_pause();
+	test_accept_emfile();
 	return tap_done();
 }

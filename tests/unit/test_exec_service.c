@@ -379,6 +379,220 @@ static void test_user_switch(void)
 	unlink(path);
 }
 
+/*
+ * A session without --root holds no capability, even as uid 0 (lbx run as
+ * root makes the box user uid 0): no mknod, no_new_privs. --root keeps them.
+ */
+static void test_session_caps(const char *dir)
+{
+	char cmd[300];
+	struct lbx_exec_opts o = {
+		.argv = ARGV("grep", "-E",
+			     "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):", "/proc/self/status"),
+		.winch_fd = -1,
+		.signal_fd = -1,
+	};
+	struct run r;
+
+	if (getuid() != 0) {
+		tap_skip("a uid-0 session needs the test to run as root");
+		tap_skip("mknod as a uid-0 session needs root");
+		tap_skip("root sessions keep capabilities: needs root");
+		return;
+	}
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(r.res.status == 0 && strstr(r.out, "CapInh:\t0000000000000000\n") &&
+	       strstr(r.out, "CapPrm:\t0000000000000000\n") &&
+	       strstr(r.out, "CapEff:\t0000000000000000\n") &&
+	       strstr(r.out, "CapBnd:\t0000000000000000\n") &&
+	       strstr(r.out, "CapAmb:\t0000000000000000\n") && strstr(r.out, "NoNewPrivs:\t1\n"),
+	   "a uid-0 session without --root: every capability set empty, no_new_privs:\n%s", r.out);
+	run_free(&r);
+	snprintf(cmd, sizeof(cmd), "mknod %s/null c 1 3", dir);
+	o.argv = ARGV("sh", "-c", cmd);
+	r = run_opts(sock_path, o, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "%s/null", dir);
+	ok(r.res.status != 0 && access(cmd, F_OK) < 0,
+	   "and its mknod of a device fails (status %d: %s)", r.res.status, r.err);
+	run_free(&r);
+	unlink(cmd);
+	o.argv = ARGV("grep", "^CapEff:", "/proc/self/status");
+	o.root = true;
+	r = run_opts(sock_path, o, NULL, 0);
+	ok(r.res.status == 0 && !strstr(r.out, "0000000000000000"),
+	   "a --root session keeps the agent's capabilities: %s", r.out);
+	run_free(&r);
+}
+
+/*
+ * The light engine's file-system guard: each operation in the directory
+ * argv[1], printed as "name=errno" (0: it worked). Checked from Python,
+ * which calls each one directly.
+ */
+static const char fs_probe[] =
+    "import ctypes,errno,os,stat,sys\n"
+    "d=sys.argv[1]\n"
+    "def t(name,f):\n"
+    "  try:\n"
+    "    f(); print(name+'=0')\n"
+    "  except OSError as e: print(name+'='+str(e.errno))\n"
+    "open(d+'/f','w').close()\n"
+    "t('chmod4755',lambda: os.chmod(d+'/f',0o4755))\n"
+    "t('chmod2755',lambda: os.chmod(d+'/f',0o2755))\n"
+    "t('chmod755',lambda: os.chmod(d+'/f',0o755))\n"
+    "t('chmod1777',lambda: os.chmod(d+'/f',0o1777))\n"
+    "fd=os.open(d+'/f',os.O_RDONLY)\n"
+    "t('fchmod4755',lambda: os.fchmod(fd,0o4755))\n"
+    "t('opencreat4755',lambda: os.close(os.open(d+'/suid',os.O_CREAT|os.O_WRONLY,0o4755)))\n"
+    "t('opencreat644',lambda: os.close(os.open(d+'/plain',os.O_CREAT|os.O_WRONLY,0o644)))\n"
+    "t('mkdir2755',lambda: os.mkdir(d+'/sgid',0o2755))\n"
+    "t('mknodchr',lambda: os.mknod(d+'/null',stat.S_IFCHR|0o666,os.makedev(1,3)))\n"
+    "t('mknodfifo',lambda: os.mknod(d+'/fifo',stat.S_IFIFO|0o644))\n"
+    "t('setxattr',lambda: os.setxattr(d+'/f','user.containers.override_stat',b'0:0:0104755'))\n"
+    "t('chown',lambda: os.chown(d+'/f',4242,4242))\n"
+    "t('chownnoop',lambda: os.chown(d+'/f',-1,-1))\n"
+    "libc=ctypes.CDLL(None,use_errno=True)\n"
+    "def sc(name,nr,*a):\n"
+    "  r=libc.syscall(ctypes.c_long(nr),*[ctypes.c_long(x) if isinstance(x,int) else x for x in "
+    "a]); print(name+'='+str(0 if r>=0 else ctypes.get_errno()))\n"
+    "p=ctypes.create_string_buffer(24)\n"
+    "sc('openat2',437,-100,d.encode()+b'/o2',p,24)\n"
+    "sc('io_uring_setup',425,1,ctypes.create_string_buffer(120))\n"
+    "sc('fchmodat2',452,-100,(d+'/f').encode(),0o4755,0)\n"
+    "v=ctypes.create_string_buffer(b'1')\n"
+    "a=ctypes.create_string_buffer(24)\n"
+    "ctypes.memmove(a,ctypes.byref(ctypes.c_void_p(ctypes.addressof(v))),8)\n"
+    "ctypes.memmove(ctypes.addressof(a)+8,ctypes.byref(ctypes.c_uint64(1)),8)\n"
+    "sc('setxattrat',463,-100,(d+'/f').encode(),0,b'user.x',a,16)\n";
+
+/* The probe's verdict on one operation: its errno (0 worked, -1 missing). */
+static int probe_result(const char *out, const char *name)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n%s=", name);
+	p = strstr(out, key);
+	if (!p && !strncmp(out, key + 1, strlen(key + 1)))
+		p = out - 1;
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+static struct run fs_probe_run(const char *sock, bool root, const char *dir)
+{
+	struct lbx_exec_opts o = { .argv = ARGV("python3", "-c", (char *)fs_probe, (char *)dir),
+				   .root = root,
+				   .winch_fd = -1,
+				   .signal_fd = -1 };
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'; mkdir -p '%s'", dir, dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot make %s\n", dir);
+	return run_opts(sock, o, NULL, 0);
+}
+
+static void test_fs_guard(const char *sockdir)
+{
+	char path[160], dir[] = "/var/tmp/lbx-fsg-XXXXXX", sub[200], cmd[300];
+	struct exec_service_config cfg = {
+		.uid = getuid(),
+		.gid = getgid(),
+		.user = "tester",
+		.home = "/",
+		.allow_root = true,
+		.fs_guard = true,
+	};
+	bool root = getuid() == 0;
+	struct run r;
+	pid_t svc;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("cannot create a directory under /var/tmp");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/t", dir);
+	snprintf(path, sizeof(path), "%s/fsg.sock", sockdir);
+	svc = serve_in_child(path, &cfg);
+	/* Root where it can be: the guard holds for --root sessions too. */
+	r = fs_probe_run(path, root, sub);
+	ok(r.res.status == 0, "guarded session ran the probe (%s %s)", r.res.error, r.err);
+	is_int(probe_result(r.out, "chmod4755"), EPERM, "guard: chmod 4755 fails EPERM");
+	is_int(probe_result(r.out, "chmod2755"), EPERM, "guard: chmod 2755 fails EPERM");
+	is_int(probe_result(r.out, "fchmod4755"), EPERM, "guard: fchmod 4755 fails EPERM");
+	is_int(probe_result(r.out, "chmod755"), 0, "guard: chmod 755 works");
+	is_int(probe_result(r.out, "chmod1777"), 0, "guard: the sticky bit is allowed");
+	is_int(probe_result(r.out, "opencreat4755"), EPERM,
+	       "guard: open(O_CREAT, 04755) fails EPERM");
+	is_int(probe_result(r.out, "opencreat644"), 0, "guard: open(O_CREAT, 0644) works");
+	is_int(probe_result(r.out, "mkdir2755"), EPERM, "guard: mkdir 02755 fails EPERM");
+	is_int(probe_result(r.out, "mknodchr"), EPERM, "guard: mknod of a character device: EPERM");
+	is_int(probe_result(r.out, "mknodfifo"), 0, "guard: mknod of a FIFO works");
+	is_int(probe_result(r.out, "setxattr"), EOPNOTSUPP,
+	       "guard: setxattr user.containers.override_stat fails EOPNOTSUPP");
+	is_int(probe_result(r.out, "chown"), EPERM, "guard: chown to another owner fails EPERM");
+	is_int(probe_result(r.out, "chownnoop"), 0, "guard: chown -1 -1 (no change) works");
+	is_int(probe_result(r.out, "openat2"), ENOSYS, "guard: openat2 is ENOSYS");
+	is_int(probe_result(r.out, "io_uring_setup"), ENOSYS, "guard: io_uring_setup is ENOSYS");
+	is_int(probe_result(r.out, "fchmodat2"), ENOSYS,
+	       "guard: fchmodat2 is ENOSYS (libc falls back to fchmodat)");
+	is_int(probe_result(r.out, "setxattrat"), EOPNOTSUPP,
+	       "guard: setxattrat (by number, newer than libseccomp) fails EOPNOTSUPP");
+	snprintf(cmd, sizeof(cmd), "%s/suid", sub);
+	ok(access(cmd, F_OK) < 0, "guard: no set-id file was left behind");
+	run_free(&r);
+	{
+		struct stat st;
+		struct lbx_exec_opts o = {
+			.argv = ARGV("sh", "-c", "cp /bin/sh ./rootsh && chmod 4755 ./rootsh"),
+			.root = root,
+			.cwd = sub,
+			.winch_fd = -1,
+			.signal_fd = -1
+		};
+
+		r = run_opts(path, o, NULL, 0);
+		snprintf(cmd, sizeof(cmd), "%s/rootsh", sub);
+		ok(r.res.status != 0 && stat(cmd, &st) == 0 && !(st.st_mode & (S_ISUID | S_ISGID)),
+		   "guard: 'cp /bin/sh ./rootsh && chmod 4755 rootsh' leaves no set-id file (%s)",
+		   r.err);
+		run_free(&r);
+	}
+	if (root) {
+		r = fs_probe_run(path, false, sub);
+		ok(probe_result(r.out, "chmod4755") == EPERM &&
+		       probe_result(r.out, "setxattr") == EOPNOTSUPP,
+		   "guard: a session without --root is guarded too");
+		run_free(&r);
+	} else {
+		tap_skip("a --root session beside the ordinary one needs root");
+	}
+
+	/* The same probe without the guard: each of those works (as root where it must). */
+	r = fs_probe_run(sock_path, root, sub);
+	is_int(probe_result(r.out, "chmod4755"), 0, "no guard: chmod 4755 works");
+	is_int(probe_result(r.out, "fchmod4755"), 0, "no guard: fchmod 4755 works");
+	is_int(probe_result(r.out, "opencreat4755"), 0, "no guard: open(O_CREAT, 04755) works");
+	is_int(probe_result(r.out, "setxattr"), 0, "no guard: setxattr works");
+	ok(probe_result(r.out, "setxattrat") == 0 || probe_result(r.out, "setxattrat") == ENOSYS,
+	   "no guard: setxattrat works where the kernel has it (%d)",
+	   probe_result(r.out, "setxattrat"));
+	if (root) {
+		is_int(probe_result(r.out, "mknodchr"), 0, "no guard: root mknods a device");
+		is_int(probe_result(r.out, "chown"), 0, "no guard: root chowns");
+	} else {
+		tap_skip("mknod of a device without the guard needs root");
+		tap_skip("chown without the guard needs root");
+	}
+	run_free(&r);
+	kill(svc, SIGTERM);
+	waitpid(svc, NULL, 0);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", dir);
+}
+
 /* Sessions under Landlock: written where granted, nowhere else, and scoped. */
 static void test_landlock(const char *dir)
 {
@@ -582,6 +796,8 @@ int main(void)
 	test_hostile();
 	test_identity();
 	test_user_switch();
+	test_session_caps(dir);
+	test_fs_guard(dir);
 	test_landlock(dir);
 	test_outside_peers(dir);
 

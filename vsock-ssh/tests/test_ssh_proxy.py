@@ -392,6 +392,86 @@ def check_rate(d, agent, keys):
     px.stop()
 
 
+def check_limits(d, agent, keys):
+    """Clients are capped per box and idle ones time out, so idle clients
+    cannot lock the box out of its agent."""
+    policy = {"keys": [{"key": keys["ed25519"]["fp"]}]}
+    px = Proxy(d, "cap-default", policy, agent.sock)
+    held = [raw_connect(px.sock) for _ in range(16)]
+    served = sum(1 for s in held if (raw_request(s, bytes([11])) or b"\0")[0] == 12)
+    t.ok(served == 16, "by default 16 clients are served at once", served)
+    extra = raw_connect(px.sock)
+    t.ok(closed_by_peer(extra), "the 17th is refused (closed at once)")
+    for s in held + [extra]:
+        s.close()
+    px.stop()
+
+    px = Proxy(d, "cap", policy, agent.sock, ["--max-connections", "3", "--idle-timeout", "2"])
+    held = [raw_connect(px.sock) for _ in range(3)]
+    served = sum(1 for s in held if (raw_request(s, bytes([11])) or b"\0")[0] == 12)
+    t.ok(served == 3, "--max-connections 3: three clients served", served)
+    refused = [raw_connect(px.sock) for _ in range(3)]
+    t.ok(all(closed_by_peer(s) for s in refused), "a fourth, fifth and sixth are refused")
+    with open(px.log) as f:
+        lines = [ln for ln in f if "refusing more" in ln]
+    t.ok(len(lines) == 1, "with one log line for the three refusals", lines)
+    # An active client (a request every 0.2 s) outlives idle ones.
+    active = held.pop()
+    alive = True
+    for _ in range(15):
+        reply = raw_request(active, bytes([11]))
+        alive = alive and reply is not None and reply[0] == 12
+        time.sleep(0.2)
+    t.ok(all(closed_by_peer(s) for s in held), "idle clients are closed (--idle-timeout 2)")
+    t.ok(alive, "a client with a request every 0.2 s is not")
+    idle = [e for e in px.events() if e["event"] == "close" and "idle" in e.get("reason", "")]
+    t.ok(len(idle) == 2, "each idle close has an audit line", idle)
+    fresh = raw_connect(px.sock)
+    reply = raw_request(fresh, bytes([11]))
+    t.ok(reply is not None and reply[0] == 12, "once slots are free a new client is served")
+    for s in held + refused + [active, fresh]:
+        s.close()
+    px.stop()
+
+
+def check_comment_ambiguity(d):
+    """A rule by comment grants exactly one key of the upstream agent: with
+    two keys of that comment it grants neither, and says so."""
+    agent = Agent(os.path.join(d, "dup-agent"))
+    keydir = os.path.join(d, "dup-keys")
+    os.mkdir(keydir)
+    keys = {}
+    for name, comment in (("a", "shared"), ("b", "shared"), ("c", "solo")):
+        path = os.path.join(keydir, "id_" + name)
+        keygen(path, "ed25519", comment)
+        agent.add(path)
+        keys[name] = {"pub": path + ".pub", "fp": fingerprint(path + ".pub")}
+    px = Proxy(d, "dup", {"keys": [{"key": "shared"}, {"key": "solo"}]}, agent.sock)
+    r = run(["ssh-add", "-l"], env=px.env())
+    t.ok(r.returncode != 0 and keys["a"]["fp"] not in r.stdout,
+         "listing keys fails while a comment rule names two keys", r.stdout + r.stderr)
+    s = raw_connect(px.sock)
+    reply = raw_request(s, sign_request(keys["a"]["pub"], sshsig("git")))
+    t.ok(reply == bytes([5]), "a SIGN_REQUEST for one of the two 'shared' keys is refused", reply)
+    reply = raw_request(s, sign_request(keys["b"]["pub"], sshsig("git")))
+    t.ok(reply == bytes([5]), "and for the other", reply)
+    reply = raw_request(s, sign_request(keys["c"]["pub"], sshsig("git")))
+    t.ok(reply is not None and reply[0] == 14,
+         "the key whose comment ('solo') is unique still signs", reply)
+    s.close()
+    ev = px.events()
+    amb = [e for e in ev if e["decision"] == "deny" and "ambiguous" in e.get("reason", "")]
+    t.ok(any(e["event"] == "identities" for e in amb) and
+         sum(1 for e in amb if e["event"] == "sign") == 2 and
+         all(keys["a"]["fp"] in e["reason"] and keys["b"]["fp"] in e["reason"] for e in amb),
+         "audit lines name the ambiguous rule and both keys", json.dumps(amb, indent=1))
+    with open(px.log) as f:
+        log = f.read()
+    t.ok("\"shared\" is ambiguous" in log, "and the log says so", log)
+    px.stop()
+    agent.stop()
+
+
 def check_policy_errors(d):
     bad = os.path.join(d, "bad.json")
     cases = [
@@ -576,6 +656,8 @@ def main():
         check_malformed(d, agent, keys)
         check_confirm(d, agent, keys)
         check_rate(d, agent, keys)
+        check_limits(d, agent, keys)
+        check_comment_ambiguity(d)
         check_policy_errors(d)
         why = sshd_usable()
         for kind in ("ed25519", "ecdsa", "rsa"):

@@ -88,6 +88,32 @@ static int seccomp_kills(void)
 	return 0;
 }
 
+/* What a daemon does with LBX_SECCOMP=log in its environment. */
+static int seccomp_env_log(void)
+{
+	struct lbx_seccomp_policy p = { .allow = basic, .nallow = 4 };
+
+	setenv("LBX_SECCOMP", "log", 1);
+	p.log_only = lbx_sandbox_seccomp_log_requested();
+	if (p.log_only)
+		return 20;
+	if (lbx_sandbox_seccomp(&p))
+		return 10;
+	syscall(SYS_getppid); /* not allowed: SIGSYS */
+	return 0;
+}
+
+/* As lbx-fsd and lbx-netd set it straight from the environment. */
+static int seccomp_log_only_field(void)
+{
+	struct lbx_seccomp_policy p = { .allow = basic, .nallow = 4, .log_only = true };
+
+	if (lbx_sandbox_seccomp(&p))
+		return 10;
+	syscall(SYS_getppid); /* not allowed: SIGSYS */
+	return 0;
+}
+
 static int seccomp_enosys(void)
 {
 	/* sigaltstack, munmap: sanitizer runtimes call them on the way out */
@@ -158,6 +184,15 @@ int main(void)
 		tap_skip("no Landlock in this kernel");
 	}
 	is_int(in_child(seccomp_kills), 128 + SIGSYS, "seccomp: a call not allowed kills (SIGSYS)");
+#if LBX_SECCOMP_DEBUG
+	tap_skip("a -Dseccomp_debug=true build honours LBX_SECCOMP=log");
+	tap_skip("a -Dseccomp_debug=true build honours log_only");
+#else
+	is_int(in_child(seccomp_env_log), 128 + SIGSYS,
+	       "LBX_SECCOMP=log in the environment: a call not allowed still kills");
+	is_int(in_child(seccomp_log_only_field), 128 + SIGSYS,
+	       "log_only set (as fsd and netd do from LBX_SECCOMP): still kills in this build");
+#endif
 	is_int(in_child(seccomp_enosys), 0, "seccomp: clone3 answered ENOSYS");
 	is_int(in_child(seccomp_no_fork), 128 + SIGSYS, "seccomp threads: clone of a process kills");
 	is_int(in_child(seccomp_no_exec_mem), 128 + SIGSYS,

@@ -62,6 +62,21 @@ static void a_rr(const uint8_t *ip, uint32_t ttl)
 	must(lbx_write_bytes(&w, ip, 4));
 }
 
+/* A header with every section count given. */
+static void header4(uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar)
+{
+	lbx_writer_init_fixed(&w, buf, sizeof(buf));
+	must(lbx_write_u16be(&w, 0x1234) || lbx_write_u16be(&w, flags) || lbx_write_u16be(&w, qd) ||
+	     lbx_write_u16be(&w, an) || lbx_write_u16be(&w, ns) || lbx_write_u16be(&w, ar));
+}
+
+/* An EDNS OPT record (RFC 6891 §6.1.2) with rdlen bytes of options to follow. */
+static void opt_rr(uint16_t rdlen)
+{
+	must(lbx_write_u8(&w, 0) || lbx_write_u16be(&w, 41) || lbx_write_u16be(&w, 1232) ||
+	     lbx_write_u32be(&w, 0) || lbx_write_u16be(&w, rdlen));
+}
+
 static int parse(struct net_dns_msg *m)
 {
 	return net_dns_parse(buf, lbx_writer_len(&w), m);
@@ -93,6 +108,87 @@ static void test_query(void)
 	name("");
 	must(lbx_write_u32be(&w, 0x00010001));
 	is_int(parse(&m), -EBADMSG, "a space inside a label is refused");
+}
+
+/*
+ * Everything in an allowed query reaches the upstream resolver: a query
+ * must be its question (and at most a bare EDNS OPT), nothing more.
+ */
+static void test_query_smuggling(void)
+{
+	static const uint8_t ip[4] = { 1, 2, 3, 4 };
+	struct net_dns_msg m;
+
+	header(0x0100, 1, 0);
+	question("github.com", NET_DNS_TYPE_A);
+	must(lbx_write_bytes(&w, "secret-data", 11));
+	is_int(parse(&m), -EBADMSG, "a query with bytes after the question is refused");
+	header(0x0100, 1, 0);
+	question("github.com", NET_DNS_TYPE_A);
+	must(lbx_write_u8(&w, 0));
+	is_int(parse(&m), -EBADMSG, "even one trailing byte");
+
+	header4(0x0100, 1, 1, 0, 0);
+	question("github.com", NET_DNS_TYPE_A);
+	name("github.com");
+	a_rr(ip, 60);
+	is_int(parse(&m), -EBADMSG, "a query with an answer record is refused");
+	header4(0x0100, 1, 0, 1, 0);
+	question("github.com", NET_DNS_TYPE_A);
+	name("github.com");
+	a_rr(ip, 60);
+	is_int(parse(&m), -EBADMSG, "a query with an authority record is refused");
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	name("x.github.com");
+	a_rr(ip, 60);
+	is_int(parse(&m), -EBADMSG, "a query whose additional record is not OPT is refused");
+	header4(0x0100, 1, 0, 0, 2);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(0);
+	opt_rr(0);
+	is_int(parse(&m), -EBADMSG, "two additional records are refused");
+
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(0);
+	is_int(parse(&m), 0, "a query with a bare EDNS OPT record passes");
+	ok(!strcmp(m.qname, "github.com"), "and names its question (%s)", m.qname);
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(8);
+	must(lbx_write_u16be(&w, 12) || lbx_write_u16be(&w, 4) || lbx_write_u32be(&w, 0));
+	is_int(parse(&m), 0, "OPT with zero PADDING passes");
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(8);
+	must(lbx_write_u16be(&w, 12) || lbx_write_u16be(&w, 4) || lbx_write_bytes(&w, "leak", 4));
+	is_int(parse(&m), -EBADMSG, "OPT PADDING that is not zeros is refused");
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(12);
+	must(lbx_write_u16be(&w, 10) || lbx_write_u16be(&w, 8) ||
+	     lbx_write_bytes(&w, "cookie!!", 8));
+	is_int(parse(&m), -EBADMSG, "an OPT option of the guest's choosing (COOKIE) is refused");
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(0);
+	must(lbx_write_bytes(&w, "x", 1));
+	is_int(parse(&m), -EBADMSG, "bytes after the OPT record are refused");
+	header4(0x0100, 1, 0, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	opt_rr(6);
+	must(lbx_write_u16be(&w, 12));
+	is_int(parse(&m), -EBADMSG, "an OPT record cut short is refused");
+
+	/* Responses are not queries: their sections are read as before. */
+	header4(0x8180, 1, 1, 0, 1);
+	question("github.com", NET_DNS_TYPE_A);
+	name("github.com");
+	a_rr(ip, 60);
+	opt_rr(0);
+	is_int(parse(&m), 0, "a response with an answer and OPT still parses");
+	is_int(m.naddrs, 1, "with its address");
 }
 
 static void test_long_names(void)
@@ -226,6 +322,7 @@ static void test_answer_edges(void)
 int main(void)
 {
 	test_query();
+	test_query_smuggling();
 	test_long_names();
 	test_pointers();
 	test_answers();

@@ -930,6 +930,66 @@ static void test_reset_flood(struct t *t)
 	is_int(t->d->nresets, 0, "RST queue empty again");
 }
 
+/*
+ * A guest that opens connections and never closes them: it gets at most
+ * VSOCKD_MAX_CONNS - VSOCKD_HOST_RESERVE, the rest are RST, and a host
+ * client (lbx exec) still gets through.
+ */
+static void test_host_reserve(struct t *t)
+{
+	static int hfd[VSOCKD_MAX_CONNS];
+	const unsigned cap = VSOCKD_MAX_CONNS - VSOCKD_HOST_RESERVE;
+	unsigned n0 = t->d->nconns, opened = 0, refused = 0, nh = 0;
+	int lfd = host_listen(t, 5100);
+	struct gconn *c;
+	struct pkt p;
+
+	ok(lfd >= 0 && listen(lfd, 4096) == 0, "a host service listens at UDS_PATH_5100");
+	if (lfd < 0)
+		return;
+	for (uint32_t i = 0; i < VSOCKD_MAX_CONNS + 10; i++) {
+		struct vsock_hdr h = guest_hdr(40000 + i, 5100, VSOCK_OP_REQUEST);
+		int fd;
+
+		tx_hdr(t, &h, NULL, 0);
+		if (!take(t, &p) || p.h.dst_port != 40000 + i) {
+			ok(0, "guest REQUEST %u: an answer", i);
+			break;
+		}
+		if (p.h.op == VSOCK_OP_RESPONSE)
+			opened++;
+		else if (p.h.op == VSOCK_OP_RST)
+			refused++;
+		while (nh < VSOCKD_MAX_CONNS &&
+		       (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+			hfd[nh++] = fd;
+	}
+	is_int(opened + n0, cap, "the guest opens %u connections, no more", cap);
+	is_int(refused, VSOCKD_MAX_CONNS + 10 - opened, "every one beyond is refused with RST");
+	ok(t->d->nconns <= cap, "the device holds %u connections (cap %u)", t->d->nconns, cap);
+	is_int(t->d->guest_refused, refused, "refusals counted");
+	is_int(t->d->refused_logged, 1, "one log line for %u refusals in a burst", refused);
+	c = host_initiated(t, 4000, 65536, "", false);
+	ok(c != NULL, "a host client (lbx exec) still connects to guest port 4000");
+	if (c) {
+		ok(dev_conn(t, c) && dev_conn(t, c)->state == CONN_OPEN,
+		   "and its connection is open");
+		tx_pkt(t, c, VSOCK_OP_RST, 0, NULL, 0, false);
+		gconn_free(t, c);
+	}
+	for (uint32_t i = 0; i < opened; i++) {
+		struct vsock_hdr h = guest_hdr(40000 + i, 5100, VSOCK_OP_RST);
+
+		tx_hdr(t, &h, NULL, 0);
+	}
+	is_int(t->d->nconns, n0, "guest RSTs free every hoarded connection");
+	while (nh)
+		close(hfd[--nh]);
+	close(lfd);
+	while (take(t, &p))
+		;
+}
+
 static void test_disconnect(struct t *t)
 {
 	struct gconn *c = host_initiated(t, 3000, 65536, "", false);
@@ -994,6 +1054,7 @@ int main(void)
 	test_malformed(&t, c);
 	test_shutdown(&t, c);
 	test_reset_flood(&t);
+	test_host_reserve(&t);
 	ok(t.rx_bad_len == 0, "every rx packet's used len was header + payload");
 	is_int(vd_used_idx(&t.q[VSOCKD_EVENT].d), 0,
 	       "event queue buffers kept (no transport reset)");
@@ -1007,6 +1068,8 @@ int main(void)
 	vfe_mem_free(&t.fe);
 	lbx_loop_free(t.fe.loop);
 	snprintf(path, sizeof(path), "%s/v.sock_5000", t.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/v.sock_5100", t.dir);
 	unlink(path);
 	ok(access(t.uds, F_OK) < 0, "vsockd_free removed its socket");
 	rmdir(t.dir);

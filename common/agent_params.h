@@ -28,6 +28,8 @@
  *   net=CIDR,GATEWAY,DNS   configure eth0 statically
  *   net-stream=ENDPOINT    make a tap eth0 and relay its frames to lbx-netd there
  *                          (containers: the VM engines have a virtio-net device)
+ *   fs-guard=1             every session under the file-system guard (sandbox.h
+ *                          lbx_sandbox_fs_guard): a container's files are the host's
  */
 #ifndef LBX_AGENT_PARAMS_H
 #define LBX_AGENT_PARAMS_H
@@ -58,6 +60,7 @@ enum agent_param {
 	AP_ELSEWHERE,
 	AP_NET,
 	AP_NET_STREAM,
+	AP_FS_GUARD,
 	AP_COUNT
 };
 

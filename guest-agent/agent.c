@@ -113,6 +113,7 @@ static void service_config(struct agent_config *cfg, struct exec_service_config 
 		.ssh_unix = cfg->ssh.kind == LBX_EP_UNIX ? cfg->ssh.path : NULL,
 		.env = cfg->env,
 		.nenv = (unsigned)cfg->envc,
+		.fs_guard = cfg->fs_guard,
 	};
 }
 

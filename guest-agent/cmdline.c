@@ -277,6 +277,7 @@ static const struct {
 	[AP_ELSEWHERE] = { p_elsewhere, 0 },
 	[AP_NET] = { p_net, 0 },
 	[AP_NET_STREAM] = { p_endpoint, offsetof(struct agent_config, net_stream) },
+	[AP_FS_GUARD] = { p_flag_on, offsetof(struct agent_config, fs_guard) },
 };
 
 /* One word "lbx.KEY=VALUE" (already unquoted), n bytes. */

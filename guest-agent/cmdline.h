@@ -52,6 +52,7 @@ struct agent_config {
 	char *ro_paths[AGENT_MAX_PATHS + AGENT_MAX_MOUNTS];
 	unsigned nro;
 	bool elsewhere_readable;
+	bool fs_guard; /* sessions under lbx_sandbox_fs_guard (engine light) */
 };
 
 /*

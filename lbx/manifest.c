@@ -483,6 +483,13 @@ static int agent_words(struct mf_build *b)
 	}
 	for (unsigned i = 0; i < c->nenv; i++)
 		rc |= word(b, AP_ENV, "%s", c->env[i]);
+	/*
+	 * A container's files are the host's: no session may give them set-id
+	 * bits, device nodes, other owners or xattrs (the ownership xattr of
+	 * the VM engines' lbx-fsd among them), as lbx-fsd refuses for a VM.
+	 */
+	if (light(b))
+		rc |= word(b, AP_FS_GUARD, "1");
 	return rc ? -ENOMEM : 0;
 }
 

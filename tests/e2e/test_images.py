@@ -151,6 +151,23 @@ def check_light(t, e, fps):
     check_light_net(t, e)
     r = e.lbx("exec", "--root", e.name, "--", "sh", "-c", "touch /etc/by-root && id -u")
     t.ok(r.returncode == 0 and r.stdout == b"0\n", "a --root session may write the image", r.stderr)
+    # The container's files are the host's: no session, root or not, makes a
+    # set-id file, a device node or a foreign owner there (the file-system guard).
+    for root in ([], ["--root"]):
+        who = "a --root session" if root else "a session"
+        r = e.lbx("exec", *root, e.name, "--", "sh", "-c",
+                  "cp /bin/sh ./rootsh; chmod 4755 rootsh; echo chmod=$?; chmod 755 rootsh;"
+                  " echo plain=$?; mknod ./nod c 1 3; echo mknod=$?;"
+                  " chown 1234 rootsh; echo chown=$?")
+        out = r.stdout.decode()
+        sh = os.path.join(e.project, "rootsh")
+        t.ok("chmod=1" in out and "plain=0" in out and "mknod=1" in out and "chown=1" in out
+             and os.path.exists(sh) and os.stat(sh).st_mode & 0o6000 == 0
+             and not os.path.exists(os.path.join(e.project, "nod"))
+             and os.stat(sh).st_uid == os.getuid(),
+             f"engine light: {who} cannot make set-id, device or foreign-owned files on the host",
+             out + r.stderr.decode())
+        os.unlink(sh)
 
     r = e.lbx("down", e.name)
     t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)

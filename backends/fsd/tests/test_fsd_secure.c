@@ -187,6 +187,130 @@ static void test_special_files(void)
 	done(&c);
 }
 
+/* SETXATTR (fuse_setxattr_in: size, flags) of name=value on nodeid. */
+static int fc_setxattr(struct fc *c, uint64_t nodeid, const char *name, const char *value)
+{
+	uint8_t a[512] = { 0 };
+	size_t nl = strlen(name) + 1, vl = strlen(value);
+
+	lbx_put_u32le(a, (uint32_t)vl);
+	memcpy(a + 8, name, nl);
+	memcpy(a + 8 + nl, value, vl);
+	return fc_call(c, FUSE_SETXATTR, nodeid, a, 8 + nl + vl);
+}
+
+static int fc_getxattr(struct fc *c, uint64_t nodeid, const char *name)
+{
+	uint8_t a[8] = { 0 };
+
+	lbx_put_u32le(a, 256);
+	return fc_named(c, FUSE_GETXATTR, nodeid, a, sizeof(a), name);
+}
+
+/* LISTXATTR into list (NUL-separated names); its length, or -errno. */
+static int fc_listxattr(struct fc *c, uint64_t nodeid, char *list, size_t cap)
+{
+	uint8_t a[8] = { 0 };
+	const uint8_t *p;
+	size_t n;
+	int err;
+
+	lbx_put_u32le(a, (uint32_t)cap);
+	err = fc_call(c, FUSE_LISTXATTR, nodeid, a, sizeof(a));
+	if (err)
+		return err;
+	if (lbx_read_rest(&c->body, &p, &n) || n > cap)
+		return -EPROTO;
+	memcpy(list, p, n);
+	return (int)n;
+}
+
+static bool listed(const char *list, int n, const char *name)
+{
+	for (int i = 0; i < n; i += (int)strlen(list + i) + 1)
+		if (!strcmp(list + i, name))
+			return true;
+	return false;
+}
+
+/* 4. The overlay xattr namespaces are not the guest's. */
+static void test_overlay_xattrs(void)
+{
+	static const char *const names[] = { "user.overlay.opaque", "user.overlay.redirect",
+					     "user.fuseoverlayfs.opaque" };
+	struct fsd_options o;
+	struct fc c;
+	uint64_t id;
+	char p[512], list[1024];
+	int n;
+
+	fc_put_at(tree, "xa", "x");
+	host_path(p, sizeof(p), "xa");
+	if (setxattr(p, "user.overlay.opaque", "y", 1, 0) ||
+	    setxattr(p, "user.fuseoverlayfs.opaque", "y", 1, 0) ||
+	    setxattr(p, "user.mine", "1", 1, 0)) {
+		tap_skip("the temp file system has no user xattrs");
+		return;
+	}
+	options(&o);
+	serve(&c, &o);
+	if (fc_lookup(&c, FUSE_ROOT_ID, "xa", &id, NULL))
+		abort();
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		is_int(fc_setxattr(&c, id, names[i], "z"), -EPERM, "SETXATTR %s: EPERM", names[i]);
+		is_int(fc_named(&c, FUSE_REMOVEXATTR, id, NULL, 0, names[i]), -EPERM,
+		       "REMOVEXATTR %s: EPERM", names[i]);
+	}
+	is_int(fc_getxattr(&c, id, "user.overlay.opaque"), -ENODATA,
+	       "GETXATTR of a host-set user.overlay.opaque: ENODATA");
+	is_int(fc_getxattr(&c, id, "user.fuseoverlayfs.opaque"), -ENODATA,
+	       "GETXATTR of a host-set user.fuseoverlayfs.opaque: ENODATA");
+	n = fc_listxattr(&c, id, list, sizeof(list));
+	ok(n > 0 && listed(list, n, "user.mine") && !listed(list, n, "user.overlay.opaque") &&
+	       !listed(list, n, "user.fuseoverlayfs.opaque"),
+	   "LISTXATTR shows user.mine and neither overlay name");
+	is_int(fc_setxattr(&c, id, "user.overlayish", "1"), 0,
+	       "user.overlayish is an ordinary name");
+	ok(getxattr(p, "user.overlay.opaque", list, sizeof(list)) == 1 && list[0] == 'y' &&
+	       getxattr(p, "user.overlay.redirect", NULL, 0) < 0,
+	   "the host file's overlay xattrs are unchanged");
+	done(&c);
+}
+
+/* 6. No device node is made through the server, in either ownership mode. */
+static void test_mknod_devices(void)
+{
+	static const enum fsd_ownership modes[] = { FSD_OWNERSHIP_IDENTITY, FSD_OWNERSHIP_XATTR };
+	struct fsd_options o;
+	struct fc c;
+	uint8_t a[16];
+	char p[512];
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *m = modes[i] == FSD_OWNERSHIP_XATTR ? "xattr" : "identity";
+
+		options(&o);
+		o.ownership = modes[i];
+		serve(&c, &o);
+		memset(a, 0, sizeof(a));
+		lbx_put_u32le(a, S_IFCHR | 0666);
+		lbx_put_u32le(a + 4, (1 << 8) | 3);
+		is_int(fc_named(&c, FUSE_MKNOD, FUSE_ROOT_ID, a, 16, "cdev"), -EPERM,
+		       "%s: MKNOD of a character device: EPERM", m);
+		lbx_put_u32le(a, S_IFBLK | 0660);
+		lbx_put_u32le(a + 4, (8 << 8) | 0);
+		is_int(fc_named(&c, FUSE_MKNOD, FUSE_ROOT_ID, a, 16, "bdev"), -EPERM,
+		       "%s: MKNOD of a block device: EPERM", m);
+		host_path(p, sizeof(p), "cdev");
+		ok(access(p, F_OK) < 0, "%s: nothing (no stand-in either) on the host", m);
+		lbx_put_u32le(a, S_IFIFO | 0644);
+		lbx_put_u32le(a + 4, 0);
+		is_int(fc_named(&c, FUSE_MKNOD, FUSE_ROOT_ID, a, 16, i ? "fifo-x" : "fifo-i"), 0,
+		       "%s: MKNOD of a FIFO still works", m);
+		done(&c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -194,6 +318,8 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	fc_make_dirs("lbx-fsd-secure", root, tree, outside);
 	test_special_files();
+	test_overlay_xattrs();
+	test_mknod_devices();
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -427,11 +427,10 @@ static void test_ownership(const char *bin)
 	ok(stat(v, &st) == 0 && !(st.st_mode & S_ISUID), "the host copy has no setuid bit");
 	ok(listxattr(p, v, sizeof(v)) == 0, "the ownership xattr is invisible in the mount");
 	path2(p, m, "dev");
-	ok(mknod(p, S_IFCHR | 0600, makedev(1, 3)) == 0 && stat(p, &st) == 0 &&
-		   S_ISCHR(st.st_mode) && st.st_rdev == (dev_t)makedev(1, 3),
-	   "mknod of /dev/null's numbers shows a char device");
+	ok(mknod(p, S_IFCHR | 0600, makedev(1, 3)) < 0 && errno == EPERM,
+	   "mknod of /dev/null's numbers is EPERM (no device stand-in through the server)");
 	path2(v, s, "dev");
-	ok(lstat(v, &st) == 0 && S_ISREG(st.st_mode), "which is a plain file on the host");
+	ok(lstat(v, &st) < 0, "and nothing is made on the host");
 	ok(fm_stop(&fm, &gone) == 0 && gone, "lbx-fsd (xattr) stopped and unmounted");
 }
 

@@ -67,6 +67,11 @@ static int open_existing(struct fsd_req *req, struct fsd_inode *dir, const char 
 		close(p);
 		return fd;
 	}
+	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) &&
+	    fsd_protect_stat(req->fsd, &st)) {
+		close(p);
+		return -EROFS; /* a hard link of a protected file (protect.c) */
+	}
 	snprintf(num, sizeof(num), "%d", p);
 	fsd_creds_enter(req, &c);
 	fd = openat(req->fsd->proc_fd, num, (flags & ~O_NOFOLLOW) | O_NONBLOCK | O_NOCTTY);

@@ -60,6 +60,18 @@ struct fsd_file {
 	int64_t doff; /* stream offset of the entry at dpos */
 };
 
+/* A --protect path, split into components (protect.c). */
+struct fsd_protect_path {
+	char *text;
+	char **comp;
+	unsigned n;
+};
+
+struct fsd_devino {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct fsd {
 	struct fsd_options opt;
 	int root_fd; /* O_PATH of the shared directory */
@@ -81,6 +93,14 @@ struct fsd {
 	struct fsd_idtable files;
 
 	atomic_uint_fast64_t n_requests, n_errors, n_refused;
+
+	/* --protect (protect.c): paths, their depth, hard links found under them at start */
+	struct fsd_protect_path *protect;
+	unsigned nprotect, protect_depth;
+	struct fsd_devino *protect_links; /* sorted */
+	size_t nprotect_links;
+	atomic_uint_fast64_t n_protected;
+	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
 };
 
 /* One request in flight. */
@@ -113,6 +133,14 @@ int fsd_refuse(struct fsd_req *req, int err);
 int fsd_open_flags(const struct fsd *fsd, uint32_t guest, int *flags);
 uint32_t fsd_fopen_flags(const struct fsd *fsd);
 int fsd_sync_file(struct fsd_req *req, bool dir);
+
+/* protect.c: --protect paths, read-only to the guest */
+int fsd_protect_init(struct fsd *fsd, const char *const *paths, unsigned n);
+void fsd_protect_free(struct fsd *fsd);
+/* Before dispatch of a modifying request (or OPEN): 0, or -EROFS (logged, rate-limited). */
+int fsd_protect_check(struct fsd_req *req);
+/* Is what st describes a hard link found under a protected path at start? */
+bool fsd_protect_stat(const struct fsd *fsd, const struct stat *st);
 
 /* name.c: one path component from the request, checked. */
 int fsd_read_name(struct fsd_req *req, const char **name);

@@ -461,6 +461,47 @@ static void test_read_only(const char *bin)
 	ok(fm_stop(&fm, &gone) == 0 && gone, "lbx-fsd (read-only) stopped and unmounted");
 }
 
+/* --protect through the mount, with the real git: hooks and config stay the host's. */
+static void test_protect(const char *bin)
+{
+	const char *extra[] = { "--protect",	   ".git/config", "--protect", ".git/hooks",
+				"--cache-timeout", "0",		  NULL };
+	char s[600], m[600], p[600], cmd[2048];
+	struct fm fm;
+	bool gone;
+	int fd;
+
+	if (system("git --version >/dev/null 2>&1")) {
+		tap_skip("git is not installed: no --protect test with git");
+		return;
+	}
+	path2(s, base, "prot-src");
+	path2(m, base, "prot-mnt");
+	mkdir(m, 0755);
+	snprintf(cmd, sizeof(cmd), "git init -q '%s' && mkdir -p '%s/.git/hooks'", s, s);
+	if (system(cmd))
+		abort();
+	if (!ok(fm_start(&fm, bin, s, m, extra) == 0, "lbx-fsd --protect (git) mounts"))
+		return;
+	path2(p, m, ".git/hooks/pre-commit");
+	fd = open(p, O_WRONLY | O_CREAT, 0755);
+	ok(fd < 0 && errno == EROFS, "writing .git/hooks/pre-commit in the mount is EROFS");
+	if (fd >= 0)
+		close(fd);
+	snprintf(cmd, sizeof(cmd),
+		 "git -C '%s' config core.fsmonitor 'touch /tmp/lbx-pwned' 2>/dev/null", m);
+	ok(system(cmd) != 0, "git config core.fsmonitor in the mount fails");
+	snprintf(cmd, sizeof(cmd), "git -C '%s' config --get core.fsmonitor >/dev/null", s);
+	ok(system(cmd) != 0, "and the host's .git/config has no core.fsmonitor");
+	path2(p, m, "README");
+	snprintf(cmd, sizeof(cmd),
+		 "echo hi > '%s' && git -C '%s' add README && git -C '%s' -c user.name=t "
+		 "-c user.email=t@e commit -q -m one && git -C '%s' log --oneline | grep -q one",
+		 p, m, m, s);
+	ok(system(cmd) == 0, "git add and commit in the mount still work; the host sees it");
+	ok(fm_stop(&fm, &gone) == 0 && gone, "lbx-fsd (--protect) stopped and unmounted");
+}
+
 int main(int argc, char **argv)
 {
 	const char *extra[] = { "--cache-timeout", "0", NULL };
@@ -497,6 +538,7 @@ int main(int argc, char **argv)
 	ok(fm_stop(&fm, &gone) == 0 && gone, "SIGTERM: lbx-fsd unmounts and exits 0");
 	test_read_only(argv[1]);
 	test_ownership(argv[1]);
+	test_protect(argv[1]);
 	nftw(base, rm_one, 64, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -59,16 +59,21 @@ static void host_path(char *p, size_t n, const char *name)
 	snprintf(p, n, "%s/%s", tree, name);
 }
 
-static struct fsd *serve(struct fc *c, const struct fsd_options *o)
+static struct fsd *serve_dir(struct fc *c, const char *dir, const struct fsd_options *o)
 {
 	struct fsd *fsd;
 
-	if (fsd_new(tree, o, &fsd))
+	if (fsd_new(dir, o, &fsd))
 		abort();
 	fc_init(c, fsd);
 	if (fc_init_session(c))
 		abort();
 	return fsd;
+}
+
+static struct fsd *serve(struct fc *c, const struct fsd_options *o)
+{
+	return serve_dir(c, tree, o);
 }
 
 static void done(struct fc *c)
@@ -311,6 +316,292 @@ static void test_mknod_devices(void)
 	}
 }
 
+/* LOOKUP a/b/c from the root; the node id, or 0. */
+static uint64_t walk(struct fc *c, const char *path)
+{
+	char buf[512], *save = NULL;
+	uint64_t id = FUSE_ROOT_ID;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *n = strtok_r(buf, "/", &save); n; n = strtok_r(NULL, "/", &save))
+		if (fc_lookup(c, id, n, &id, NULL))
+			return 0;
+	return id;
+}
+
+static int fc_mknod(struct fc *c, uint64_t dir, const char *name, uint32_t mode)
+{
+	uint8_t a[16] = { 0 };
+
+	lbx_put_u32le(a, mode);
+	return fc_named(c, FUSE_MKNOD, dir, a, sizeof(a), name);
+}
+
+static int fc_mkdir(struct fc *c, uint64_t dir, const char *name)
+{
+	uint8_t a[8] = { 0 };
+
+	lbx_put_u32le(a, 0755);
+	return fc_named(c, FUSE_MKDIR, dir, a, sizeof(a), name);
+}
+
+static int fc_symlink(struct fc *c, uint64_t dir, const char *name, const char *target)
+{
+	char a[512];
+	size_t n = strlen(name) + 1, t = strlen(target) + 1;
+
+	memcpy(a, name, n);
+	memcpy(a + n, target, t);
+	return fc_call(c, FUSE_SYMLINK, dir, a, n + t);
+}
+
+/* RENAME2 (flags 0: RENAME) of (from, a) to (to, b). */
+static int fc_rename(struct fc *c, uint64_t from, const char *a, uint64_t to, const char *b,
+		     uint32_t flags)
+{
+	uint8_t buf[600] = { 0 };
+	size_t na = strlen(a) + 1, nb = strlen(b) + 1, pre = flags ? 16 : 8;
+
+	lbx_put_u64le(buf, to);
+	lbx_put_u32le(buf + 8, flags);
+	memcpy(buf + pre, a, na);
+	memcpy(buf + pre + na, b, nb);
+	return fc_call(c, flags ? FUSE_RENAME2 : FUSE_RENAME, from, buf, pre + na + nb);
+}
+
+static int fc_link(struct fc *c, uint64_t old, uint64_t dir, const char *name)
+{
+	uint8_t a[8];
+
+	lbx_put_u64le(a, old);
+	return fc_named(c, FUSE_LINK, dir, a, sizeof(a), name);
+}
+
+/* SETATTR of the mode only. */
+static int fc_chmod(struct fc *c, uint64_t id, uint32_t mode)
+{
+	uint8_t a[88] = { 0 };
+
+	lbx_put_u32le(a, FATTR_MODE);
+	lbx_put_u32le(a + 68, mode);
+	return fc_call(c, FUSE_SETATTR, id, a, sizeof(a));
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	static char buf[256];
+	char p[600];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "r");
+	if (!f)
+		return "<missing>";
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static bool there(const char *dir, const char *name)
+{
+	char p[600];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+/* Lines of path holding needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static const char *const git_protect[] = { ".git/config", ".git/hooks" };
+
+/* 2. --protect: a repository's config and hooks, and what tries to get around it. */
+static void test_protect_repo(void)
+{
+	struct fsd_options o;
+	struct fc c;
+	char proj[400], p[600], q[600], log[600];
+	uint64_t git, hooks, hook, cfg, other, f, hl, id, fh;
+	int saved_err, logfd, refusals = 0;
+
+	snprintf(proj, sizeof(proj), "%s/proj", tree);
+	snprintf(p, sizeof(p), "%s/.git/hooks", proj);
+	snprintf(q, sizeof(q), "mkdir -p '%s' '%s/other'", p, proj);
+	if (system(q))
+		abort();
+	snprintf(p, sizeof(p), "%s/.git", proj);
+	fc_put_at(p, "config", "[core]\n\tbare = false\n");
+	fc_put_at(p, "HEAD", "ref: refs/heads/main\n");
+	snprintf(p, sizeof(p), "%s/.git/hooks", proj);
+	fc_put_at(p, "pre-commit", "#!/bin/sh\nexit 0\n");
+	snprintf(p, sizeof(p), "%s/other", proj);
+	fc_put_at(p, "f", "free");
+	/* a hard link made before the protection, outside the protected paths */
+	snprintf(p, sizeof(p), "%s/.git/hooks/pre-commit", proj);
+	snprintf(q, sizeof(q), "%s/link-to-hook", proj);
+	if (link(p, q))
+		abort();
+
+	snprintf(log, sizeof(log), "%s/log", root);
+	fflush(stderr);
+	saved_err = dup(2);
+	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(logfd, 2);
+	close(logfd);
+
+	options(&o);
+	o.protect = git_protect;
+	o.nprotect = 2;
+	serve_dir(&c, proj, &o);
+	git = walk(&c, ".git");
+	hooks = walk(&c, ".git/hooks");
+	hook = walk(&c, ".git/hooks/pre-commit");
+	cfg = walk(&c, ".git/config");
+	other = walk(&c, "other");
+	f = walk(&c, "other/f");
+	hl = walk(&c, "link-to-hook");
+	if (!git || !hooks || !hook || !cfg || !other || !f || !hl)
+		abort();
+#define PROTECTED(expr, ...)                                                                       \
+	do {                                                                                       \
+		refusals++;                                                                        \
+		is_int(expr, -EROFS, __VA_ARGS__);                                                 \
+	} while (0)
+	/* the files themselves */
+	PROTECTED(fc_open(&c, FUSE_OPEN, hook, O_WRONLY, &fh), "OPEN hooks/pre-commit O_WRONLY");
+	PROTECTED(fc_open(&c, FUSE_OPEN, cfg, O_RDWR, &fh), "OPEN .git/config O_RDWR");
+	PROTECTED(fc_open(&c, FUSE_OPEN, cfg, O_RDONLY | O_TRUNC, &fh), "OPEN .git/config O_TRUNC");
+	is_int(fc_open(&c, FUSE_OPEN, cfg, O_RDONLY, &fh), 0, "OPEN .git/config O_RDONLY works");
+	fc_release(&c, cfg, fh, false);
+	PROTECTED(fc_chmod(&c, hook, 0777), "SETATTR (chmod) of the hook");
+	PROTECTED(fc_chmod(&c, hooks, 0777), "SETATTR of .git/hooks itself");
+	PROTECTED(fc_setxattr(&c, cfg, "user.x", "1"), "SETXATTR on .git/config");
+	PROTECTED(fc_named(&c, FUSE_REMOVEXATTR, cfg, NULL, 0, "user.x"), "REMOVEXATTR on it");
+	/* names inside */
+	PROTECTED(fc_create(&c, hooks, "post-checkout", O_WRONLY, S_IFREG | 0755, &id, &fh),
+		  "CREATE hooks/post-checkout");
+	PROTECTED(fc_create(&c, hooks, "pre-commit", O_WRONLY | O_TRUNC, S_IFREG | 0755, &id, &fh),
+		  "CREATE (no O_EXCL) over hooks/pre-commit");
+	PROTECTED(fc_mknod(&c, hooks, "fifo", S_IFIFO | 0644), "MKNOD in hooks");
+	PROTECTED(fc_mkdir(&c, hooks, "d"), "MKDIR in hooks");
+	PROTECTED(fc_symlink(&c, hooks, "post-merge", "../../evil"), "SYMLINK in hooks");
+	PROTECTED(fc_named(&c, FUSE_UNLINK, hooks, NULL, 0, "pre-commit"),
+		  "UNLINK hooks/pre-commit");
+	PROTECTED(fc_named(&c, FUSE_UNLINK, git, NULL, 0, "config"), "UNLINK .git/config");
+	PROTECTED(fc_named(&c, FUSE_RMDIR, git, NULL, 0, "hooks"), "RMDIR .git/hooks");
+	PROTECTED(fc_link(&c, f, hooks, "pre-push"), "LINK other/f into hooks");
+	PROTECTED(fc_link(&c, hook, other, "copy"), "LINK of the hook to other/copy");
+	/* renames in, out, of the directories and of their parents */
+	PROTECTED(fc_rename(&c, other, "f", git, "config", 0), "RENAME other/f over .git/config");
+	PROTECTED(fc_rename(&c, other, "f", hooks, "pre-push", 0), "RENAME other/f into hooks");
+	PROTECTED(fc_rename(&c, hooks, "pre-commit", other, "x", 0), "RENAME the hook out");
+	PROTECTED(fc_rename(&c, git, "hooks", git, "hooks.old", 0), "RENAME .git/hooks away");
+	PROTECTED(fc_rename(&c, FUSE_ROOT_ID, ".git", FUSE_ROOT_ID, ".git2", 0),
+		  "RENAME .git away (mv .git .git2; mkdir .git...)");
+	PROTECTED(fc_rename(&c, FUSE_ROOT_ID, "other", FUSE_ROOT_ID, ".git", RENAME_EXCHANGE),
+		  "RENAME2 EXCHANGE other <-> .git");
+	PROTECTED(fc_rename(&c, FUSE_ROOT_ID, "other", git, "hooks", RENAME_EXCHANGE),
+		  "RENAME2 EXCHANGE other <-> .git/hooks");
+	PROTECTED(fc_named(&c, FUSE_RMDIR, FUSE_ROOT_ID, NULL, 0, ".git"), "RMDIR .git");
+	/* aliases */
+	PROTECTED(fc_create(&c, git, "HOOKS", O_WRONLY, S_IFREG | 0755, &id, &fh),
+		  "CREATE .git/HOOKS (a case alias)");
+	PROTECTED(fc_mkdir(&c, FUSE_ROOT_ID, ".GIT") == 0 ? fc_mkdir(&c, walk(&c, ".GIT"), "Hooks")
+							  : -1,
+		  "MKDIR .GIT/Hooks (a case alias)");
+	PROTECTED(fc_open(&c, FUSE_OPEN, hl, O_WRONLY, &fh),
+		  "OPEN for writing of a hard link to the hook made before the protection");
+	PROTECTED(
+	    fc_create(&c, FUSE_ROOT_ID, "link-to-hook", O_RDWR | O_TRUNC, S_IFREG | 0644, &id, &fh),
+	    "CREATE (no O_EXCL) O_TRUNC of that hard link");
+	PROTECTED(fc_chmod(&c, hl, 0777), "SETATTR of that hard link");
+	/* what stays free */
+	is_int(fc_create(&c, git, "config.lock", O_WRONLY, S_IFREG | 0644, &id, &fh), 0,
+	       "CREATE .git/config.lock (a sibling) works");
+	is_int(fc_write(&c, id, fh, 0, "[core]\n\tfsmonitor = evil\n"), 25, "and WRITE to it");
+	fc_release(&c, id, fh, false);
+	PROTECTED(fc_rename(&c, git, "config.lock", git, "config", 0),
+		  "but RENAME of it over .git/config (git config's way) is EROFS");
+	id = walk(&c, ".git/HEAD");
+	is_int(fc_open(&c, FUSE_OPEN, id, O_WRONLY, &fh), 0, ".git/HEAD opens for writing");
+	fc_release(&c, id, fh, false);
+	is_int(fc_create(&c, other, "new", O_WRONLY, S_IFREG | 0644, &id, &fh), 0,
+	       "CREATE elsewhere works");
+	fc_release(&c, id, fh, false);
+	is_int(fc_rename(&c, other, "new", other, "new2", 0), 0, "RENAME elsewhere works");
+	is_int(fc_chmod(&c, git, 0700), 0, "SETATTR of .git itself (an ancestor directory) works");
+#undef PROTECTED
+	done(&c);
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	ok(!strcmp(slurp(proj, ".git/config"), "[core]\n\tbare = false\n") &&
+	       !strcmp(slurp(proj, ".git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n"),
+	   "on the host the config and the hook are unchanged");
+	ok(!there(proj, ".git/hooks/post-checkout") && !there(proj, ".git2") &&
+	       !there(proj, "other/copy") && there(proj, ".git/config.lock"),
+	   "and nothing was made or moved in the protected places");
+	{
+		int lines = count_lines(log, "protected path");
+
+		ok(lines >= 1 && lines < refusals, "%d refusals logged in %d line(s)", refusals,
+		   lines);
+	}
+	snprintf(p, sizeof(p), "rm -rf '%s'", proj);
+	if (system(p))
+		abort();
+}
+
+/* 2. --protect paths that do not exist yet, and bad --protect paths. */
+static void test_protect_absent(void)
+{
+	static const char *const bad[] = { "../x", "/etc", "", "a/../b", "." };
+	struct fsd_options o;
+	struct fsd *fsd;
+	struct fc c;
+	char proj[400];
+	uint64_t git, id, fh;
+
+	snprintf(proj, sizeof(proj), "%s/fresh", tree);
+	mkdir(proj, 0755);
+	options(&o);
+	o.protect = git_protect;
+	o.nprotect = 2;
+	serve_dir(&c, proj, &o);
+	is_int(fc_create(&c, FUSE_ROOT_ID, ".git", O_WRONLY, S_IFREG | 0644, &id, &fh), -EROFS,
+	       "no .git yet: CREATE of a .git file (a gitfile would redirect git) is EROFS");
+	is_int(fc_symlink(&c, FUSE_ROOT_ID, ".git", "elsewhere"), -EROFS, "SYMLINK .git is EROFS");
+	is_int(fc_mkdir(&c, FUSE_ROOT_ID, ".git"), 0, "MKDIR .git works");
+	git = walk(&c, ".git");
+	is_int(fc_mkdir(&c, git, "hooks"), -EROFS, "MKDIR .git/hooks (not there yet) is EROFS");
+	is_int(fc_symlink(&c, git, "hooks", "../myhooks"), -EROFS, "SYMLINK .git/hooks is EROFS");
+	is_int(fc_create(&c, git, "config", O_WRONLY, S_IFREG | 0644, &id, &fh), -EROFS,
+	       "CREATE .git/config (not there yet) is EROFS");
+	is_int(fc_mkdir(&c, git, "refs"), 0, "MKDIR .git/refs works");
+	ok(!there(proj, ".git/hooks") && !there(proj, ".git/config"), "nothing made on the host");
+	done(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		options(&o);
+		o.protect = &bad[i];
+		o.nprotect = 1;
+		is_int(fsd_new(proj, &o, &fsd), -EINVAL, "--protect '%s' is refused", bad[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -320,6 +611,8 @@ int main(int argc, char **argv)
 	test_special_files();
 	test_overlay_xattrs();
 	test_mknod_devices();
+	test_protect_repo();
+	test_protect_absent();
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -53,6 +53,7 @@ static int open_create(struct fsd_req *req, struct fsd_inode *dir, const char *n
 static int open_existing(struct fsd_req *req, struct fsd_inode *dir, const char *name, int flags,
 			 int *pfd)
 {
+	struct fsd_quota_op q;
 	struct fsd_creds c;
 	struct stat st;
 	char num[16];
@@ -73,12 +74,18 @@ static int open_existing(struct fsd_req *req, struct fsd_inode *dir, const char 
 		return -EROFS; /* a hard link of a protected file (protect.c) */
 	}
 	snprintf(num, sizeof(num), "%d", p);
+	q.on = false; /* O_TRUNC frees what the file used (quota.c) */
+	if ((flags & O_TRUNC) && (fd = fsd_quota_begin(req->fsd, p, 0, &q))) {
+		close(p);
+		return fd;
+	}
 	fsd_creds_enter(req, &c);
 	fd = openat(req->fsd->proc_fd, num, (flags & ~O_NOFOLLOW) | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 && fsd_out_of_fds(req->fsd, -errno))
 		fd = openat(req->fsd->proc_fd, num, (flags & ~O_NOFOLLOW) | O_NONBLOCK | O_NOCTTY);
 	fd = fd < 0 ? -errno : fd;
 	fsd_creds_leave(&c);
+	fsd_quota_end(req->fsd, p, &q);
 	/* O_NONBLOCK was only for the open: a regular file's reads never block anyway. */
 	if (fd >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
 		close(fd);

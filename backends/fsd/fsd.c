@@ -76,6 +76,8 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 		err = fsd_files_init(fsd);
 	if (!err)
 		err = fsd_protect_init(fsd, opt->protect, opt->nprotect);
+	if (!err)
+		err = fsd_quota_init(fsd);
 	fsd->opt.protect = NULL; /* the caller's; fsd->protect has the copy */
 	fsd->opt.nprotect = 0;
 	if (err) {
@@ -95,6 +97,7 @@ void fsd_free(struct fsd *fsd)
 	if (fsd->inodes.max)
 		fsd_inodes_free(fsd);
 	fsd_protect_free(fsd);
+	fsd_quota_free(fsd);
 	if (fsd->root_fd >= 0)
 		close(fsd->root_fd);
 	if (fsd->proc_fd >= 0)

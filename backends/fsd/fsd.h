@@ -71,6 +71,8 @@ struct fsd_options {
 	 */
 	const char *const *protect;
 	unsigned nprotect;
+	/* Bytes the tree's regular files may use; growth past it is ENOSPC (quota.c). 0: none. */
+	uint64_t quota_bytes;
 };
 
 #define FSD_MAX_WRITE_DEFAULT (1u << 20)

@@ -101,6 +101,11 @@ struct fsd {
 	size_t nprotect_links;
 	atomic_uint_fast64_t n_protected;
 	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
+
+	/* --quota-bytes (quota.c): bytes the tree's files use, guarded by qlock */
+	pthread_mutex_t qlock;
+	bool qlock_init;
+	uint64_t quota_used;
 };
 
 /* One request in flight. */
@@ -141,6 +146,21 @@ void fsd_protect_free(struct fsd *fsd);
 int fsd_protect_check(struct fsd_req *req);
 /* Is what st describes a hard link found under a protected path at start? */
 bool fsd_protect_stat(const struct fsd *fsd, const struct stat *st);
+
+/* quota.c: --quota-bytes. begin..end measure one call that may grow a file to end bytes. */
+struct fsd_quota_op {
+	bool on; /* holding qlock, between begin and end */
+	uint64_t before;
+};
+int fsd_quota_init(struct fsd *fsd);
+void fsd_quota_free(struct fsd *fsd);
+uint64_t fsd_quota_use(const struct stat *st);
+/* 0 (then call fsd_quota_end), -ENOSPC if growing to end would pass the quota, -errno. */
+int fsd_quota_begin(struct fsd *fsd, int fd, uint64_t end, struct fsd_quota_op *q);
+void fsd_quota_end(struct fsd *fsd, int fd, struct fsd_quota_op *q);
+/* A name of what st describes (stat before) is gone: its use, if it was the last link. */
+void fsd_quota_removed(struct fsd *fsd, const struct stat *st);
+uint64_t fsd_quota_left(struct fsd *fsd);
 
 /* name.c: one path component from the request, checked. */
 int fsd_read_name(struct fsd_req *req, const char **name);

@@ -69,6 +69,8 @@ static void usage(FILE *f)
 		"  --protect RELPATH        RELPATH (relative to DIR) and all under it are\n"
 		"                           read-only to the guest: changes get EROFS\n"
 		"                           (repeatable, up to 64; e.g. .git/hooks)\n"
+		"  --quota-bytes N          the tree's files may use at most N bytes (K, M, G,\n"
+		"                           T: powers of 1024); growth past it is ENOSPC\n"
 		"  --user UID:GID           serve as this user after mounting\n"
 		"  -h, --help               this text\n");
 }
@@ -117,8 +119,33 @@ static int parse_count(const char *s, uint32_t *n)
 	return 0;
 }
 
+/* N, or N with K, M, G or T (powers of 1024); at least 1. */
+static int parse_bytes(const char *s, uint64_t *n)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || v == 0)
+		return -1;
+	if (*end) {
+		if (end[1] || !(u = strchr(units, *end)))
+			return -1;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX / 1024)
+				return -1;
+			v *= 1024;
+		}
+	}
+	*n = v;
+	return 0;
+}
+
 enum { OPT_SHARED = 256, OPT_MOUNT, OPT_RO, OPT_OWN, OPT_CACHE, OPT_NOKEEP, OPT_WB, OPT_THREADS,
-       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS, OPT_PROTECT };
+       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS, OPT_PROTECT, OPT_QUOTA };
 
 static const struct option long_opts[] = {
 	{ "shared-dir", required_argument, NULL, OPT_SHARED },
@@ -134,6 +161,7 @@ static const struct option long_opts[] = {
 	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "max-inode-fds", required_argument, NULL, OPT_MAX_FDS },
 	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "quota-bytes", required_argument, NULL, OPT_QUOTA },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -180,6 +208,13 @@ static int parse_one(struct args *a, int c, const char *v)
 			return lbx_err("--protect: more than %d paths", FSD_MAX_PROTECT), -1;
 		a->protect[a->opt.nprotect++] = v;
 		a->opt.protect = a->protect;
+		return 0;
+	case OPT_QUOTA:
+		if (parse_bytes(v, &a->opt.quota_bytes))
+			return lbx_err("--quota-bytes: '%s' is not a byte count (N, or N with K, M, "
+				       "G or T: powers of 1024)",
+				       v),
+			       -1;
 		return 0;
 	case OPT_USER:
 		a->drop = true;

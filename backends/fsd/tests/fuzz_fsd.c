@@ -118,6 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.max_inode_fds = 4; /* evict and reopen by name all the time */
 	o.protect = protect;
 	o.nprotect = sizeof(protect) / sizeof(protect[0]);
+	o.quota_bytes = 8 << 20; /* the accounting on every write, truncate and unlink */
 	if (fsd_new(dir, &o, &fsd))
 		abort();
 	reply = malloc(REPLY_CAP);

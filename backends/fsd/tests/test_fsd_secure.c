@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -119,11 +120,12 @@ static void fc_release(struct fc *c, uint64_t nodeid, uint64_t fh, bool dir)
 /* WRITE of text at off through fh; the reply's size, or -errno. */
 static int fc_write(struct fc *c, uint64_t nodeid, uint64_t fh, uint64_t off, const char *text)
 {
-	uint8_t a[40 + 4096] = { 0 };
+	static uint8_t a[40 + 16384 + 1];
 	size_t n = strlen(text);
 	uint32_t got;
 	int err;
 
+	memset(a, 0, 40);
 	lbx_put_u64le(a, fh);
 	lbx_put_u64le(a + 8, off);
 	lbx_put_u32le(a + 16, (uint32_t)n);
@@ -602,6 +604,164 @@ static void test_protect_absent(void)
 	}
 }
 
+static int fc_truncate(struct fc *c, uint64_t id, uint64_t size)
+{
+	uint8_t a[88] = { 0 };
+
+	lbx_put_u32le(a, FATTR_SIZE);
+	lbx_put_u64le(a + 16, size);
+	return fc_call(c, FUSE_SETATTR, id, a, sizeof(a));
+}
+
+static int fc_fallocate(struct fc *c, uint64_t id, uint64_t fh, uint64_t off, uint64_t len,
+			uint32_t mode)
+{
+	uint8_t a[32] = { 0 };
+
+	lbx_put_u64le(a, fh);
+	lbx_put_u64le(a + 8, off);
+	lbx_put_u64le(a + 16, len);
+	lbx_put_u32le(a + 24, mode);
+	return fc_call(c, FUSE_FALLOCATE, id, a, sizeof(a));
+}
+
+static int fc_copy(struct fc *c, uint64_t in_id, uint64_t fh_in, uint64_t out_id, uint64_t fh_out,
+		   uint64_t len)
+{
+	uint8_t a[56] = { 0 };
+
+	lbx_put_u64le(a, fh_in);
+	lbx_put_u64le(a + 16, out_id);
+	lbx_put_u64le(a + 24, fh_out);
+	lbx_put_u64le(a + 40, len);
+	return fc_call(c, FUSE_COPY_FILE_RANGE, in_id, a, sizeof(a));
+}
+
+/* STATFS: total and available bytes (blocks and bavail times frsize). */
+static int fc_statfs(struct fc *c, uint64_t *total, uint64_t *avail)
+{
+	uint64_t blocks, bfree, bavail;
+	uint32_t frsize;
+	int err = fc_call(c, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0);
+
+	if (err)
+		return err;
+	if (lbx_read_u64le(&c->body, &blocks) || lbx_read_u64le(&c->body, &bfree) ||
+	    lbx_read_u64le(&c->body, &bavail) || lbx_read_skip(&c->body, 24) ||
+	    lbx_read_u32le(&c->body, &frsize))
+		return -EPROTO;
+	*total = blocks * frsize;
+	*avail = bavail * frsize;
+	return 0;
+}
+
+#define B 4096u /* the tests below assume 4 KiB blocks, and check that the tree has them */
+
+static char *filled(size_t n)
+{
+	static char buf[4 * B + 1];
+
+	memset(buf, 'q', n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* STATFS shows total and avail bytes as these (in blocks of B)? */
+static bool statfs_is(struct fc *c, uint64_t total_b, uint64_t avail_b)
+{
+	uint64_t total, avail;
+
+	if (fc_statfs(c, &total, &avail))
+		return false;
+	if (total != total_b * B || avail != avail_b * B)
+		printf("#   STATFS: %llu total, %llu available; want %llu, %llu\n",
+		       (unsigned long long)total, (unsigned long long)avail,
+		       (unsigned long long)(total_b * B), (unsigned long long)(avail_b * B));
+	return total == total_b * B && avail == avail_b * B;
+}
+
+/* 3. --quota-bytes: growth past it is ENOSPC; STATFS shows it. */
+static void test_quota(void)
+{
+	struct fsd_options o;
+	struct statvfs vfs;
+	struct fc c;
+	char dir[400], p[600], q[600];
+	uint64_t big, bigfh, a, afh;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/quota", tree);
+	mkdir(dir, 0755);
+	if (statvfs(dir, &vfs) || vfs.f_frsize != B || vfs.f_bavail < 1000) {
+		tap_skip("the temp file system has no 4 KiB blocks or no room: no quota test");
+		return;
+	}
+	fc_put_at(dir, "big", "");
+	snprintf(p, sizeof(p), "%s/big", dir);
+	if (truncate(p, 6 * B)) /* a hole: its apparent size counts */
+		abort();
+	options(&o);
+	o.quota_bytes = 10 * B;
+	serve_dir(&c, dir, &o);
+	ok(statfs_is(&c, 10, 4), "STATFS: the quota (10 blocks) is the size, 4 are left");
+	is_int(fc_create(&c, FUSE_ROOT_ID, "a", O_RDWR, S_IFREG | 0644, &a, &afh), 0, "CREATE a");
+	is_int(fc_write(&c, a, afh, 0, filled(3 * B)), 3 * B, "WRITE 3 blocks (9 of 10)");
+	is_int(fc_write(&c, a, afh, 3 * B, filled(2 * B)), -ENOSPC,
+	       "WRITE 2 more (11) is ENOSPC, whole");
+	is_int(fc_write(&c, a, afh, B, filled(B)), B, "WRITE in place (no growth) works");
+	is_int(fc_truncate(&c, a, 100 * B), -ENOSPC, "SETATTR growing a to 100 blocks is ENOSPC");
+	is_int(fc_fallocate(&c, a, afh, 0, 50 * B, 0), -ENOSPC, "FALLOCATE of 50 blocks is ENOSPC");
+	is_int(fc_fallocate(&c, a, afh, 0, 50 * B, 1 /* KEEP_SIZE */), -ENOSPC,
+	       "and with KEEP_SIZE too");
+	big = walk(&c, "big");
+	is_int(fc_open(&c, FUSE_OPEN, big, O_RDONLY, &bigfh), 0, "OPEN big");
+	is_int(fc_copy(&c, big, bigfh, a, afh, 6 * B), -ENOSPC,
+	       "COPY_FILE_RANGE of 6 blocks over a (3) is ENOSPC");
+	is_int(fc_truncate(&c, a, 10), 0, "SETATTR shrinking a to 10 bytes (a block) works");
+	ok(statfs_is(&c, 10, 3), "STATFS: 3 blocks left");
+	is_int(fc_copy(&c, big, bigfh, a, afh, 2 * B), 0, "COPY_FILE_RANGE of 2 blocks works");
+	fc_release(&c, big, bigfh, false);
+	is_int(fc_write(&c, a, afh, 2 * B, filled(2 * B)), 2 * B, "and WRITE of 2 more (10)");
+	is_int(fc_write(&c, a, afh, 4 * B, "x"), -ENOSPC, "one byte more is ENOSPC");
+	ok(statfs_is(&c, 10, 0), "STATFS: nothing left");
+	is_int(fc_named(&c, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "big"), 0, "UNLINK big (6 blocks)");
+	ok(statfs_is(&c, 10, 6), "STATFS: 6 blocks left");
+	is_int(fc_write(&c, a, afh, 4 * B, filled(4 * B)), 4 * B, "WRITE 4 blocks works");
+	fc_release(&c, a, afh, false);
+	is_int(fc_open(&c, FUSE_OPEN, a, O_WRONLY | O_TRUNC, &afh), 0, "OPEN a O_TRUNC");
+	fc_release(&c, a, afh, false);
+	ok(statfs_is(&c, 10, 10), "STATFS: all 10 blocks free again");
+	is_int(fc_create(&c, FUSE_ROOT_ID, "d", O_RDWR, S_IFREG | 0644, &a, &afh), 0, "CREATE d");
+	is_int(fc_write(&c, a, afh, 0, filled(4 * B)), 4 * B, "WRITE 4 blocks to d");
+	fc_release(&c, a, afh, false);
+	is_int(fc_rename(&c, FUSE_ROOT_ID, "a", FUSE_ROOT_ID, "d", 0), 0, "RENAME a over d");
+	ok(statfs_is(&c, 10, 10), "STATFS: d's 4 blocks are free again");
+	done(&c);
+	snprintf(p, sizeof(p), "%s/d", dir);
+	ok(stat(p, &st) == 0 && st.st_size == 0, "the host file is empty");
+	/* A new server counts what is there: 7 blocks, two names of one file among them. */
+	fc_put_at(dir, "b", filled(4 * B));
+	snprintf(p, sizeof(p), "%s/b", dir);
+	snprintf(q, sizeof(q), "%s/b2", dir);
+	if (link(p, q))
+		abort();
+	fc_put_at(dir, "c", filled(3 * B));
+	serve_dir(&c, dir, &o);
+	ok(statfs_is(&c, 10, 3), "a new server counts 7 blocks used, the hard-linked file once");
+	a = walk(&c, "b");
+	is_int(fc_open(&c, FUSE_OPEN, a, O_WRONLY, &afh), 0, "OPEN b");
+	is_int(fc_write(&c, a, afh, 4 * B, filled(3 * B + 1)), -ENOSPC,
+	       "3 blocks and a byte more are ENOSPC");
+	is_int(fc_write(&c, a, afh, 4 * B, filled(3 * B)), 3 * B, "3 blocks are not");
+	fc_release(&c, a, afh, false);
+	is_int(fc_named(&c, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "b2"), 0,
+	       "UNLINK b2 (not the last link)");
+	ok(statfs_is(&c, 10, 0), "frees nothing");
+	is_int(fc_named(&c, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "b"), 0, "UNLINK b (the last)");
+	ok(statfs_is(&c, 10, 7), "frees its 7 blocks");
+	done(&c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -613,6 +773,7 @@ int main(int argc, char **argv)
 	test_mknod_devices();
 	test_protect_repo();
 	test_protect_absent();
+	test_quota();
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

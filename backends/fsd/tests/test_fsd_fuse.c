@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -502,6 +503,48 @@ static void test_protect(const char *bin)
 	ok(fm_stop(&fm, &gone) == 0 && gone, "lbx-fsd (--protect) stopped and unmounted");
 }
 
+/* --quota-bytes through the mount (and the sandbox): ENOSPC past it, df shows it. */
+static void test_quota(const char *bin)
+{
+	const char *extra[] = { "--quota-bytes", "1M", "--cache-timeout", "0", NULL };
+	static char buf[256 * 1024];
+	char s[600], m[600], p[600];
+	struct statvfs v;
+	struct fm fm;
+	ssize_t n = 0;
+	bool gone;
+	int fd, i;
+
+	path2(s, base, "quota-src");
+	path2(m, base, "quota-mnt");
+	mkdir(s, 0755);
+	mkdir(m, 0755);
+	if (!ok(fm_start(&fm, bin, s, m, extra) == 0, "lbx-fsd --quota-bytes 1M mounts"))
+		return;
+	ok(statvfs(m, &v) == 0 && (uint64_t)v.f_blocks * v.f_frsize == 1 << 20 &&
+	       (uint64_t)v.f_bavail * v.f_frsize == 1 << 20,
+	   "statvfs in the mount: 1 MiB in all, 1 MiB free");
+	path2(p, m, "fill");
+	memset(buf, 'z', sizeof(buf));
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	for (i = 0; fd >= 0 && i < 8 && (n = write(fd, buf, sizeof(buf))) == (ssize_t)sizeof(buf);
+	     i++)
+		;
+	ok(i == 4 && n < 0 && errno == ENOSPC, "4 writes of 256 KiB fit, the 5th is ENOSPC (%d)",
+	   i);
+	if (fd >= 0)
+		close(fd);
+	ok(statvfs(m, &v) == 0 && v.f_bavail == 0, "statvfs: nothing free");
+	ok(unlink(p) == 0 && statvfs(m, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize == 1 << 20,
+	   "unlink frees it all");
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	ok(fd >= 0 && ftruncate(fd, 2 << 20) < 0 && errno == ENOSPC,
+	   "ftruncate to 2 MiB (a sparse file counts its size) is ENOSPC");
+	if (fd >= 0)
+		close(fd);
+	ok(fm_stop(&fm, &gone) == 0 && gone, "lbx-fsd (--quota-bytes) stopped and unmounted");
+}
+
 int main(int argc, char **argv)
 {
 	const char *extra[] = { "--cache-timeout", "0", NULL };
@@ -539,6 +582,7 @@ int main(int argc, char **argv)
 	test_read_only(argv[1]);
 	test_ownership(argv[1]);
 	test_protect(argv[1]);
+	test_quota(argv[1]);
 	nftw(base, rm_one, 64, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -67,9 +67,11 @@ struct fsd_protect_path {
 	unsigned n;
 };
 
+/* An object a --protect path held at start (protect.c). */
 struct fsd_devino {
 	dev_t dev;
 	ino_t ino;
+	uint8_t where; /* under a protected path, or one of its parents */
 };
 
 struct fsd {
@@ -94,11 +96,11 @@ struct fsd {
 
 	atomic_uint_fast64_t n_requests, n_errors, n_refused;
 
-	/* --protect (protect.c): paths, their depth, hard links found under them at start */
+	/* --protect (protect.c): paths, their depth, what they held at start */
 	struct fsd_protect_path *protect;
 	unsigned nprotect, protect_depth;
-	struct fsd_devino *protect_links; /* sorted */
-	size_t nprotect_links;
+	struct fsd_devino *protect_known; /* sorted by (dev, ino) */
+	size_t nprotect_known;
 	atomic_uint_fast64_t n_protected;
 	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
 
@@ -144,7 +146,7 @@ int fsd_protect_init(struct fsd *fsd, const char *const *paths, unsigned n);
 void fsd_protect_free(struct fsd *fsd);
 /* Before dispatch of a modifying request (or OPEN): 0, or -EROFS (logged, rate-limited). */
 int fsd_protect_check(struct fsd_req *req);
-/* Is what st describes a hard link found under a protected path at start? */
+/* Was what st describes at or under a protected path at start (another name of it)? */
 bool fsd_protect_stat(const struct fsd *fsd, const struct stat *st);
 
 /* quota.c: --quota-bytes. begin..end measure one call that may grow a file to end bytes. */

@@ -24,9 +24,15 @@
  *   - the node it changes (SETATTR, SETXATTR, REMOVEXATTR, WRITE,
  *     FALLOCATE, COPY_FILE_RANGE's destination, OPEN for writing or with
  *     O_TRUNC, LINK's source) is at or under a protected path, or is a
- *     non-directory at an ancestor's place, or is one of the hard links
- *     found under a protected path at start (a link made before the
- *     protection, elsewhere in the tree, is the same file).
+ *     non-directory at an ancestor's place.
+ *
+ * Besides the names, fsd_protect_init records by (dev, ino) what each
+ * protected path, its parents and everything under it are at start. Any
+ * other name for one of those objects is them: a hard link made before the
+ * protection, elsewhere in the tree; a case- or Unicode-folding alias on a
+ * casefold directory; a host bind mount. Name requests also stat the name
+ * they would remove or replace, so such an alias cannot be renamed over or
+ * removed either.
  *
  * Names compare ASCII case-insensitively, so ".GIT/Hooks" on a
  * case-folding directory is the same place (on others this protects a
@@ -49,7 +55,7 @@
 #include "wire.h"
 
 #define PROTECT_MAX_DEPTH      32      /* components in a protected path */
-#define PROTECT_WALK_MAX       100000u /* entries looked at for hard links, per path */
+#define PROTECT_WALK_MAX       100000u /* entries listed under each path at start */
 #define PROTECT_LOG_INTERVAL_S 10      /* at most one refusal logged per interval */
 
 enum where { W_FREE, W_ABOVE, W_PROTECTED };
@@ -100,25 +106,25 @@ static int devino_cmp(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-static int links_add(struct fsd *fsd, const struct stat *st)
+static int known_add(struct fsd *fsd, const struct stat *st, enum where w)
 {
 	struct fsd_devino *n;
 
-	if (S_ISDIR(st->st_mode) || st->st_nlink < 2)
-		return 0;
-	if (fsd->nprotect_links % 64 == 0) {
-		n = realloc(fsd->protect_links, (fsd->nprotect_links + 64) * sizeof(*n));
+	if (fsd->nprotect_known % 64 == 0) {
+		n = realloc(fsd->protect_known, (fsd->nprotect_known + 64) * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		fsd->protect_links = n;
+		fsd->protect_known = n;
 	}
-	fsd->protect_links[fsd->nprotect_links].dev = st->st_dev;
-	fsd->protect_links[fsd->nprotect_links++].ino = st->st_ino;
+	n = &fsd->protect_known[fsd->nprotect_known++];
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->where = (uint8_t)w;
 	return 0;
 }
 
-/* Every non-directory with more than one link at or under dirfd (consumed), bounded. */
-static int walk_links(struct fsd *fsd, int dirfd, unsigned depth, unsigned *budget)
+/* Everything under dirfd (consumed), bounded: it is all protected. */
+static int walk_inside(struct fsd *fsd, int dirfd, unsigned depth, unsigned *budget)
 {
 	struct dirent *d;
 	struct stat st;
@@ -135,46 +141,50 @@ static int walk_links(struct fsd *fsd, int dirfd, unsigned depth, unsigned *budg
 		(*budget)--;
 		if (fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISDIR(st.st_mode) && depth < PROTECT_MAX_DEPTH) {
-			int sub = fsd_open_beneath(fsd, dirfd, d->d_name);
+		err = known_add(fsd, &st, W_PROTECTED);
+		if (!err && S_ISDIR(st.st_mode) && depth < PROTECT_MAX_DEPTH) {
+			int sub = fsd_open_beneath(fsd, dirfd, d->d_name), fd;
 
-			if (sub >= 0)
-				err = walk_links(
-				    fsd, openat(sub, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-				    depth + 1, budget);
-			if (sub >= 0)
+			if (sub >= 0) {
+				fd = openat(sub, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (fd >= 0)
+					err = walk_inside(fsd, fd, depth + 1, budget);
 				close(sub);
-		} else {
-			err = links_add(fsd, &st);
+			}
 		}
 	}
 	closedir(dir);
 	return err;
 }
 
-/* What the protected path holds now: its hard links (see the top of the file). */
-static int find_links(struct fsd *fsd, const struct fsd_protect_path *p)
+/*
+ * What the protected path and its parents are now, by (dev, ino): so a
+ * second name for any of them (a hard link made before, a case-folding or
+ * Unicode-folding alias, a bind mount, a record gone stale) is still them.
+ */
+static int find_known(struct fsd *fsd, const struct fsd_protect_path *p)
 {
 	unsigned budget = PROTECT_WALK_MAX;
 	int fd = dup(fsd->root_fd), next, err = 0;
 	struct stat st;
 
-	for (unsigned i = 0; fd >= 0 && i < p->n; i++) {
+	for (unsigned i = 0; fd >= 0 && i < p->n && !err; i++) {
 		next = fsd_open_beneath(fsd, fd, p->comp[i]);
 		close(fd);
 		fd = next;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			err = known_add(fsd, &st, i + 1 < p->n ? W_ABOVE : W_PROTECTED);
 	}
-	if (fd < 0)
-		return 0; /* not there (yet): nothing linked */
+	if (fd < 0 || err)
+		return err; /* not there (yet): the names alone protect it */
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-		err = walk_links(fsd, openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0,
-				 &budget);
-	else if (fstat(fd, &st) == 0)
-		err = links_add(fsd, &st);
+		err = walk_inside(fsd, openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0,
+				  &budget);
 	close(fd);
 	if (!budget)
-		lbx_warn("--protect %s: stopped looking for hard links after %u entries", p->text,
-			 PROTECT_WALK_MAX);
+		lbx_warn("--protect %s: stopped listing what is under it after %u entries: the "
+			 "rest is protected by its names only",
+			 p->text, PROTECT_WALK_MAX);
 	return err;
 }
 
@@ -200,11 +210,11 @@ int fsd_protect_init(struct fsd *fsd, const char *const *paths, unsigned n)
 		}
 		if (fsd->protect[i].n > fsd->protect_depth)
 			fsd->protect_depth = fsd->protect[i].n;
-		if ((err = find_links(fsd, &fsd->protect[i])))
+		if ((err = find_known(fsd, &fsd->protect[i])))
 			return err;
 	}
-	if (fsd->nprotect_links)
-		qsort(fsd->protect_links, fsd->nprotect_links, sizeof(*fsd->protect_links),
+	if (fsd->nprotect_known)
+		qsort(fsd->protect_known, fsd->nprotect_known, sizeof(*fsd->protect_known),
 		      devino_cmp);
 	return 0;
 }
@@ -214,14 +224,14 @@ void fsd_protect_free(struct fsd *fsd)
 	for (unsigned i = 0; i < fsd->nprotect; i++)
 		path_free(&fsd->protect[i]);
 	free(fsd->protect);
-	free(fsd->protect_links);
+	free(fsd->protect_known);
 }
 
 /*
- * Called with ilock held. Where the place (dir, name) is, name NULL for
- * dir itself; *which: the protected path it concerns. The walk up keeps
- * the last protect_depth names it met, which are the topmost: all that a
- * comparison with the protected paths needs.
+ * Called with ilock held. Where the place (dir, name) is by its names,
+ * name NULL for dir itself; *which: the protected path it concerns. The
+ * walk up keeps the last protect_depth names it met, which are the
+ * topmost: all that a comparison with the protected paths needs.
  */
 static enum where where_locked(const struct fsd *fsd, const struct fsd_inode *dir, const char *name,
 			       const char **which)
@@ -256,41 +266,47 @@ static enum where where_locked(const struct fsd *fsd, const struct fsd_inode *di
 	return best;
 }
 
-static bool linked(const struct fsd *fsd, const struct fsd_inode *ino)
+/* Where the object (dev, ino) was at start: W_FREE if nowhere protected. */
+static enum where known(const struct fsd *fsd, dev_t dev, ino_t ino)
 {
-	struct fsd_devino key = { ino->dev, ino->ino };
+	struct fsd_devino key = { dev, ino, 0 };
+	const struct fsd_devino *k;
 
-	return ino->type != S_IFDIR && fsd->nprotect_links &&
-	       bsearch(&key, fsd->protect_links, fsd->nprotect_links, sizeof(key), devino_cmp);
+	if (!fsd->nprotect_known)
+		return W_FREE;
+	k = bsearch(&key, fsd->protect_known, fsd->nprotect_known, sizeof(key), devino_cmp);
+	return k ? (enum where)k->where : W_FREE;
+}
+
+static enum where worst(enum where a, enum where b)
+{
+	return a > b ? a : b;
 }
 
 bool fsd_protect_stat(const struct fsd *fsd, const struct stat *st)
 {
-	struct fsd_devino key = { st->st_dev, st->st_ino };
-
-	return !S_ISDIR(st->st_mode) && fsd->nprotect_links &&
-	       bsearch(&key, fsd->protect_links, fsd->nprotect_links, sizeof(key), devino_cmp);
+	return fsd->nprotect && known(fsd, st->st_dev, st->st_ino) == W_PROTECTED;
 }
 
 /* May the node be changed? Its id unknown: yes here, the handler says ESTALE. */
 static bool node_protected(struct fsd *fsd, uint64_t nodeid, const char **which)
 {
 	struct fsd_inode *ino;
-	enum where w = W_FREE;
-	bool linked_file = false;
+	enum where w = W_FREE, k = W_FREE;
 
 	pthread_mutex_lock(&fsd->ilock);
 	ino = fsd_idtable_find(&fsd->inodes, nodeid);
 	if (ino) {
 		w = where_locked(fsd, ino, NULL, which);
+		k = known(fsd, ino->dev, ino->ino);
+		w = worst(w, k);
 		if (w == W_ABOVE && ino->type == S_IFDIR)
-			w = W_FREE;
-		linked_file = linked(fsd, ino);
+			w = W_FREE; /* .git itself: its own attributes are the guest's */
 	}
 	pthread_mutex_unlock(&fsd->ilock);
-	if (linked_file && w == W_FREE)
-		*which = "(a hard link of a protected file)";
-	return w != W_FREE || linked_file;
+	if (k != W_FREE && !**which)
+		*which = "(another name of a protected file)";
+	return w != W_FREE;
 }
 
 static bool file_protected(struct fsd *fsd, uint64_t fh, const char **which)
@@ -305,18 +321,37 @@ static bool file_protected(struct fsd *fsd, uint64_t fh, const char **which)
 	return r;
 }
 
-/* May name be made (mkdir: as a directory) or removed under the directory node? */
-static bool name_protected(struct fsd *fsd, uint64_t dirid, const char *name, bool mkdir,
+/*
+ * May name be made (mkdir: as a directory), removed or replaced under the
+ * directory node? By the names, by what the directory is, and by what the
+ * name holds now (an alias of a protected object).
+ */
+static bool name_protected(struct fsd_req *req, uint64_t dirid, const char *name, bool mkdir,
 			   const char **which)
 {
+	struct fsd *fsd = req->fsd;
 	struct fsd_inode *dir;
 	enum where w = W_FREE;
+	struct stat st;
+	bool there;
 
 	pthread_mutex_lock(&fsd->ilock);
 	dir = fsd_idtable_find(&fsd->inodes, dirid);
-	if (dir)
+	if (dir) {
 		w = where_locked(fsd, dir, name, which);
+		if (known(fsd, dir->dev, dir->ino) == W_PROTECTED)
+			w = W_PROTECTED;
+	}
 	pthread_mutex_unlock(&fsd->ilock);
+	if (!dir || w == W_PROTECTED || fsd_node_get(req, dirid, &dir))
+		return w == W_PROTECTED;
+	there = fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	fsd_inode_put(fsd, dir);
+	if (there && known(fsd, st.st_dev, st.st_ino) != W_FREE) {
+		w = worst(w, known(fsd, st.st_dev, st.st_ino));
+		if (!**which)
+			*which = "(another name of a protected file)";
+	}
 	return w == W_PROTECTED || (w == W_ABOVE && !mkdir);
 }
 
@@ -408,26 +443,26 @@ static bool check(struct fsd_req *req, const char **which)
 	case FUSE_UNLINK:
 	case FUSE_RMDIR:
 		return !peek_names(req, 0, &a, NULL) &&
-		       name_protected(fsd, req->nodeid, a, false, which);
+		       name_protected(req, req->nodeid, a, false, which);
 	case FUSE_MKNOD:
 	case FUSE_CREATE:
 		return !peek_names(req, 16, &a, NULL) &&
-		       name_protected(fsd, req->nodeid, a, false, which);
+		       name_protected(req, req->nodeid, a, false, which);
 	case FUSE_MKDIR:
 		return !peek_names(req, 8, &a, NULL) &&
-		       name_protected(fsd, req->nodeid, a, true, which);
+		       name_protected(req, req->nodeid, a, true, which);
 	case FUSE_LINK:
 		if (lbx_read_u64le(&req->args, &id) || peek_names(req, 0, &a, NULL))
 			return false;
 		return node_protected(fsd, id, which) ||
-		       name_protected(fsd, req->nodeid, a, false, which);
+		       name_protected(req, req->nodeid, a, false, which);
 	case FUSE_RENAME:
 	case FUSE_RENAME2:
 		if (lbx_read_u64le(&req->args, &id) ||
 		    peek_names(req, req->opcode == FUSE_RENAME2 ? 8 : 0, &a, &b))
 			return false;
-		return name_protected(fsd, req->nodeid, a, false, which) ||
-		       name_protected(fsd, id, b, false, which);
+		return name_protected(req, req->nodeid, a, false, which) ||
+		       name_protected(req, id, b, false, which);
 	default: return false;
 	}
 }

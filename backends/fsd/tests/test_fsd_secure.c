@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -531,6 +532,30 @@ static void test_protect_repo(void)
 	    fc_create(&c, FUSE_ROOT_ID, "link-to-hook", O_RDWR | O_TRUNC, S_IFREG | 0644, &id, &fh),
 	    "CREATE (no O_EXCL) O_TRUNC of that hard link");
 	PROTECTED(fc_chmod(&c, hl, 0777), "SETATTR of that hard link");
+	PROTECTED(fc_named(&c, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "link-to-hook"),
+		  "UNLINK of that hard link (it is the hook: a name for it stays)");
+	/* a second name for the hooks directory itself: the node id's record moves there */
+	snprintf(p, sizeof(p), "%s/.git/hooks", proj);
+	snprintf(q, sizeof(q), "%s/other/alias", proj);
+	if (mkdir(q, 0755) == 0 && mount(p, q, NULL, MS_BIND, NULL) == 0) {
+		uint64_t alias = walk(&c, "other/alias");
+
+		ok(alias == hooks, "a bind mount of hooks at other/alias is the same node (%llu)",
+		   (unsigned long long)alias);
+		PROTECTED(fc_create(&c, alias, "post-merge", O_WRONLY, S_IFREG | 0755, &id, &fh),
+			  "CREATE other/alias/post-merge (the hooks directory by another name)");
+		PROTECTED(fc_named(&c, FUSE_UNLINK, alias, NULL, 0, "pre-commit"),
+			  "UNLINK other/alias/pre-commit");
+		PROTECTED(fc_chmod(&c, walk(&c, "other/alias/pre-commit"), 0777),
+			  "SETATTR other/alias/pre-commit");
+		umount2(q, MNT_DETACH);
+		walk(&c, ".git/hooks"); /* back to its own name */
+	} else {
+		tap_skip("cannot bind-mount here (not root?): no alias by mount checked");
+		tap_skip("no bind mount");
+		tap_skip("no bind mount");
+		tap_skip("no bind mount");
+	}
 	/* what stays free */
 	is_int(fc_create(&c, git, "config.lock", O_WRONLY, S_IFREG | 0644, &id, &fh), 0,
 	       "CREATE .git/config.lock (a sibling) works");

@@ -211,9 +211,7 @@ static int parse_one(struct args *a, int c, const char *v)
 		return 0;
 	case OPT_QUOTA:
 		if (parse_bytes(v, &a->opt.quota_bytes))
-			return lbx_err("--quota-bytes: '%s' is not a byte count (N, or N with K, M, "
-				       "G or T: powers of 1024)",
-				       v),
+			return lbx_err("--quota-bytes: '%s' is not N bytes (K, M, G, T: x1024)", v),
 			       -1;
 		return 0;
 	case OPT_USER:

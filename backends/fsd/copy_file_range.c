@@ -6,6 +6,7 @@
  * copy_file_range(2)); the reply is a fuse_write_out.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsd_priv.h"
@@ -28,12 +29,25 @@ int fsd_op_copy_file_range(struct fsd_req *req)
 	if (!src || !dst) {
 		err = fsd_refuse(req, -EBADF);
 	} else {
+		uint64_t len = LBX_MIN(in.len, (uint64_t)UINT32_MAX);
+		struct fsd_quota_op q;
+		struct stat st;
+
+		/* what can be copied is bounded by the source's end */
+		if (fstat(src->fd, &st) == 0)
+			len = (uint64_t)st.st_size > in.off_in
+				  ? LBX_MIN(len, (uint64_t)st.st_size - in.off_in)
+				  : 0;
 		off_in = (loff_t)in.off_in;
 		off_out = (loff_t)in.off_out;
-		n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
-				    LBX_MIN(in.len, (uint64_t)UINT32_MAX), 0);
-		if (n < 0)
-			err = -errno;
+		err = fsd_quota_begin(req->fsd, dst->fd, len ? in.off_out + len : 0, &q);
+		if (!err) {
+			n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+					    LBX_MIN(in.len, (uint64_t)UINT32_MAX), 0);
+			if (n < 0)
+				err = -errno;
+			fsd_quota_end(req->fsd, dst->fd, &q);
+		}
 	}
 	if (src)
 		fsd_file_put(req->fsd, src);

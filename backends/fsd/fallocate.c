@@ -16,7 +16,9 @@
 int fsd_op_fallocate(struct fsd_req *req)
 {
 	struct fuse_fallocate_in in;
+	struct fsd_quota_op q;
 	struct fsd_file *f;
+	uint64_t end;
 	int err;
 
 	if (fsd_rd_fallocate_in(&req->args, &in) || lbx_read_end(&req->args))
@@ -28,7 +30,15 @@ int fsd_op_fallocate(struct fsd_req *req)
 	f = fsd_file_get(req->fsd, in.fh, false);
 	if (!f)
 		return fsd_refuse(req, -EBADF);
-	err = fallocate(f->fd, (int)in.mode, (off_t)in.offset, (off_t)in.length) < 0 ? -errno : 0;
+	/* A punched hole frees; any other mode may allocate up to offset + length. */
+	end = (in.mode & FALLOC_FL_PUNCH_HOLE) ? 0 : in.offset + in.length;
+	err = fsd_quota_begin(req->fsd, f->fd, end, &q);
+	if (!err) {
+		err = fallocate(f->fd, (int)in.mode, (off_t)in.offset, (off_t)in.length) < 0
+			  ? -errno
+			  : 0;
+		fsd_quota_end(req->fsd, f->fd, &q);
+	}
 	fsd_file_put(req->fsd, f);
 	return err;
 }

@@ -74,6 +74,12 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 		err = fsd_inodes_init(fsd);
 	if (!err)
 		err = fsd_files_init(fsd);
+	if (!err)
+		err = fsd_protect_init(fsd, opt->protect, opt->nprotect);
+	if (!err)
+		err = fsd_quota_init(fsd);
+	fsd->opt.protect = NULL; /* the caller's; fsd->protect has the copy */
+	fsd->opt.nprotect = 0;
 	if (err) {
 		fsd_free(fsd);
 		return err;
@@ -90,6 +96,8 @@ void fsd_free(struct fsd *fsd)
 		fsd_files_free(fsd);
 	if (fsd->inodes.max)
 		fsd_inodes_free(fsd);
+	fsd_protect_free(fsd);
+	fsd_quota_free(fsd);
 	if (fsd->root_fd >= 0)
 		close(fsd->root_fd);
 	if (fsd->proc_fd >= 0)

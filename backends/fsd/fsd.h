@@ -65,6 +65,14 @@ struct fsd_options {
 	 * file limit less a reserve for open files (fsd_new reads it).
 	 */
 	uint32_t max_inode_fds;
+	/*
+	 * Paths relative to the shared directory that are read-only to the
+	 * guest, with everything under them (protect.c); copied by fsd_new.
+	 */
+	const char *const *protect;
+	unsigned nprotect;
+	/* Bytes the tree's regular files may use; growth past it is ENOSPC (quota.c). 0: none. */
+	uint64_t quota_bytes;
 };
 
 #define FSD_MAX_WRITE_DEFAULT (1u << 20)

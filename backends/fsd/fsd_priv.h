@@ -60,6 +60,20 @@ struct fsd_file {
 	int64_t doff; /* stream offset of the entry at dpos */
 };
 
+/* A --protect path, split into components (protect.c). */
+struct fsd_protect_path {
+	char *text;
+	char **comp;
+	unsigned n;
+};
+
+/* An object a --protect path held at start (protect.c). */
+struct fsd_devino {
+	dev_t dev;
+	ino_t ino;
+	uint8_t where; /* under a protected path, or one of its parents */
+};
+
 struct fsd {
 	struct fsd_options opt;
 	int root_fd; /* O_PATH of the shared directory */
@@ -81,6 +95,19 @@ struct fsd {
 	struct fsd_idtable files;
 
 	atomic_uint_fast64_t n_requests, n_errors, n_refused;
+
+	/* --protect (protect.c): paths, their depth, what they held at start */
+	struct fsd_protect_path *protect;
+	unsigned nprotect, protect_depth;
+	struct fsd_devino *protect_known; /* sorted by (dev, ino) */
+	size_t nprotect_known;
+	atomic_uint_fast64_t n_protected;
+	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
+
+	/* --quota-bytes (quota.c): bytes the tree's files use, guarded by qlock */
+	pthread_mutex_t qlock;
+	bool qlock_init;
+	uint64_t quota_used;
 };
 
 /* One request in flight. */
@@ -113,6 +140,29 @@ int fsd_refuse(struct fsd_req *req, int err);
 int fsd_open_flags(const struct fsd *fsd, uint32_t guest, int *flags);
 uint32_t fsd_fopen_flags(const struct fsd *fsd);
 int fsd_sync_file(struct fsd_req *req, bool dir);
+
+/* protect.c: --protect paths, read-only to the guest */
+int fsd_protect_init(struct fsd *fsd, const char *const *paths, unsigned n);
+void fsd_protect_free(struct fsd *fsd);
+/* Before dispatch of a modifying request (or OPEN): 0, or -EROFS (logged, rate-limited). */
+int fsd_protect_check(struct fsd_req *req);
+/* Was what st describes at or under a protected path at start (another name of it)? */
+bool fsd_protect_stat(const struct fsd *fsd, const struct stat *st);
+
+/* quota.c: --quota-bytes. begin..end measure one call that may grow a file to end bytes. */
+struct fsd_quota_op {
+	bool on; /* holding qlock, between begin and end */
+	uint64_t before;
+};
+int fsd_quota_init(struct fsd *fsd);
+void fsd_quota_free(struct fsd *fsd);
+uint64_t fsd_quota_use(const struct stat *st);
+/* 0 (then call fsd_quota_end), -ENOSPC if growing to end would pass the quota, -errno. */
+int fsd_quota_begin(struct fsd *fsd, int fd, uint64_t end, struct fsd_quota_op *q);
+void fsd_quota_end(struct fsd *fsd, int fd, struct fsd_quota_op *q);
+/* A name of what st describes (stat before) is gone: its use, if it was the last link. */
+void fsd_quota_removed(struct fsd *fsd, const struct stat *st);
+uint64_t fsd_quota_left(struct fsd *fsd);
 
 /* name.c: one path component from the request, checked. */
 int fsd_read_name(struct fsd_req *req, const char **name);

@@ -548,7 +548,7 @@ static int open_data(struct fsd *fsd, const struct fsd_inode *ino, int flags)
 	char name[16];
 	int fd;
 
-	flags |= O_CLOEXEC;
+	flags |= O_CLOEXEC | O_NOCTTY;
 	flags &= ~(O_CREAT | O_EXCL | O_PATH | O_TMPFILE);
 	if (ino->type == S_IFDIR)
 		fd = openat(ino->fd, ".", flags | O_DIRECTORY);

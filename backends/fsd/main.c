@@ -28,8 +28,11 @@
 #include "vhost.h"
 #include "log.h"
 
+#define FSD_MAX_PROTECT 64
+
 struct args {
 	const char *shared_dir, *mountpoint, *socket, *tag;
+	const char *protect[FSD_MAX_PROTECT];
 	struct fsd_options opt;
 	unsigned threads;
 	bool drop;
@@ -63,6 +66,11 @@ static void usage(FILE *f)
 		"  --max-inode-fds N        inode fds kept open (default: the open file limit\n"
 		"                           less max(256, limit/4) kept for open files); idle\n"
 		"                           ones beyond are closed and reopened by name\n"
+		"  --protect RELPATH        RELPATH (relative to DIR) and all under it are\n"
+		"                           read-only to the guest: changes get EROFS\n"
+		"                           (repeatable, up to 64; e.g. .git/hooks)\n"
+		"  --quota-bytes N          the tree's files may use at most N bytes (K, M, G,\n"
+		"                           T: powers of 1024); growth past it is ENOSPC\n"
 		"  --user UID:GID           serve as this user after mounting\n"
 		"  -h, --help               this text\n");
 }
@@ -111,8 +119,33 @@ static int parse_count(const char *s, uint32_t *n)
 	return 0;
 }
 
+/* N, or N with K, M, G or T (powers of 1024); at least 1. */
+static int parse_bytes(const char *s, uint64_t *n)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || v == 0)
+		return -1;
+	if (*end) {
+		if (end[1] || !(u = strchr(units, *end)))
+			return -1;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX / 1024)
+				return -1;
+			v *= 1024;
+		}
+	}
+	*n = v;
+	return 0;
+}
+
 enum { OPT_SHARED = 256, OPT_MOUNT, OPT_RO, OPT_OWN, OPT_CACHE, OPT_NOKEEP, OPT_WB, OPT_THREADS,
-       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS };
+       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS, OPT_PROTECT, OPT_QUOTA };
 
 static const struct option long_opts[] = {
 	{ "shared-dir", required_argument, NULL, OPT_SHARED },
@@ -127,6 +160,8 @@ static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "max-inode-fds", required_argument, NULL, OPT_MAX_FDS },
+	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "quota-bytes", required_argument, NULL, OPT_QUOTA },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -166,6 +201,17 @@ static int parse_one(struct args *a, int c, const char *v)
 	case OPT_MAX_FDS:
 		if (parse_count(v, &a->opt.max_inode_fds))
 			return lbx_err("--max-inode-fds: '%s' is not 1..%u", v, FSD_MAX_INODE_FDS),
+			       -1;
+		return 0;
+	case OPT_PROTECT:
+		if (a->opt.nprotect == FSD_MAX_PROTECT)
+			return lbx_err("--protect: more than %d paths", FSD_MAX_PROTECT), -1;
+		a->protect[a->opt.nprotect++] = v;
+		a->opt.protect = a->protect;
+		return 0;
+	case OPT_QUOTA:
+		if (parse_bytes(v, &a->opt.quota_bytes))
+			return lbx_err("--quota-bytes: '%s' is not N bytes (K, M, G, T: x1024)", v),
 			       -1;
 		return 0;
 	case OPT_USER:

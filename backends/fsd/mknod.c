@@ -4,9 +4,12 @@
  *
  * Device nodes are never created on the host: a guest-made device node in
  * a host tree would be a door to that device for anyone on the host who
- * can open it. With xattr mapping a device is a regular file carrying
- * TYPE char-/block-MAJ-MIN (ownership.c), which the guest sees as the
- * device; with identity mapping MKNOD of a device is EPERM.
+ * can open it. Nor is a stand-in made for one: MKNOD of a character or
+ * block device is EPERM in both ownership modes (the kernel's answer
+ * without CAP_MKNOD), so a guest cannot plant a "device" that a later
+ * mount without nodev, or another reader of override_stat, would honour.
+ * Stand-ins the host put there (an image's /dev, TYPE char-/block-MAJ-MIN
+ * in the xattr, ownership.c) are still shown as the devices they stand for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,23 +25,16 @@ static dev_t decode_dev(uint32_t d)
 	return makedev((d & 0xfff00) >> 8, (d & 0xff) | ((d >> 12) & 0xfff00));
 }
 
-static int host_type(const struct fsd *fsd, mode_t type, mode_t *host)
+static int host_type(mode_t type, mode_t *host)
 {
 	switch (type) {
 	case S_IFDIR:
 	case S_IFREG:
 	case S_IFIFO:
-	case S_IFSOCK:
-		*host = type;
-		return 0;
+	case S_IFSOCK: *host = type; return 0;
 	case S_IFCHR:
-	case S_IFBLK:
-		if (fsd->opt.ownership != FSD_OWNERSHIP_XATTR)
-			return -EPERM;
-		*host = S_IFREG;
-		return 0;
-	default:
-		return -EINVAL;
+	case S_IFBLK: return -EPERM;
+	default: return -EINVAL;
 	}
 }
 
@@ -50,7 +46,7 @@ static int make(struct fsd_req *req, const char *name, const struct fsd_made *mk
 	mode_t host;
 	int err, r;
 
-	err = host_type(req->fsd, mk->mode & S_IFMT, &host);
+	err = host_type(mk->mode & S_IFMT, &host);
 	if (err)
 		return err;
 	err = fsd_parent_get(req, req->nodeid, &dir);

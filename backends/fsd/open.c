@@ -44,6 +44,7 @@ uint32_t fsd_fopen_flags(const struct fsd *fsd)
 int fsd_op_open(struct fsd_req *req)
 {
 	struct fuse_open_in in;
+	struct fsd_quota_op q;
 	struct fsd_inode *ino;
 	uint64_t fh;
 	int err, flags, fd;
@@ -59,9 +60,15 @@ int fsd_op_open(struct fsd_req *req)
 		fsd_inode_put(req->fsd, ino);
 		return -EISDIR;
 	}
+	q.on = false; /* O_TRUNC frees what the file used (quota.c) */
+	if ((flags & O_TRUNC) && (err = fsd_quota_begin(req->fsd, ino->fd, 0, &q))) {
+		fsd_inode_put(req->fsd, ino);
+		return err;
+	}
 	fd = fsd_inode_open(req->fsd, ino, flags);
 	if (fd == -EACCES && req->fsd->opt.writeback && (in.flags & O_ACCMODE) == O_WRONLY)
 		fd = fsd_inode_open(req->fsd, ino, (flags & ~O_ACCMODE) | O_WRONLY);
+	fsd_quota_end(req->fsd, ino->fd, &q);
 	if (fd < 0) {
 		fsd_inode_put(req->fsd, ino);
 		return fd;

@@ -24,10 +24,14 @@ static void record(struct fsd *fsd, struct fsd_inode *from, const char *oldname,
 		   const struct stat *src, struct fsd_inode *to, const char *newname,
 		   const struct stat *dst, uint32_t flags)
 {
-	if (dst && (flags & RENAME_EXCHANGE))
+	if (dst && (flags & RENAME_EXCHANGE)) {
 		fsd_inode_moved(fsd, dst, to, newname, from, oldname);
-	else if (dst)
+	} else if (dst) {
 		fsd_inode_unlinked(fsd, dst, to, newname);
+		/* renamed over: the old file is gone, unless both names were one file */
+		if (!src || src->st_dev != dst->st_dev || src->st_ino != dst->st_ino)
+			fsd_quota_removed(fsd, dst);
+	}
 	if (src)
 		fsd_inode_moved(fsd, src, from, oldname, to, newname);
 }

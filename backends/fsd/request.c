@@ -5,8 +5,9 @@
  * Order of checks: the 40-byte fuse_in_header must be there (else no
  * reply can be addressed); its len must equal the bytes the transport
  * delivered and stay within our limits; before INIT only INIT is served;
- * a modifying opcode on a read-only tree gets EROFS; then the handler
- * parses its own arguments from a private copy.
+ * a modifying opcode on a read-only tree gets EROFS, and so does one that
+ * would change a --protect path (protect.c); then the handler parses its
+ * own arguments from a private copy.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -196,6 +197,12 @@ static int dispatch(struct fsd_req *req)
 		return fsd_refuse(req, -EIO);
 	if (op->modifies && req->fsd->opt.read_only)
 		return -EROFS;
+	if ((op->modifies || req->opcode == FUSE_OPEN) && req->fsd->nprotect) {
+		int err = fsd_protect_check(req);
+
+		if (err)
+			return err;
+	}
 	return op->fn(req);
 }
 

@@ -16,7 +16,8 @@
 #define NSEC_PER_SEC 1000000000u
 
 /* Xattr mapping: merge the change into the current view and store it. */
-static int set_override(struct fsd_req *req, struct fsd_inode *ino, const struct fuse_setattr_in *in)
+static int set_override(struct fsd_req *req, struct fsd_inode *ino,
+			const struct fuse_setattr_in *in)
 {
 	struct fsd_override ov;
 	mode_t perm, vtype;
@@ -69,16 +70,11 @@ static int set_owner(struct fsd_inode *ino, const struct fuse_setattr_in *in)
 	return 0;
 }
 
-static int set_size(struct fsd_req *req, struct fsd_inode *ino, struct fsd_file *f, uint64_t size)
+static int truncate_to(struct fsd_req *req, struct fsd_inode *ino, struct fsd_file *f,
+		       uint64_t size)
 {
 	int fd, r;
 
-	if (ino->type == S_IFDIR)
-		return -EISDIR;
-	if (ino->type != S_IFREG)
-		return -EINVAL;
-	if (size > INT64_MAX)
-		return -EFBIG;
 	if (f)
 		return ftruncate(f->fd, (off_t)size) < 0 ? -errno : 0;
 	fd = fsd_inode_open(req->fsd, ino, O_WRONLY);
@@ -86,6 +82,25 @@ static int set_size(struct fsd_req *req, struct fsd_inode *ino, struct fsd_file 
 		return fd;
 	r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
 	close(fd);
+	return r;
+}
+
+static int set_size(struct fsd_req *req, struct fsd_inode *ino, struct fsd_file *f, uint64_t size)
+{
+	struct fsd_quota_op q;
+	int r;
+
+	if (ino->type == S_IFDIR)
+		return -EISDIR;
+	if (ino->type != S_IFREG)
+		return -EINVAL;
+	if (size > INT64_MAX)
+		return -EFBIG;
+	r = fsd_quota_begin(req->fsd, ino->fd, size, &q); /* a larger size counts (quota.c) */
+	if (r)
+		return r;
+	r = truncate_to(req, ino, f, size);
+	fsd_quota_end(req->fsd, ino->fd, &q);
 	return r;
 }
 

@@ -23,8 +23,10 @@ static int remove_name(struct fsd_req *req, int flags)
 	/* An inode that loses the name it would be reopened by stays open (inode.c). */
 	known = fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	err = unlinkat(dir->fd, name, flags) < 0 ? -errno : 0;
-	if (!err && known)
+	if (!err && known) {
 		fsd_inode_unlinked(req->fsd, &st, dir, name);
+		fsd_quota_removed(req->fsd, &st);
+	}
 	fsd_inode_put(req->fsd, dir);
 	return err;
 }

@@ -17,8 +17,10 @@ int fsd_op_write(struct fsd_req *req)
 {
 	struct iovec iov[FSD_MAX_IOV];
 	struct fuse_write_in in;
+	struct fsd_quota_op q;
 	struct fsd_file *f;
 	size_t got;
+	int err;
 	unsigned cnt;
 	ssize_t n;
 
@@ -31,9 +33,16 @@ int fsd_op_write(struct fsd_req *req)
 		return fsd_refuse(req, -EBADF);
 	got = fsd_iov_slice(req->payload, req->npayload, req->payload_off, in.size, iov,
 			    FSD_MAX_IOV, &cnt);
+	err = fsd_quota_begin(req->fsd, f->fd, in.offset + got, &q);
+	if (err) {
+		fsd_file_put(req->fsd, f);
+		return err;
+	}
 	n = got ? pwritev(f->fd, iov, (int)cnt, (off_t)in.offset) : 0;
+	err = n < 0 ? -errno : 0;
+	fsd_quota_end(req->fsd, f->fd, &q);
 	fsd_file_put(req->fsd, f);
-	if (n < 0)
-		return -errno;
+	if (err)
+		return err;
 	return fsd_wr_u32_pad(&req->out, (uint32_t)n);
 }

@@ -7,7 +7,9 @@
  * overlayfs' trusted.overlay.*): set and remove are EOPNOTSUPP, get is
  * ENODATA, and listings leave them out. FSD_OVERRIDE_XATTR is ours
  * (ownership.c) and is hidden from the guest in every mode, so no guest
- * can forge the ownership a later xattr-mapped server would report.
+ * can forge the ownership a later xattr-mapped server would report; so are
+ * the overlay namespaces below (set and remove EPERM, get ENODATA, never
+ * listed).
  * Linux keeps user xattrs on regular files and directories only; the
  * calls go through /proc/self/fd, which names the inode itself.
  */
@@ -22,10 +24,22 @@
 
 enum xname { XNAME_OK, XNAME_FOREIGN, XNAME_HIDDEN };
 
+/*
+ * Overlay file systems keep their own state in user xattrs when they run
+ * unprivileged: overlayfs with "userxattr" reads user.overlay.* (opaque
+ * directories, redirects, metacopy), fuse-overlayfs user.fuseoverlayfs.*.
+ * A guest that could set them on a tree the host later uses as an overlay
+ * layer would redirect lookups there; hidden like our ownership xattr.
+ */
+static const char *const hidden_prefixes[] = { "user.overlay.", "user.fuseoverlayfs." };
+
 static enum xname classify(const char *name)
 {
 	if (!strcmp(name, FSD_OVERRIDE_XATTR))
 		return XNAME_HIDDEN;
+	for (size_t i = 0; i < sizeof(hidden_prefixes) / sizeof(hidden_prefixes[0]); i++)
+		if (!strncmp(name, hidden_prefixes[i], strlen(hidden_prefixes[i])))
+			return XNAME_HIDDEN;
 	return strncmp(name, "user.", 5) ? XNAME_FOREIGN : XNAME_OK;
 }
 

@@ -4,6 +4,7 @@
 #define LBX_FSD_FUSE_MOUNT_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +31,32 @@ static bool fm_mounted(const char *mnt)
 		found = strstr(line, needle) && strstr(line, "fuse.lbx-fsd");
 	fclose(f);
 	return found;
+}
+
+/*
+ * Can this machine mount FUSE at all? Root, /dev/fuse that opens
+ * read-write and "fuse" in /proc/filesystems. NULL if so, else why not:
+ * then a test skips. Once it can, a mount that fails is lbx-fsd's fault.
+ */
+static const char *fm_unusable(void)
+{
+	char line[256];
+	bool fs = false;
+	FILE *f;
+	int fd;
+
+	if (geteuid() != 0)
+		return "needs root (to mount FUSE)";
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return "/dev/fuse does not open read-write (no fuse module or device?)";
+	close(fd);
+	f = fopen("/proc/filesystems", "r");
+	while (f && !fs && fgets(line, sizeof(line), f))
+		fs = !strcmp(line, "nodev\tfuse\n");
+	if (f)
+		fclose(f);
+	return fs ? NULL : "the kernel lists no fuse file system in /proc/filesystems";
 }
 
 /* argv: lbx-fsd and its options; --shared-dir/--fuse-mount are added. 0 or -1. */
@@ -61,7 +88,11 @@ static int fm_start(struct fm *m, const char *bin, const char *src, const char *
 			return -1;
 		usleep(5000);
 	}
-	return fm_mounted(mnt) ? 0 : -1;
+	if (fm_mounted(mnt))
+		return 0;
+	kill(m->pid, SIGKILL); /* up but never mounted: do not leave it behind */
+	waitpid(m->pid, NULL, 0);
+	return -1;
 }
 
 /* SIGTERM, wait; returns lbx-fsd's exit status (0 expected) and whether it unmounted. */

@@ -75,7 +75,14 @@ static void make_tree(const char *root)
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/link", root);
 	symlink("file", p);
+	snprintf(p, sizeof(p), "%s/fifo", root); /* never opened: CREATE and OPEN say ENXIO */
+	mkfifo(p, 0644);
+	snprintf(p, sizeof(p), "%s/sub/hooks", root);
+	mkdir(p, 0755);
 }
+
+/* The protect checks on every modifying request (protect.c). */
+static const char *const protect[] = { "sub/hooks", "file", "absent/config" };
 
 static void send_init(void)
 {
@@ -109,6 +116,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fsd_options_default(&o);
 	o.max_write = 1 << 16;
 	o.max_inode_fds = 4; /* evict and reopen by name all the time */
+	o.protect = protect;
+	o.nprotect = sizeof(protect) / sizeof(protect[0]);
+	o.quota_bytes = 8 << 20; /* the accounting on every write, truncate and unlink */
 	if (fsd_new(dir, &o, &fsd))
 		abort();
 	reply = malloc(REPLY_CAP);

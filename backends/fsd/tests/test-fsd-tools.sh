@@ -1,6 +1,7 @@
 #!/bin/sh
 # Real tools on an lbx-fsd mount: git, tar, cc, find; results compared with
-# the host's view of the same tree. Needs root and /dev/fuse, else skips.
+# the host's view of the same tree. Needs root and /dev/fuse, else skips
+# with the reason; lbx-fsd failing to mount or dying is a failure.
 #   test-fsd-tools.sh LBX_FSD
 set -u
 fsd=$1
@@ -24,8 +25,7 @@ mounted() { awk -v m="$mnt" '$5 == m' /proc/self/mountinfo | grep -q fuse.lbx-fs
 while ! mounted; do
 	i=$((i + 1))
 	if [ $i -gt 1000 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "1..0 # SKIP lbx-fsd could not mount: $(cat "$base/log")"
-		exit 0
+		bail "lbx-fsd mounts the tree: $(cat "$base/log")"
 	fi
 	sleep 0.01
 done
@@ -89,6 +89,8 @@ check "find lists the same names as on the host" cmp "$base/find-mnt" "$base/fin
 (cd "$src" && find . -type f -exec stat -c '%n %s %a %u %g %Y %h' {} + | sort) >"$base/stat-src"
 check "sizes, modes, owners, mtimes, link counts agree with the host" cmp "$base/stat-mnt" "$base/stat-src"
 
+kill -0 "$pid" 2>/dev/null && ok "lbx-fsd is still serving after the tools ran" ||
+	nok "lbx-fsd is still serving after the tools ran: $(cat "$base/log")"
 kill "$pid"
 wait "$pid"
 rc=$?

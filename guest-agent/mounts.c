@@ -57,7 +57,12 @@ int agent_switch_root(const char *tag, char *err, size_t errsz)
 		snprintf(err, errsz, "mkdir /sysroot: %s", strerror(errno));
 		return -errno;
 	}
-	if (mount(tag, "/sysroot", "virtiofs", MS_NOSUID, NULL) < 0) {
+	/*
+	 * nosuid: set-id lives in lbx-fsd's ownership xattr, which another
+	 * engine could have forged; nodev: a device stand-in in the tree is
+	 * no device (the real /dev is devtmpfs, moved in below).
+	 */
+	if (mount(tag, "/sysroot", "virtiofs", MS_NOSUID | MS_NODEV, NULL) < 0) {
 		snprintf(err, errsz, "mount the root tree (virtio-fs '%s'): %s", tag, strerror(errno));
 		return -errno;
 	}

@@ -56,8 +56,14 @@ int box_config_defaults(struct box_config *c, const char *project)
 	c->memory_mib = 1024;
 	c->elsewhere_readable = true;
 	c->root_sessions = true;
+	/* Host git runs hooks and core.fsmonitor the box could write (README, "Threat model"). */
+	c->protect[0] = strdup(".git/config");
+	c->protect[1] = strdup(".git/hooks");
+	c->nprotect = 2;
 	name_from_dir(project, c->name, sizeof(c->name));
-	return c->file && c->project && c->workdir && c->image ? 0 : -ENOMEM;
+	return c->file && c->project && c->workdir && c->image && c->protect[0] && c->protect[1]
+		       ? 0
+		       : -ENOMEM;
 }
 
 void box_config_free(struct box_config *c)
@@ -78,6 +84,8 @@ void box_config_free(struct box_config *c)
 		free(c->rw_paths[i]);
 	for (unsigned i = 0; i < c->nro; i++)
 		free(c->ro_paths[i]);
+	for (unsigned i = 0; i < c->nprotect; i++)
+		free(c->protect[i]);
 	free(c->ssh_policy);
 	free(c->net_policy);
 	memset(c, 0, sizeof(*c));
@@ -320,6 +328,63 @@ static int parse_image(struct box_config *c, const struct lbx_json_val *v)
 	return set_str(&c->image, "containerfile");
 }
 
+/* "protect": ["RELPATH", ...] inside the project; replaces the default list. */
+static int parse_protect(struct box_config *c, const struct lbx_json_val *arr)
+{
+	struct lbx_json_iter it;
+	struct lbx_json_val v;
+	size_t len;
+
+	if (lbx_json_array(arr, &len))
+		return -EINVAL;
+	if (len > BOX_MAX_PROTECT)
+		return lbx_json_fail(arr, "at most %d paths", BOX_MAX_PROTECT);
+	for (unsigned i = 0; i < c->nprotect; i++)
+		free(c->protect[i]);
+	c->nprotect = 0;
+	lbx_json_iter_init(&it, arr);
+	while (lbx_json_iter_next(&it, &v)) {
+		char *full;
+
+		if (project_path(c, &v, &full))
+			return -EINVAL;
+		c->protect[c->nprotect] = strdup(full + strlen(c->project) + 1);
+		free(full);
+		if (!c->protect[c->nprotect++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* "quota": a number of bytes, or "N", "NK", "NM", "NG", "NT" (powers of 1024). */
+static int parse_quota(struct box_config *c, const struct lbx_json_val *v)
+{
+	unsigned long long n = 0, unit = 1;
+	const char *s;
+	long long i;
+	char *end;
+
+	if (cJSON_IsNumber(v->node)) {
+		if (lbx_json_int(v, 1 << 20, (long long)1 << 50, &i))
+			return -EINVAL;
+		c->quota_bytes = (unsigned long long)i;
+		return 0;
+	}
+	if (lbx_json_string(v, &s))
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (end != s && end[0] && !end[1])
+		unit = end[0] == 'K' ? 1ull << 10 : end[0] == 'M' ? 1ull << 20 :
+		       end[0] == 'G' ? 1ull << 30 : end[0] == 'T' ? 1ull << 40 : 0;
+	else if (end == s || end[0])
+		unit = 0;
+	if (errno || !unit || n == 0 || n > (1ull << 50) / unit || n * unit < (1ull << 20))
+		return lbx_json_fail(v, "expected a size of at least 1M, like \"20G\"");
+	c->quota_bytes = n * unit;
+	return 0;
+}
+
 static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 {
 	const char *s;
@@ -339,7 +404,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 {
 	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
-					    "ssh",    "network", "wayland", "devices", NULL };
+					    "ssh",    "network", "wayland", "devices", "protect",
+					    "quota",  NULL };
 	static const char *const later[] = { "wayland", "devices" };
 	struct lbx_json_val v;
 	const char *s;
@@ -393,6 +459,10 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 		return -EINVAL;
 	if (lbx_json_member(root, "network", &v) == 0 &&
 	    parse_section(c, &v, check_network, &c->net_policy))
+		return -EINVAL;
+	if (lbx_json_member(root, "protect", &v) == 0 && parse_protect(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "quota", &v) == 0 && parse_quota(c, &v))
 		return -EINVAL;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #define BOX_MAX_ENV 64
 #define BOX_MAX_PATHS 32
 #define BOX_NAME_MAX 63
+#define BOX_MAX_PROTECT 16
 
 enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT };
 
@@ -50,6 +51,15 @@ struct box_config {
 	/* The "network" section as JSON text for lbx-netd (NULL: the default, nat). */
 	char *net_policy;
 	bool net_none; /* "mode": "none": no network card at all */
+	/*
+	 * "protect": paths in the project, relative, read-only to the box
+	 * (lbx-fsd --protect; default .git/config and .git/hooks, which host
+	 * git runs).
+	 */
+	char *protect[BOX_MAX_PROTECT];
+	unsigned nprotect;
+	/* "quota": bytes each tree the box writes through lbx-fsd may hold (0: none). */
+	unsigned long long quota_bytes;
 };
 
 /* Defaults for a project directory (name from its base name). */

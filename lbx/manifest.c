@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_params.h"
@@ -154,6 +155,7 @@ static int fs_add_one(struct mf_build *b, const char *tag, const char *host, con
 	d->guest_path = guest;
 	d->read_only = ro;
 	d->ownership = ownership;
+	d->quota = ro ? 0 : b->m->cfg->quota_bytes;
 	/* A container shares the host kernel: podman binds the trees, no server. */
 	d->spawn = !light(b);
 	return 0;
@@ -170,6 +172,10 @@ static int fs_add(struct mf_build *b)
 	rc = fs_add_one(b, "root", b->m->root, NULL, false, "xattr");
 	if (rc == 0)
 		rc = fs_add_one(b, "project", c->project, c->workdir, false, "identity");
+	if (rc == 0) {
+		b->m->dev[b->m->ndev - 1].protect = c->protect;
+		b->m->dev[b->m->ndev - 1].nprotect = c->nprotect;
+	}
 	for (unsigned i = 0; rc == 0 && i < c->nmounts; i++) {
 		char tag[16];
 
@@ -192,6 +198,14 @@ static void fs_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->ownership);
 	if (d->read_only)
 		argv_add(a, "--read-only");
+	for (unsigned i = 0; i < d->nprotect; i++) {
+		argv_add(a, "--protect");
+		argv_add(a, "%s", d->protect[i]);
+	}
+	if (d->quota) {
+		argv_add(a, "--quota-bytes");
+		argv_add(a, "%llu", d->quota);
+	}
 }
 
 static void fs_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a)
@@ -224,11 +238,30 @@ static int bind_mount(struct argv_buf *a, const char *src, const char *dst, bool
 	return 0;
 }
 
-/* The root tree is podman's --rootfs, given last (engine_light.c). */
+/*
+ * The root tree is podman's --rootfs, given last (engine_light.c). The
+ * protected paths that exist are bound read-only over themselves: weaker
+ * than lbx-fsd's --protect (a path made later, or a parent renamed, is not
+ * covered), as the README's threat model says.
+ */
 static int fs_light(const struct mf_device *d, struct argv_buf *a, char *err, size_t errsz)
 {
-	return d->guest_path ? bind_mount(a, d->host_dir, d->guest_path, d->read_only, err, errsz)
-			     : 0;
+	char host[PATH_MAX], guest[PATH_MAX];
+	struct stat st;
+
+	if (!d->guest_path)
+		return 0;
+	if (bind_mount(a, d->host_dir, d->guest_path, d->read_only, err, errsz) < 0)
+		return -1;
+	for (unsigned i = 0; i < d->nprotect; i++) {
+		if (box_path(d->host_dir, d->protect[i], host, sizeof(host)) < 0 ||
+		    box_path(d->guest_path, d->protect[i], guest, sizeof(guest)) < 0 ||
+		    lstat(host, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		if (bind_mount(a, host, guest, true, err, errsz) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* --- net: lbx-netd, virtio-net over vhost-user, or a container's framed stream --- */

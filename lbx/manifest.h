@@ -55,6 +55,9 @@ struct mf_device {
 	const char *guest_path; /* where the agent (or podman) puts it; NULL: the root */
 	bool read_only;
 	const char *ownership; /* lbx-fsd --ownership */
+	char *const *protect;  /* lbx-fsd --protect: read-only paths in the tree */
+	unsigned nprotect;
+	unsigned long long quota; /* lbx-fsd --quota-bytes (0: none) */
 	/* net, ssh */
 	char policy[PATH_MAX];	  /* policy file, written before the backend starts */
 	const char *policy_text;

@@ -95,5 +95,25 @@ int main(void)
 		   !strcmp(c.project, "/p") && !strcmp(c.workdir, "/p"),
 	   "outside a project, project sets the tree and the workdir");
 	box_config_free(&c);
+	/* "protect" and "quota" (lbx-fsd --protect, --quota-bytes). */
+	ok(parse("{}", &c, err, "/p") == 0 && c.nprotect == 2 && !strcmp(c.protect[0], ".git/config") &&
+		   !strcmp(c.protect[1], ".git/hooks") && c.quota_bytes == 0,
+	   "by default .git/config and .git/hooks are protected, no quota");
+	box_config_free(&c);
+	ok(parse("{\"protect\": [\".husky\", \".git/hooks\"], \"quota\": \"20G\"}", &c, err, "/p") == 0 &&
+		   c.nprotect == 2 && !strcmp(c.protect[0], ".husky") && c.quota_bytes == 20ull << 30,
+	   "protect replaces the list; quota takes a size (%s)", err);
+	box_config_free(&c);
+	ok(parse("{\"quota\": 1073741824}", &c, err, "/p") == 0 && c.quota_bytes == 1ull << 30,
+	   "quota as bytes");
+	box_config_free(&c);
+	ok(parse("{\"protect\": [\"../etc\"]}", &c, err, "/p") < 0 && strstr(err, "protect"),
+	   "a protected path outside the project is refused: %s", err);
+	box_config_free(&c);
+	ok(parse("{\"quota\": \"12X\"}", &c, err, "/p") < 0 && strstr(err, "quota"),
+	   "a bad quota names the key: %s", err);
+	box_config_free(&c);
+	ok(parse("{\"quota\": \"100K\"}", &c, err, "/p") < 0, "a quota under 1M is refused");
+	box_config_free(&c);
 	return tap_done();
 }

@@ -75,6 +75,9 @@ def test_lifecycle(t):
     try:
         with open(os.path.join(e.project, "from-host.txt"), "w") as f:
             f.write("host data\n")
+        os.makedirs(os.path.join(e.project, ".git", "hooks"))
+        with open(os.path.join(e.project, ".git", "config"), "w") as f:
+            f.write("[core]\n\tbare = false\n")
         r = e.lbx("up")
         if not t.ok(r.returncode == 0 and b"box proj is up" in r.stderr, "lbx up on a project",
                     r.stderr):
@@ -102,6 +105,22 @@ def test_lifecycle(t):
              and b"\x1b" not in out and b"\x07" not in out,
              "lbx logs shows the guest's escape sequences as text, never sends them",
              (r.returncode, r.stderr, out[-300:]))
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "grep ' / virtiofs ' /proc/mounts")
+        opts = r.stdout.decode().split()[3].split(",") if r.stdout.split() else []
+        t.ok("nosuid" in opts and "nodev" in opts,
+             "the root tree is mounted nosuid,nodev (a forged stand-in is no device)", r.stdout)
+        # Host git runs what .git/hooks and .git/config say: the box may not write them.
+        r = e.lbx("exec", "proj", "--", "sh", "-c",
+                  "echo 'touch /tmp/pwned' > .git/hooks/pre-commit; echo hook=$?;"
+                  " echo '[core] fsmonitor = /tmp/x' >> .git/config; echo config=$?;"
+                  " mv .git/hooks .git/h2; echo mv=$?; echo ok > .git/other; echo other=$?")
+        out = r.stdout.decode()
+        t.ok("hook=1" in out and "config=1" in out and "mv=1" in out and "other=0" in out
+             and b"Read-only file system" in r.stderr
+             and not os.path.exists(os.path.join(e.project, ".git", "hooks", "pre-commit"))
+             and "fsmonitor" not in open(os.path.join(e.project, ".git", "config")).read(),
+             "the box cannot write .git/hooks or .git/config (EROFS), the rest of .git it can",
+             out + r.stderr.decode())
         e.lbx("exec", "proj", "--", "sh", "-c", "echo guest data > from-guest.txt")
         with open(os.path.join(e.project, "from-guest.txt")) as f:
             t.eq(f.read(), "guest data\n", "a file written in the guest is on the host")

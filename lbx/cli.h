@@ -16,6 +16,7 @@ int lbx_cmd_logs(int argc, char **argv);
 int lbx_cmd_rm(int argc, char **argv);
 int lbx_cmd_net(int argc, char **argv);
 int lbx_cmd_build(int argc, char **argv);
+int lbx_cmd_allow(int argc, char **argv);
 
 /*
  * $XDG_RUNTIME_DIR/lbx/NAME/FILE (or /run/user/UID/... , else /tmp/lbx-UID/...)

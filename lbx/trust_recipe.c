@@ -90,16 +90,18 @@ static int cmp_names(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* The entries of dir (a directory fd, consumed), sorted; NULL on error. */
+/* The entries of directory dirfd (left open), sorted; NULL on error. */
 static char **list_dir(int dirfd, size_t *count)
 {
-	DIR *d = fdopendir(dirfd);
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *e;
 
 	if (!d) {
-		close(dirfd);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	while ((e = readdir(d))) {
@@ -181,6 +183,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *top, size_t plen, int
 	int rc = 0;
 
 	if (!names) {
+		close(dirfd);
 		feed_str(w, "unlisted");
 		return 0;
 	}
@@ -191,6 +194,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *top, size_t plen, int
 		free(names[i]);
 	}
 	free(names);
+	close(dirfd);
 	w->path[plen] = '\0';
 	return rc;
 }

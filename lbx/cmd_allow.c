@@ -92,7 +92,7 @@ int lbx_cmd_allow(int argc, char **argv)
 		{ 0 },
 	};
 	struct trust_recipe nr;
-	struct box_config cfg;
+	struct box_config cfg, view;
 	struct box_paths paths;
 	struct trust_diff *d;
 	char err[1200], keys[400];
@@ -130,15 +130,19 @@ int lbx_cmd_allow(int argc, char **argv)
 		rc = trust_check_owner(&cfg, &paths, err, sizeof(err));
 	if (rc == 0)
 		rc = trust_check_state_hidden(&cfg, err, sizeof(err));
-	if (rc == 0)
-		rc = diff_now(&cfg, &paths, d, &nr, err, sizeof(err));
-	if (rc == 0 && json)
-		print_json(&cfg, d, &nr);
-	else if (rc == 0 && show)
-		print_show(&cfg, d);
-	else if (rc == 0 && (rc = trust_store(&paths, &cfg, &nr)) < 0)
-		snprintf(err, sizeof(err), "box %s: cannot record its approval in %s: %s", cfg.name,
-			 paths.data, strerror(-rc));
+	if (rc == 0 && (rc = trust_view_init(&cfg, &view)) < 0)
+		snprintf(err, sizeof(err), "box %s: out of memory", cfg.name);
+	if (rc == 0) {
+		rc = diff_now(&view, &paths, d, &nr, err, sizeof(err));
+		if (rc == 0 && json)
+			print_json(&view, d, &nr);
+		else if (rc == 0 && show)
+			print_show(&view, d);
+		else if (rc == 0 && (rc = trust_store(&paths, &view, &nr)) < 0)
+			snprintf(err, sizeof(err), "box %s: cannot record its approval in %s: %s",
+				 cfg.name, paths.data, strerror(-rc));
+		trust_view_free(&view);
+	}
 	if (rc < 0) {
 		lbx_err("allow: %s", err);
 	} else if (!json && !show) {

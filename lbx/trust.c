@@ -196,12 +196,12 @@ int trust_load(const struct box_paths *p, const char *project, struct box_config
 	}
 	rc = trust_parse(text, (size_t)n, c, r, err, sizeof(err));
 	free(text);
-	if (rc == 0 && project && strcmp(c->project, project)) {
+	/* An approval lbx cannot read (damaged, another version) approves nothing. */
+	if (rc || (project && strcmp(c->project, project))) {
 		box_config_free(c);
 		return -ENOENT;
 	}
-	/* An approval lbx cannot read (damaged, another version) approves nothing. */
-	return rc ? -ENOENT : 0;
+	return 0;
 }
 
 int trust_store(const struct box_paths *p, const struct box_config *c, const struct trust_recipe *r)
@@ -355,6 +355,32 @@ int trust_check_state_hidden(const struct box_config *c, char *err, size_t errsz
 	return 0;
 }
 
+/* ---- the definition as it reaches the host ---- */
+
+int trust_view_init(const struct box_config *c, struct box_config *v)
+{
+	char real[PATH_MAX];
+
+	*v = *c;
+	for (unsigned i = 0; i < c->nmounts; i++) {
+		v->mounts[i].host =
+		    strdup(realpath(c->mounts[i].host, real) ? real : c->mounts[i].host);
+		if (!v->mounts[i].host) {
+			v->nmounts = i;
+			trust_view_free(v);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void trust_view_free(struct box_config *v)
+{
+	for (unsigned i = 0; i < v->nmounts; i++)
+		free(v->mounts[i].host);
+	memset(v, 0, sizeof(*v));
+}
+
 /* ---- the gate ---- */
 
 static bool on_terminal(void)
@@ -454,6 +480,7 @@ static int gate(const struct box_config *c, const struct box_paths *p, bool buil
 int trust_gate(const struct box_config *c, enum trust_op op, char *err, size_t errsz)
 {
 	char root[PATH_MAX + 16];
+	struct box_config view;
 	struct box_paths p;
 	int rc;
 
@@ -469,6 +496,10 @@ int trust_gate(const struct box_config *c, enum trust_op op, char *err, size_t e
 		rc = trust_check_state_hidden(c, err, errsz);
 	if (rc)
 		return rc;
+	if (trust_view_init(c, &view) < 0)
+		return -ENOMEM;
 	box_path(p.data, "root", root, sizeof(root));
-	return gate(c, &p, op == TRUST_BUILD || access(root, F_OK) < 0, err, errsz);
+	rc = gate(&view, &p, op == TRUST_BUILD || access(root, F_OK) < 0, err, errsz);
+	trust_view_free(&view);
+	return rc;
 }

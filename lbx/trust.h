@@ -104,6 +104,15 @@ int trust_check_owner(const struct box_config *c, const struct box_paths *p, cha
  */
 int trust_check_state_hidden(const struct box_config *c, char *err, size_t errsz);
 
+/*
+ * The definition as it reaches the host now: c with each mount's host path
+ * resolved through links (a link in a tree the box writes could otherwise
+ * move an approved mount). v shares c's other fields: free it only with
+ * trust_view_free, and keep c alive while v is used.
+ */
+int trust_view_init(const struct box_config *c, struct box_config *v);
+void trust_view_free(struct box_config *v);
+
 /* Print a string for a terminal: control characters and bad UTF-8 as \xNN. */
 void trust_escape(const char *s, char *out, size_t sz);
 

@@ -585,6 +585,39 @@ static void test_gate(const char *tmp)
 	box_config_free(&c);
 }
 
+/* A mount through a link the box could retarget: the view resolves it. */
+static void test_view(const char *tmp)
+{
+	char a[4096], b[4096], link[4096], json[8192], err[512] = "";
+	struct box_config c, va, vb;
+	struct trust_recipe none = { 0 };
+	struct trust_diff d;
+
+	snprintf(a, sizeof(a), "%s/tree-a", tmp);
+	snprintf(b, sizeof(b), "%s/tree-b", tmp);
+	snprintf(link, sizeof(link), "%s/tree-link", tmp);
+	mkdir(a, 0755);
+	mkdir(b, 0755);
+	if (!ok(symlink(a, link) == 0, "a link to a tree"))
+		return;
+	snprintf(json, sizeof(json), "{\"mounts\": [{\"host\": \"%s\", \"guest\": \"/m\"}]}", link);
+	if (!ok(load(json, &c, err) == 0 && trust_view_init(&c, &va) == 0, "a mount through it"))
+		return;
+	ok(!strcmp(va.mounts[0].host, a), "the view resolves the mount's host path: %s",
+	   va.mounts[0].host);
+	unlink(link);
+	ok(symlink(b, link) == 0 && trust_view_init(&c, &vb) == 0, "the link moved");
+	trust_diff(&va, &none, &vb, &none, false, &d);
+	ok(has_key(&d, "mounts") && strstr(d.items[0].what, "tree-b"),
+	   "the same definition through a moved link widens mounts (%s)",
+	   d.n ? d.items[0].what : "");
+	trust_diff(&va, &none, &va, &none, false, &d);
+	ok(d.n == 0, "unmoved, nothing");
+	trust_view_free(&va);
+	trust_view_free(&vb);
+	box_config_free(&c);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/lbx-test-trust-XXXXXX";
@@ -605,6 +638,7 @@ int main(void)
 	test_recipe_hash(tmp);
 	test_owner_and_store(tmp);
 	test_state_hidden(tmp);
+	test_view(tmp);
 	test_gate(tmp);
 	{
 		char cmd[256];

@@ -31,11 +31,21 @@
 
 /* ---- canonical form ---- */
 
-static const char *project_rel(const struct box_config *c, const char *path)
+/* A path inside the project as lbx.json writes it ("." for the project itself). */
+static void project_rel(const struct box_config *c, const char *path, char *out, size_t sz)
 {
-	size_t n = strlen(c->project);
+	char np[PATH_MAX], nf[PATH_MAX];
+	size_t n;
 
-	return !strncmp(path, c->project, n) && path[n] == '/' ? path + n + 1 : path;
+	trust_norm_path(c->project, np, sizeof(np));
+	trust_norm_path(path, nf, sizeof(nf));
+	n = strlen(np);
+	if (!strcmp(nf, np))
+		snprintf(out, sz, ".");
+	else if (!strncmp(nf, np, n) && nf[n] == '/')
+		snprintf(out, sz, "%s", nf + n + 1);
+	else
+		snprintf(out, sz, "%s", nf); /* not inside: the parser refuses it on reading */
 }
 
 static cJSON *str_array(char *const *v, unsigned n)
@@ -50,6 +60,7 @@ static cJSON *str_array(char *const *v, unsigned n)
 static cJSON *canonical_box(const struct box_config *c)
 {
 	cJSON *box = cJSON_CreateObject(), *mounts, *ll, *img;
+	char rel[PATH_MAX];
 
 	if (!box)
 		return NULL;
@@ -58,8 +69,10 @@ static cJSON *canonical_box(const struct box_config *c)
 	cJSON_AddStringToObject(box, "engine", box_engine_name(c->engine));
 	if (!strcmp(c->image, "containerfile") && c->containerfile && c->build_context) {
 		img = cJSON_AddObjectToObject(box, "image");
-		cJSON_AddStringToObject(img, "containerfile", project_rel(c, c->containerfile));
-		cJSON_AddStringToObject(img, "context", project_rel(c, c->build_context));
+		project_rel(c, c->containerfile, rel, sizeof(rel));
+		cJSON_AddStringToObject(img, "containerfile", rel);
+		project_rel(c, c->build_context, rel, sizeof(rel));
+		cJSON_AddStringToObject(img, "context", rel);
 	} else {
 		cJSON_AddStringToObject(box, "image", c->image);
 	}
@@ -422,8 +435,7 @@ static int recipe_now(const struct box_config *c, const struct box_config *a,
 		return 0;
 	if (builds)
 		return trust_hash_recipe(c, nr, err, errsz);
-	if (!strcmp(a->image, "containerfile") && !strcmp(a->containerfile, c->containerfile) &&
-	    !strcmp(a->build_context, c->build_context))
+	if (trust_same_recipe_spec(a, c))
 		*nr = *ar;
 	return 0;
 }

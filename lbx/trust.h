@@ -68,6 +68,8 @@ struct trust_diff {
 void trust_diff(const struct box_config *approved, const struct trust_recipe *ar,
 		const struct box_config *now, const struct trust_recipe *nr, bool recipe_only,
 		struct trust_diff *d);
+/* Do both build the same Containerfile with the same context (paths only)? */
+bool trust_same_recipe_spec(const struct box_config *a, const struct box_config *n);
 /* "mounts, network.host" : the distinct keys of a diff, for one line. */
 void trust_diff_keys(const struct trust_diff *d, char *buf, size_t sz);
 
@@ -112,6 +114,11 @@ int trust_check_state_hidden(const struct box_config *c, char *err, size_t errsz
  */
 int trust_view_init(const struct box_config *c, struct box_config *v);
 void trust_view_free(struct box_config *v);
+
+/* path without "." components or a trailing slash ("/p/./d/." is "/p/d"). */
+void trust_norm_path(const char *path, char *out, size_t sz);
+/* Do two paths name the same place, "." components aside? */
+bool trust_same_path(const char *a, const char *b);
 
 /* Print a string for a terminal: control characters and bad UTF-8 as \xNN. */
 void trust_escape(const char *s, char *out, size_t sz);

@@ -17,6 +17,7 @@
  *            or its contents (or its context's) changed.
  *   name     bound to its project by trust_check_owner instead.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,11 +89,40 @@ static const char *rel(const struct box_config *c, const char *path)
 	return !strncmp(path, c->project, n) && path[n] == '/' ? path + n + 1 : path;
 }
 
-static bool same_recipe_spec(const struct box_config *a, const struct box_config *n)
+void trust_norm_path(const char *path, char *out, size_t sz)
+{
+	size_t o = 0;
+
+	for (const char *p = path; *p && o + 1 < sz; p++) {
+		/* Skip a "/." component: followed by '/' or the end. */
+		if (p[0] == '/' && p[1] == '.' && (p[2] == '/' || p[2] == '\0')) {
+			p++;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	while (o > 1 && out[o - 1] == '/')
+		o--;
+	if (o == 0 && sz > 1)
+		out[o++] = '/';
+	out[o] = '\0';
+}
+
+bool trust_same_path(const char *a, const char *b)
+{
+	char na[PATH_MAX], nb[PATH_MAX];
+
+	trust_norm_path(a, na, sizeof(na));
+	trust_norm_path(b, nb, sizeof(nb));
+	return !strcmp(na, nb);
+}
+
+bool trust_same_recipe_spec(const struct box_config *a, const struct box_config *n)
 {
 	return !strcmp(a->image, "containerfile") && !strcmp(n->image, "containerfile") &&
-	       !strcmp(a->containerfile, n->containerfile) &&
-	       !strcmp(a->build_context, n->build_context);
+	       a->containerfile && n->containerfile && a->build_context && n->build_context &&
+	       trust_same_path(a->containerfile, n->containerfile) &&
+	       trust_same_path(a->build_context, n->build_context);
 }
 
 static void diff_image(struct diff_ctx *x)
@@ -101,7 +131,7 @@ static void diff_image(struct diff_ctx *x)
 
 	if (strcmp(n->image, "containerfile"))
 		return;
-	if (!same_recipe_spec(x->a, n)) {
+	if (!trust_same_recipe_spec(x->a, n)) {
 		widen(x, "image", "built on this host by podman from %s (context %s/)",
 		      rel(n, n->containerfile), rel(n, n->build_context));
 		return;

@@ -138,7 +138,7 @@ static int walk_entry(struct walk *w, int dirfd, const char *name, const char *t
 
 	snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", plen ? "/" : "", name);
 	snprintf(full, sizeof(full), "%s/%s", top, w->path);
-	if (!strcmp(name, ".git") || !strcmp(full, w->c->file))
+	if (!strcmp(name, ".git") || trust_same_path(full, w->c->file))
 		return 0;
 	if (++w->files > TRUST_CONTEXT_MAX_FILES)
 		return too_big(w, top);

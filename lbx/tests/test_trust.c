@@ -46,6 +46,10 @@ static const struct diff_case cases[] = {
 	  "{\"image\": {\"containerfile\": \"d/Cf\", \"context\": \".\"}}", "image" },
 	{ "image: the same Containerfile", "{\"image\": {\"containerfile\": \"Cf\"}}",
 	  "{\"image\": {\"containerfile\": \"Cf\"}}", NULL },
+	{ "image: ./Cf is Cf", "{\"image\": {\"containerfile\": \"Cf\"}}",
+	  "{\"image\": {\"containerfile\": \"./Cf\"}}", NULL },
+	{ "image: context \".\" is the project", "{\"image\": {\"containerfile\": \"Cf\"}}",
+	  "{\"image\": {\"containerfile\": \"Cf\", \"context\": \".\"}}", NULL },
 	/* mounts */
 	{ "mount added (ro)", "{}",
 	  "{\"mounts\": [{\"host\": \"/srv\", \"guest\": \"/srv\", "
@@ -370,6 +374,28 @@ static void test_canonical(void)
 	free(text);
 }
 
+/* A Containerfile at the project's top: its context is the project itself. */
+static void test_canonical_root_containerfile(void)
+{
+	struct trust_recipe r = { 0 }, back;
+	struct box_config c, b;
+	struct trust_diff d;
+	char err[512] = "", *text;
+
+	if (!ok(load("{\"image\": {\"containerfile\": \"Containerfile\"}}", &c, err) == 0,
+		"a Containerfile at the top"))
+		return;
+	text = trust_canonical(&c, &r);
+	ok(text && strstr(text, "\"context\":\t\".\"") != NULL, "is stored with context \".\"");
+	ok(text && trust_parse(text, strlen(text), &b, &back, err, sizeof(err)) == 0,
+	   "and reads back (%s)", err);
+	trust_diff(&b, &back, &c, &r, false, &d);
+	ok(d.n == 0, "as the same recipe (%s)", d.n ? d.items[0].what : "");
+	box_config_free(&b);
+	box_config_free(&c);
+	free(text);
+}
+
 static void put(const char *dir, const char *rel, const char *text)
 {
 	char path[4096];
@@ -429,6 +455,9 @@ static void test_recipe_hash(const char *tmp)
 	put(proj, "Containerfile", "FROM scratch\nCOPY . /\n");
 	put(proj, ".git/HEAD", "ref: refs/heads/x\n");
 	put(proj, "lbx.json", "{\"cpus\": 4}");
+	free(c.build_context);
+	snprintf(path, sizeof(path), "%s/.", proj);
+	c.build_context = strdup(path); /* "context": "." */
 	ok(trust_hash_recipe(&c, &r, err, sizeof(err)) == 0 && !strcmp(r.sha256, r0.sha256),
 	   ".git and the definition itself are not part of it");
 	snprintf(path, sizeof(path), "%s/link", proj);
@@ -626,6 +655,7 @@ int main(void)
 	test_recipe_diff();
 	test_escape();
 	test_canonical();
+	test_canonical_root_containerfile();
 #if defined(__x86_64__)
 	/* A new field in struct box_config must be classified in trust_diff.c (widens or not). */
 	is_int(sizeof(struct box_config), 1592,

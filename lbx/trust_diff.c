@@ -82,10 +82,13 @@ static void diff_workdir(struct diff_ctx *x)
 		      x->a->workdir);
 }
 
+/* A path in the project, as lbx.json names it ("." for the project itself). */
 static const char *rel(const struct box_config *c, const char *path)
 {
 	size_t n = strlen(c->project);
 
+	if (trust_same_path(path, c->project))
+		return ".";
 	return !strncmp(path, c->project, n) && path[n] == '/' ? path + n + 1 : path;
 }
 

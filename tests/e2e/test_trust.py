@@ -221,5 +221,44 @@ def test_name_takeover(t):
         e.cleanup()
 
 
+def test_recipe(t):
+    """A Containerfile and its context are approved by their contents: a change
+    from the box is refused before podman builds anything."""
+    e = Env()
+    try:
+        with open(os.path.join(e.project, "Containerfile"), "w") as f:
+            f.write("FROM localhost/lbx-debian:bookworm\nCOPY setup.sh /\nRUN sh /setup.sh\n")
+        with open(os.path.join(e.project, "setup.sh"), "w") as f:
+            f.write("echo building\n")
+        e.write({"image": {"containerfile": "Containerfile"}})
+        r = e.lbx("build")
+        t.ok(one_line(r) is not None and "(image)" in one_line(r) and "lbx allow proj" in
+             one_line(r), "a new Containerfile is refused without approval", r.stderr)
+        r = e.lbx("allow")
+        t.ok(r.returncode == 0, "lbx allow in the project directory", r.stderr)
+        r = e.lbx("allow", "--show")
+        t.ok(b"nothing beyond" in r.stdout, "then nothing is left to approve", r.stdout)
+        # The box changes a script the approved Containerfile runs.
+        with open(os.path.join(e.project, "setup.sh"), "w") as f:
+            f.write("cat /host/secret\n")
+        r = e.lbx("build")
+        t.ok(one_line(r) is not None and "(image)" in one_line(r),
+             "a changed build context is refused before podman runs", r.stderr)
+        r = e.lbx("allow", "--show")
+        t.ok(b"image: Containerfile or its context ./ changed" in r.stdout,
+             "allow --show says the recipe changed", r.stdout)
+        # Changing the definition only inside .git or lbx.json's own keys is not the recipe.
+        os.makedirs(os.path.join(e.project, ".git"))
+        with open(os.path.join(e.project, ".git", "HEAD"), "w") as f:
+            f.write("ref: refs/heads/main\n")
+        e.lbx("allow")
+        e.write({"image": {"containerfile": "Containerfile"}, "cpus": 1})
+        r = e.lbx("allow", "--show")
+        t.ok(b"nothing beyond" in r.stdout, ".git and lbx.json itself are not the recipe",
+             r.stdout)
+    finally:
+        e.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_self_grant, test_name_takeover])
+    main([test_self_grant, test_name_takeover, test_recipe])

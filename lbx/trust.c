@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -417,6 +418,8 @@ static bool ask(void)
 {
 	char line[64];
 
+	/* Only an answer typed after the question counts, not keys typed ahead. */
+	tcflush(STDIN_FILENO, TCIFLUSH);
 	fprintf(stderr, "Approve it? [y/N] ");
 	fflush(stderr);
 	if (!fgets(line, sizeof(line), stdin))

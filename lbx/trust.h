@@ -46,7 +46,7 @@ struct trust_recipe {
 };
 
 #define TRUST_DIFF_MAX 48
-#define TRUST_WHAT_MAX 360
+#define TRUST_WHAT_MAX 600
 
 /* One way a definition reaches further than the approved one. */
 struct trust_widening {

@@ -41,7 +41,7 @@ static void widen(struct diff_ctx *x, const char *key, const char *fmt, ...)
 static void widen(struct diff_ctx *x, const char *key, const char *fmt, ...)
 {
 	struct trust_widening *w;
-	char raw[TRUST_WHAT_MAX];
+	char raw[4 * TRUST_WHAT_MAX];
 	va_list ap;
 
 	if (x->d->n >= TRUST_DIFF_MAX) {
@@ -181,8 +181,8 @@ static void diff_mounts(struct diff_ctx *x)
 		const struct box_mount *m = &x->n->mounts[i];
 
 		if (!mount_covered(x->a, m))
-			widen(x, "mounts", "the host's %s at %s, %s", m->host, m->guest,
-			      m->read_only ? "read-only" : "read-write");
+			widen(x, "mounts", "%s: the host's %s at %s",
+			      m->read_only ? "read-only" : "read-write", m->host, m->guest);
 	}
 }
 
@@ -483,12 +483,26 @@ void trust_diff_keys(const struct trust_diff *d, char *buf, size_t sz)
 	}
 }
 
+/* Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what a terminal
+ * shows. */
+static bool is_bidi(const unsigned char *p, size_t len)
+{
+	return len == 3 && p[0] == 0xe2 &&
+	       ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		(p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
+}
+
 void trust_escape(const char *s, char *out, size_t sz)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 
-	while (*p && o + 5 < sz) {
+	if (sz < 8) {
+		if (sz)
+			out[0] = '\0';
+		return;
+	}
+	while (*p) {
 		unsigned char ch = *p;
 		size_t len = ch < 0x80		   ? 1
 			     : (ch & 0xe0) == 0xc0 ? 2
@@ -504,16 +518,22 @@ void trust_escape(const char *s, char *out, size_t sz)
 			good = false;
 		if (good && len == 2 && (ch < 0xc2 || (ch == 0xc2 && p[1] < 0xa0)))
 			good = false;
+		if (good && is_bidi(p, len))
+			good = false;
+		/* Room for this, and for "..." should more follow. */
+		if (o + (good ? len : 4) + 4 > sz) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
 		if (!good) {
 			o += (size_t)snprintf(out + o, sz - o, "\\x%02x", ch);
 			p++;
 			continue;
 		}
-		if (o + len >= sz)
-			break;
 		memcpy(out + o, p, len);
 		o += len;
 		p += len;
 	}
-	out[o < sz ? o : sz - 1] = '\0';
+	out[o] = '\0';
 }

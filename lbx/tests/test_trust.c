@@ -304,8 +304,11 @@ static void test_escape(void)
 	ok(!strcmp(out, "caf\xc3\xa9 \xe2\x82\xac"), "valid UTF-8 is kept: %s", out);
 	trust_escape("x\xff\xc3", out, sizeof(out));
 	ok(!strcmp(out, "x\\xff\\xc3"), "bad UTF-8 is escaped: %s", out);
-	trust_escape("0123456789abcdef", out, 8);
-	ok(strlen(out) < 8, "the output is bounded");
+	trust_escape("0123456789abcdef", out, 12);
+	ok(!strcmp(out, "01234567..."), "the output is bounded, and says it was cut: %s", out);
+	trust_escape("/srv/\xe2\x80\xaegnp.exe", out, sizeof(out));
+	ok(!strcmp(out, "/srv/\\xe2\\x80\\xaegnp.exe"), "a right-to-left override is escaped: %s",
+	   out);
 }
 
 static void test_canonical(void)

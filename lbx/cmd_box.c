@@ -25,6 +25,7 @@
 #include "resolve.h"
 #include "supervisor.h"
 #include "termsafe.h"
+#include "trust.h"
 
 /* Parse "[--json] [--engine E] [--light] [-f] [NAME]"; flags the command does not take are refused. */
 struct box_args {
@@ -144,6 +145,12 @@ int lbx_cmd_up(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (box_resolve(a.name, &cfg, err, sizeof(err)) < 0) {
 		lbx_err("up: %s", err);
+		return 1;
+	}
+	/* The definition is a request: what it widens needs approval (trust.h). */
+	if (trust_gate(&cfg, TRUST_UP, err, sizeof(err)) < 0) {
+		lbx_err("up: %s", err);
+		box_config_free(&cfg);
 		return 1;
 	}
 	if (a.engine) {

@@ -14,6 +14,7 @@
 #include "image.h"
 #include "log.h"
 #include "resolve.h"
+#include "trust.h"
 
 static void usage(FILE *f)
 {
@@ -54,6 +55,12 @@ int lbx_cmd_build(int argc, char **argv)
 	}
 	if (box_running(&paths)) {
 		lbx_err("build: box %s is running; 'lbx down %s' first", cfg.name, cfg.name);
+		box_config_free(&cfg);
+		return 1;
+	}
+	/* The definition and its recipe are requests (trust.h). */
+	if (trust_gate(&cfg, TRUST_BUILD, err, sizeof(err)) < 0) {
+		lbx_err("build: %s", err);
 		box_config_free(&cfg);
 		return 1;
 	}

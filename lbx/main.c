@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "rm", lbx_cmd_rm, "forget a stopped box (never touches the project)" },
 	{ "net", lbx_cmd_net, "a box's network policy and counters" },
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
+	{ "allow", lbx_cmd_allow, "approve a box's definition as it is now (or --show it)" },
 };
 
 static void usage(FILE *f)

@@ -135,3 +135,11 @@ int box_recorded_workdir(const struct box_paths *p, char *buf, size_t sz)
 	buf[0] = '\0';
 	return read_record(p, def, project, buf, sz < PATH_MAX ? sz : PATH_MAX);
 }
+
+int box_recorded_project(const struct box_paths *p, char *buf, size_t sz)
+{
+	char def[PATH_MAX], workdir[PATH_MAX];
+
+	buf[0] = '\0';
+	return read_record(p, def, buf, workdir, sz < PATH_MAX ? sz : PATH_MAX);
+}

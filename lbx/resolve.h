@@ -18,5 +18,7 @@ int box_resolve(const char *name, struct box_config *c, char *err, size_t errsz)
 int box_record(const struct box_config *c, const struct box_paths *p);
 /* The project's path in the guest, from the record ("" if unknown). */
 int box_recorded_workdir(const struct box_paths *p, char *buf, size_t sz);
+/* The project the record names (-ENOENT if there is no record). */
+int box_recorded_project(const struct box_paths *p, char *buf, size_t sz);
 
 #endif

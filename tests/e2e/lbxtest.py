@@ -242,6 +242,33 @@ def host_ssh_agent(tmp, keys):
 stop_process = testlib.stop_process  # the e2e tests import it from here
 
 
+# --- Approval (docs/box.md "Approval") -------------------------------------
+# Without a terminal, `lbx up` and `lbx build` refuse a definition that grants
+# more than the host user approved. A test stands for that user: what it wrote
+# into lbx.json it approves with `lbx allow` first, as the user would at the
+# prompt. test_trust.py checks the refusal and the prompt themselves.
+
+def box_name_arg(args):
+    """NAME in `lbx up|build [OPTIONS] [NAME]`, or None."""
+    rest = list(args[1:])
+    while rest:
+        a = rest.pop(0)
+        if a == "--engine":
+            rest = rest[1:]
+        elif not a.startswith("-"):
+            return a
+    return None
+
+
+def approve_first(run, args):
+    """run(*args) for the lbx CLI, preceded by `lbx allow [NAME]` when args is an
+    `up` or a `build` (a failing allow is left for the command itself to report)."""
+    if args and args[0] in ("up", "build"):
+        name = box_name_arg(args)
+        run("allow", *([name] if name else []))
+    return run(*args)
+
+
 def wait_for_path(path, proc, name, timeout=10):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):

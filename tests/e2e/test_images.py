@@ -15,8 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import (Skip, build_dir, host_ssh_agent, kernel_dir, main,  # noqa: E402
-                     qemu_binary, stop_process)
+from lbxtest import (Skip, approve_first, build_dir, host_ssh_agent, kernel_dir,  # noqa: E402
+                     main, qemu_binary, stop_process)
 from testlib import http_server, lbx_env  # noqa: E402
 
 XATTR = "user.containers.override_stat"
@@ -52,8 +52,9 @@ class Env:
         self.other = http_server(body=b"hello from the host\n")
 
     def lbx(self, *args, timeout=300):
-        return subprocess.run([self.exe] + list(args), cwd=self.project, env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        return approve_first(lambda *a: subprocess.run(
+            [self.exe] + list(a), cwd=self.project, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=timeout), args)
 
     def sh(self, script, *flags):
         return self.lbx("exec", *flags, self.name, "--", "sh", "-c", script)

@@ -17,8 +17,8 @@ import fcntl
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import (build_dir, host_ssh_agent, kernel_dir, main, qemu_binary,  # noqa: E402
-                     stop_process)
+from lbxtest import (approve_first, build_dir, host_ssh_agent, kernel_dir, main,  # noqa: E402
+                     qemu_binary, stop_process)
 from testlib import lbx_env  # noqa: E402
 
 
@@ -35,9 +35,9 @@ class Env:
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
 
     def lbx(self, *args, cwd=None, input=None, timeout=300):
-        return subprocess.run([self.exe] + list(args), cwd=cwd or self.project, env=self.env,
-                              input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout)
+        return approve_first(lambda *a: subprocess.run(
+            [self.exe] + list(a), cwd=cwd or self.project, env=self.env, input=input,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout), args)
 
     def processes(self):
         """Processes still using this test's directories."""

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import Skip, build_dir, main  # noqa: E402
+from lbxtest import Skip, approve_first, build_dir, main  # noqa: E402
 from testlib import http_server  # noqa: E402
 
 USER = "lbx-rootless"
@@ -86,7 +86,7 @@ class As:
                               timeout=timeout)
 
     def lbx(self, *args, timeout=300):
-        return self.run(self.exe, *args, timeout=timeout)
+        return approve_first(lambda *a: self.run(self.exe, *a, timeout=timeout), args)
 
     def write(self, rel, text):
         self.run("touch", rel, timeout=30)  # the user's file

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "evloop.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -227,13 +228,6 @@ int lbx_loop_add_signals(struct lbx_loop *loop, const int *signals, int n, lbx_s
 	return fd;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int lbx_loop_pause(struct lbx_loop *loop, int fd, uint64_t ms)
 {
@@ -248,7 +242,7 @@ int lbx_loop_pause(struct lbx_loop *loop, int fd, uint64_t ms)
 		w->paused = true;
 		loop->npaused++;
 	}
-	w->resume_ms = now_ms() + ms;
+	w->resume_ms = lbx_now_ms() + ms;
 	return 0;
 }
 
@@ -261,7 +255,7 @@ bool lbx_loop_paused(const struct lbx_loop *loop, int fd)
 /* Put back the paused watches that are due; returns ms to the next one (-1: none). */
 static int resume_due(struct lbx_loop *loop)
 {
-	uint64_t now = now_ms(), next = UINT64_MAX;
+	uint64_t now = lbx_now_ms(), next = UINT64_MAX;
 
 	for (unsigned fd = 0; loop->npaused > 0 && fd < loop->nwatches; fd++) {
 		struct watch *w = &loop->watches[fd];

@@ -18,6 +18,7 @@
 
 #include "assets.h"
 #include "cli.h"
+#include "clock.h"
 #include "connect.h"
 #include "engine_args.h"
 #include "engine_light.h"
@@ -55,16 +56,12 @@ struct sup {
 	bool ready;
 	pid_t agent_pid; /* engine light: the agent's process, from its READY connection */
 	char reason[512];
-	struct timespec t0;
+	uint64_t t0; /* lbx_now_ms() at start */
 };
 
 static unsigned elapsed_ms(const struct sup *s)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (unsigned)((now.tv_sec - s->t0.tv_sec) * 1000 +
-			  (now.tv_nsec - s->t0.tv_nsec) / 1000000);
+	return (unsigned)(lbx_now_ms() - s->t0);
 }
 
 static void tell_parent(struct sup *s, const char *fmt, ...) LBX_PRINTF(2, 3);
@@ -602,7 +599,7 @@ static void supervise(const struct supervisor_opts *o, const struct box_manifest
 	char err[512] = "", path[PATH_MAX + 32], pid[32];
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &s.t0);
+	s.t0 = lbx_now_ms();
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, strlen(pid), 0) < 0)
 		lbx_warn("cannot record the supervisor's pid");

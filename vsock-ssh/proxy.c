@@ -18,13 +18,11 @@
 #include "known_hosts.h"
 #include "log.h"
 #include "unixsock.h"
+#include "clock.h"
 
 uint64_t sshp_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return lbx_now_ms();
 }
 
 static bool same_file(const struct sshp_kh_file *f, const struct stat *st)

@@ -10,13 +10,11 @@
 
 #include "log.h"
 #include "writer.h"
+#include "clock.h"
 
 uint64_t netd_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return lbx_now_ms();
 }
 
 static void queue_kicked(struct lbx_vu_dev *dev, unsigned qidx, struct lbx_virtq *q)

@@ -170,6 +170,25 @@ def check_light(t, e, fps):
              out + r.stderr.decode())
         os.unlink(sh)
 
+    # A root session puts a socket of its own where the agent's was: the host
+    # must not hand it a session (argv, cwd, environment), and lbx down still works.
+    fake = ("rm -f /run/lbx/host/agent.sock; setsid perl -MIO::Socket::UNIX -e "
+            "'$s = IO::Socket::UNIX->new(Local => \"/run/lbx/host/agent.sock\", Listen => 5)"
+            " or die; open(F, \">/run/lbx/host/fake-got\"); select(F); $| = 1; select(STDOUT); while ($c = $s->accept) { sysread($c, $b, 65536);"
+            " print F $b; close $c }' </dev/null >/dev/null 2>&1 & sleep 2; test -S /run/lbx/host/agent.sock"
+            " && echo planted")
+    r = e.lbx("exec", "--root", e.name, "--", "sh", "-c", fake)
+    planted = r.stdout.strip() == b"planted"
+    r = e.lbx("exec", "-e", "SECRET=hunter2", e.name, "--", "echo", "forged?")
+    t.ok(planted and r.returncode != 0 and b"not served by the box's agent" in r.stderr
+         and b"forged" not in r.stdout,
+         "a socket a session put in place of the agent's is refused (peer credentials)",
+         (planted, r.returncode, r.stdout, r.stderr))
+    got = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", e.name, "light", "fake-got")
+    t.ok(os.path.exists(got) and b"hunter2" not in open(got, "rb").read(),
+         "and it never saw the session's environment")
+    if os.path.exists(got):
+        os.unlink(got)
     r = e.lbx("down", e.name)
     t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)
     t.ok(not e.container_exists(), "lbx down removes the container")

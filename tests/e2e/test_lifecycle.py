@@ -86,6 +86,9 @@ def test_lifecycle(t):
         t.ok(b"engine auto: using qemu" in r.stderr, "auto says why it fell back to qemu", r.stderr)
         r = e.lbx("up", "proj")
         t.ok(r.returncode == 0 and b"already up" in r.stderr, "a second up is a no-op")
+        rt = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", "proj")
+        t.ok(not os.path.exists(os.path.join(rt, "vsock.sock_1025")),
+             "the ready channel is closed once the agent said READY (nothing to flood)")
 
         r = e.lbx("exec", "proj", "--", "sh", "-c", "pwd; cat from-host.txt")
         t.eq(r.stdout.decode(), f"{e.project}\nhost data\n",

@@ -109,3 +109,15 @@ void lbx_log(enum lbx_log_level level, const char *fmt, ...)
 	lbx_vlog(level, fmt, ap);
 	va_end(ap);
 }
+
+int lbx_fail(char *err, size_t errsz, int e, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(err, errsz, "%s: %s", what, strerror(e));
+	return -e;
+}

@@ -11,6 +11,7 @@
 #define LBX_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "compiler.h"
 
@@ -33,6 +34,14 @@ void lbx_vlog(enum lbx_log_level level, const char *fmt, va_list ap) LBX_PRINTF(
  * Returns the length written, excluding the NUL.
  */
 size_t lbx_log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+/*
+ * The one way a function tells its caller why it failed: one line into
+ * err[0..errsz) (what failed, with ": strerror(e)" appended), returning
+ * -e. The caller that knows the box or command prints it once, with
+ * lbx_err (README, "Errors").
+ */
+int lbx_fail(char *err, size_t errsz, int e, const char *fmt, ...) LBX_PRINTF(4, 5);
 
 #define lbx_err(...) lbx_log(LBX_LOG_ERROR, __VA_ARGS__)
 #define lbx_warn(...) lbx_log(LBX_LOG_WARN, __VA_ARGS__)

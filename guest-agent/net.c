@@ -22,22 +22,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "log.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
-
-static int fail(char *err, size_t errsz, int e, const char *fmt, ...) LBX_PRINTF(4, 5);
-
-static int fail(char *err, size_t errsz, int e, const char *fmt, ...)
-{
-	char what[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(err, errsz, "%s: %s", what, strerror(e));
-	return -e;
-}
 
 /* "a.b.c.d/n" into an address and a netmask. */
 static int parse_cidr(const char *cidr, struct in_addr *addr, struct in_addr *mask)
@@ -74,10 +61,10 @@ static int set_addr(int fd, const char *ifname, struct in_addr addr, struct in_a
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	set_sin(&ifr.ifr_addr, addr);
 	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0)
-		return fail(err, errsz, errno, "cannot set the address of %s", ifname);
+		return lbx_fail(err, errsz, errno, "cannot set the address of %s", ifname);
 	set_sin(&ifr.ifr_netmask, mask);
 	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0)
-		return fail(err, errsz, errno, "cannot set the netmask of %s", ifname);
+		return lbx_fail(err, errsz, errno, "cannot set the netmask of %s", ifname);
 	return 0;
 }
 
@@ -87,10 +74,10 @@ static int bring_up(int fd, const char *ifname, char *err, size_t errsz)
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return fail(err, errsz, errno, "no interface %s", ifname);
+		return lbx_fail(err, errsz, errno, "no interface %s", ifname);
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return fail(err, errsz, errno, "cannot bring %s up", ifname);
+		return lbx_fail(err, errsz, errno, "cannot bring %s up", ifname);
 	return 0;
 }
 
@@ -107,7 +94,7 @@ static int add_default_route(int fd, const char *ifname, struct in_addr gw, char
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
 	rt.rt_dev = dev;
 	if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		return fail(err, errsz, errno, "cannot add a default route via %s",
+		return lbx_fail(err, errsz, errno, "cannot add a default route via %s",
 			    inet_ntoa(gw));
 	return 0;
 }
@@ -120,13 +107,13 @@ static int write_resolv_conf(const char *dns, char *err, size_t errsz)
 	int e;
 
 	if (fd < 0)
-		return fail(err, errsz, errno, "cannot write %s", RESOLV_CONF);
+		return lbx_fail(err, errsz, errno, "cannot write %s", RESOLV_CONF);
 	if (write(fd, line, (size_t)n) != n) {
 		e = errno ? errno : EIO;
 		close(fd);
-		return fail(err, errsz, e, "cannot write %s", RESOLV_CONF);
+		return lbx_fail(err, errsz, e, "cannot write %s", RESOLV_CONF);
 	}
-	return close(fd) < 0 ? fail(err, errsz, errno, "cannot write %s", RESOLV_CONF) : 0;
+	return close(fd) < 0 ? lbx_fail(err, errsz, errno, "cannot write %s", RESOLV_CONF) : 0;
 }
 
 int agent_net_configure(const char *ifname, const char *cidr, const char *gateway,
@@ -136,16 +123,16 @@ int agent_net_configure(const char *ifname, const char *cidr, const char *gatewa
 	int fd, rc;
 
 	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
-		return fail(err, errsz, EINVAL, "bad interface name '%s'", ifname ? ifname : "");
+		return lbx_fail(err, errsz, EINVAL, "bad interface name '%s'", ifname ? ifname : "");
 	if (parse_cidr(cidr, &addr, &mask))
-		return fail(err, errsz, EINVAL, "bad address '%s' (expected a.b.c.d/n)", cidr);
+		return lbx_fail(err, errsz, EINVAL, "bad address '%s' (expected a.b.c.d/n)", cidr);
 	if (gateway && inet_pton(AF_INET, gateway, &gw) != 1)
-		return fail(err, errsz, EINVAL, "bad gateway '%s'", gateway);
+		return lbx_fail(err, errsz, EINVAL, "bad gateway '%s'", gateway);
 	if (dns && inet_pton(AF_INET, dns, &ns) != 1)
-		return fail(err, errsz, EINVAL, "bad DNS server '%s'", dns);
+		return lbx_fail(err, errsz, EINVAL, "bad DNS server '%s'", dns);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, errsz, errno, "cannot configure %s", ifname);
+		return lbx_fail(err, errsz, errno, "cannot configure %s", ifname);
 	rc = bring_up(fd, ifname, err, errsz);
 	if (!rc)
 		rc = set_addr(fd, ifname, addr, mask, err, errsz);

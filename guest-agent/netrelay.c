@@ -34,12 +34,6 @@ struct tap_relay {
 	bool dead;
 };
 
-static int fail(char *err, size_t errsz, int e, const char *what)
-{
-	snprintf(err, errsz, "%s: %s", what, strerror(e));
-	return -e;
-}
-
 static int parse_mac(const char *s, unsigned char mac[6])
 {
 	unsigned v[6];
@@ -60,16 +54,16 @@ static int open_tap(const char *ifname, const char *mac, char *err, size_t errsz
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), s, rc = 0;
 
 	if (fd < 0 && (errno == EACCES || errno == EPERM))
-		return fail(err, errsz, errno,
+		return lbx_fail(err, errsz, errno,
 			    "cannot open /dev/net/tun (on the host it must be usable by the user "
 			    "podman runs as: udev's default mode is 0666; or give the box "
 			    "\"network\": {\"mode\": \"none\"})");
 	if (fd < 0)
-		return fail(err, errsz, errno, "cannot open /dev/net/tun");
+		return lbx_fail(err, errsz, errno, "cannot open /dev/net/tun");
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		rc = fail(err, errsz, errno, "cannot make the tap interface");
+		rc = lbx_fail(err, errsz, errno, "cannot make the tap interface");
 		close(fd);
 		return rc;
 	}
@@ -77,11 +71,11 @@ static int open_tap(const char *ifname, const char *mac, char *err, size_t errsz
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	if (parse_mac(mac, (unsigned char *)ifr.ifr_hwaddr.sa_data) < 0) {
 		close(fd);
-		return fail(err, errsz, EINVAL, "bad MAC address");
+		return lbx_fail(err, errsz, EINVAL, "bad MAC address");
 	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
-		rc = fail(err, errsz, errno, "cannot set the tap interface's MAC address");
+		rc = lbx_fail(err, errsz, errno, "cannot set the tap interface's MAC address");
 	if (s >= 0)
 		close(s);
 	if (rc < 0) {
@@ -207,13 +201,13 @@ struct tap_relay *tap_relay_new(const char *ifname, const char *mac, const char 
 	struct tap_relay *t = calloc(1, sizeof(*t));
 
 	if (!t) {
-		fail(err, errsz, ENOMEM, "network relay");
+		lbx_fail(err, errsz, ENOMEM, "network relay");
 		return NULL;
 	}
 	t->tap = t->sock = -1;
 	if (lbx_bq_init(&t->to_sock, TAP_QUEUE_BYTES) < 0 ||
 	    lbx_bq_init(&t->from_sock, TAP_QUEUE_BYTES) < 0) {
-		fail(err, errsz, ENOMEM, "network relay");
+		lbx_fail(err, errsz, ENOMEM, "network relay");
 		tap_relay_free(t);
 		return NULL;
 	}
@@ -227,7 +221,7 @@ struct tap_relay *tap_relay_new(const char *ifname, const char *mac, const char 
 		char what[160];
 
 		snprintf(what, sizeof(what), "cannot reach lbx-netd at %s", path);
-		fail(err, errsz, -t->sock, what);
+		lbx_fail(err, errsz, -t->sock, "%s", what);
 		tap_relay_free(t);
 		return NULL;
 	}

@@ -209,6 +209,7 @@ static void test_mptable_cpus(unsigned ncpus)
 	static uint8_t buf[LBX_MPTABLE_MAX];
 	const uint8_t *mpc = buf + 16, *e;
 	unsigned cpus = 0, bsp = 0, ioapics = 0, ioints = 0, lints = 0, buses = 0;
+	unsigned identity = 0, extint_pins = 0, irq0_pin = 99;
 	uint16_t len, count;
 
 	memset(buf, 0xee, sizeof(buf));
@@ -233,7 +234,14 @@ static void test_mptable_cpus(unsigned ncpus)
 			break;
 		case 1: buses += !memcmp(e + 2, "ISA   ", 6); e += 8; break;
 		case 2: ioapics += e[1] == ncpus && get(e + 4, 4) == LBX_IOAPIC_ADDR; e += 8; break;
-		case 3: ioints += e[6] == ncpus; e += 8; break;
+		case 3:
+			ioints += e[6] == ncpus;
+			identity += e[1] == LBX_MP_INT && e[5] == e[7];
+			extint_pins += e[1] == LBX_MP_EXTINT;
+			if (e[1] == LBX_MP_INT && e[5] == 0)
+				irq0_pin = e[7];
+			e += 8;
+			break;
 		case 4: lints++; e += 8; break;
 		default: e += 8; break;
 		}
@@ -243,6 +251,11 @@ static void test_mptable_cpus(unsigned ncpus)
 	is_int(bsp, 1, "%u vCPUs: one bootstrap processor", ncpus);
 	ok(buses == 1 && ioapics == 1 && ioints == LBX_IOAPIC_PINS && lints == 2,
 	   "%u vCPUs: ISA bus, IOAPIC, %d I/O and 2 local interrupts", ncpus, LBX_IOAPIC_PINS);
+	/* KVM's default GSI routing: GSI n on IOAPIC pin n; the PIT raises GSI 0. */
+	is_int(irq0_pin, 0, "%u vCPUs: IRQ 0 (the in-kernel PIT's GSI 0) on IOAPIC pin 0", ncpus);
+	is_int(identity, LBX_IOAPIC_PINS, "%u vCPUs: every ISA IRQ n on pin n, as KVM routes it",
+	       ncpus);
+	is_int(extint_pins, 0, "%u vCPUs: no IOAPIC pin claims ExtINT (KVM wires none)", ncpus);
 }
 
 static void test_mptable(void)

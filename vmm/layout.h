@@ -47,6 +47,8 @@
 #define LBX_PD_COUNT 4
 #define LBX_CMDLINE_ADDR 0x20000ULL
 #define LBX_CMDLINE_MAX 4096
+/* What an ELF vmlinux keeps: x86 COMMAND_LINE_SIZE (asm/setup.h) - 1. */
+#define LBX_LINUX_CMDLINE_MAX 2047
 #define LBX_EBDA_START 0x9fc00ULL
 #define LBX_EBDA_END 0xa0000ULL
 #define LBX_MPTABLE_ADDR 0xf0000ULL

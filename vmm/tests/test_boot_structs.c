@@ -329,6 +329,23 @@ static void test_initrd_place(void)
 	is_int(vmm_initrd_place(1, 0, ~0ULL), 0xfffffffffffff000ULL, "top of the address space, no wrap");
 }
 
+static void test_cmdline_max(void)
+{
+	struct vmm_kernel k = { .kind = VMM_KERNEL_ELF };
+
+	/* Linux x86 keeps COMMAND_LINE_SIZE - 1 bytes and drops the rest silently. */
+	is_int(vmm_boot_cmdline_max(&k), 2047, "an ELF vmlinux keeps 2047 bytes");
+	k.kind = VMM_KERNEL_BZIMAGE;
+	k.version = 0x020f;
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR] = 0xff;
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 1] = 0x07;
+	is_int(vmm_boot_cmdline_max(&k), 2047, "a bzImage: its cmdline_size");
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 1] = 0xff;
+	is_int(vmm_boot_cmdline_max(&k), LBX_CMDLINE_MAX - 1, "no more than lbx-vmm's buffer");
+	k.version = 0x0205;
+	is_int(vmm_boot_cmdline_max(&k), 255, "before protocol 2.06: 255");
+}
+
 int main(void)
 {
 	test_offsets();
@@ -341,5 +358,6 @@ int main(void)
 	test_gdt();
 	test_cpuid();
 	test_initrd_place();
+	test_cmdline_max();
 	return tap_done();
 }

@@ -60,7 +60,13 @@
 #define LBX_MMIO_GAP_END 0x100000000ULL
 #define LBX_VIRTIO_MMIO_BASE 0xd0000000ULL
 #define LBX_VIRTIO_MMIO_SIZE 0x1000ULL
-#define LBX_VIRTIO_MMIO_MAX 16
+/* VMM_MAX_VHOST vhost-user devices and the two built-in ones (rng, console). */
+#define LBX_VIRTIO_MMIO_MAX 26
+/*
+ * Device i interrupts on IOAPIC pin 5 + i, wrapping after pin 23: devices
+ * past the 19th share a pin (Linux's virtio_mmio asks for IRQF_SHARED, and
+ * each handler reads its own InterruptStatus).
+ */
 #define LBX_VIRTIO_IRQ_BASE 5
 #define LBX_IOAPIC_ADDR 0xfec00000ULL
 #define LBX_LAPIC_ADDR 0xfee00000ULL

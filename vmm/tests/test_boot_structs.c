@@ -80,9 +80,9 @@ static void test_layout(void)
 	ok(LBX_VIRTIO_MMIO_BASE >= LBX_MMIO_GAP_START &&
 		   LBX_VIRTIO_MMIO_BASE + LBX_VIRTIO_MMIO_MAX * LBX_VIRTIO_MMIO_SIZE <= LBX_IOAPIC_ADDR,
 	   "virtio-mmio windows lie in the MMIO gap below the IOAPIC");
-	ok(LBX_VIRTIO_IRQ_BASE + LBX_VIRTIO_MMIO_MAX <= LBX_IOAPIC_PINS &&
-		   LBX_VIRTIO_IRQ_BASE > LBX_COM1_IRQ,
-	   "virtio interrupts fit the IOAPIC and avoid COM1's");
+	/* Past pin 23 devices share pins (vmm_devices_irq, test_devices.c). */
+	ok(LBX_VIRTIO_IRQ_BASE < LBX_IOAPIC_PINS && LBX_VIRTIO_IRQ_BASE > LBX_COM1_IRQ,
+	   "virtio interrupts start on an IOAPIC pin above COM1's");
 }
 
 static void test_e820(void)

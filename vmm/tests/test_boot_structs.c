@@ -318,6 +318,14 @@ static void test_cpuid(void)
 	ok(!memcmp(&e[3].ebx, "KVMK", 4) && !memcmp(&e[3].ecx, "VMKV", 4) && e[3].eax >= 0x40000001,
 	   "0x40000000: KVM signature");
 	is_int(e[4].eax >> 26, 2, "leaf 4: cores per package - 1");
+	ok(!(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT), "leaf 1: no TSC-deadline bit of its own");
+	vmm_cpuid_add_kvm_features(e, 5, false);
+	ok(!(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT), "no TSC-deadline timer where KVM has none");
+	vmm_cpuid_add_kvm_features(e, 5, true);
+	ok(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT,
+	   "leaf 1: the TSC-deadline timer KVM_CAP_TSC_DEADLINE_TIMER offers (so Linux does not "
+	   "calibrate the LAPIC timer against the PIT)");
+	is_int(e[4].eax >> 26, 2, "other leaves untouched");
 }
 
 static void test_initrd_place(void)

@@ -12,69 +12,130 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 from lbxtest import host_ssh_agent, stop_process  # noqa: E402
 from test_lifecycle import Env, tty_exec  # noqa: E402
-from testlib import Tap, http_server, free_port  # noqa: E402
+from testlib import Tap, http_server  # noqa: E402
+import l1  # noqa: E402
 
-# Lines lbx-vmm's machine made Linux print, which QEMU microvm -accel kvm
-# does not (issue 13): every one is a fallback or a missing device.
-BAD_CONSOLE = [
+# What Linux prints when the machine's description misleads it (issue 13):
+# the timer and interrupt fallbacks of check_timer() and the LAPIC timer
+# calibration, and the i8042 probe failing on a controller it half sees.
+T0 = time.monotonic()
+FALLBACKS = [
     "ExtINT not setup in hardware",
-    "..TIMER:",
-    "APIC timer disabled",
+    "MP-BIOS bug",
+    "through the 8259A",
+    "Virtual Wire IRQ",
     "timer doesn't work",
-    "IO-APIC + timer doesn't work",
+    "APIC timer disabled",
+    "Can't read CTR",
+    "Unable to get stable CTR",
     "i8042: probe",
-    "i8042: Can't read CTR",
-    "Command line is too long",
-    "WARNING:",
-    "BUG:",
-    "Call Trace",
 ]
-# From L1's CPUID (QEMU TCG's xsave sizes), not from the monitor: QEMU
-# microvm -accel kvm in the same L1 shows it too.
-EXPECTED_ANYWAY = ["XSAVE consistency problem"]
 
 
-def stalled_clock(console):
-    """The longest run of consecutive printk lines with one timestamp."""
-    best = run = 0
-    last = None
-    for m in re.finditer(r"^\[\s*(\d+\.\d+)\]", console, re.M):
-        run = run + 1 if m.group(1) == last else 1
-        last = m.group(1)
-        best = max(best, run)
-    return best
+# Lines about the speed of L1 (QEMU TCG), which either monitor can show on
+# a given run: they say how slow the emulation is, not what the machine is.
+SLOW_L1 = ["hrtimer: interrupt took"]
 
 
-def check_console(t, console):
-    bad = [line for line in console.splitlines()
-           if any(b in line for b in BAD_CONSOLE)
-           and not any(x in line for x in EXPECTED_ANYWAY)]
-    t.ok(bad == [], "L2's console shows no timer, APIC, MP-table, i8042 or WARNING lines",
+def levels(raw):
+    """dmesg -r lines as (level, text) pairs."""
+    out = []
+    for line in raw.splitlines():
+        m = re.match(r"^<(\d+)>(?:\[[^\]]*\] ?)?(.*)$", line)
+        if m:
+            out.append((int(m.group(1)) & 7, m.group(2)))
+    return out
+
+
+def warning_sites(log):
+    """Where each WARNING: came from (file:line)."""
+    return {m.group(1) for m in re.finditer(r"WARNING: CPU: \d+ PID: \d+ at (\S+)", log)}
+
+
+def shape(text):
+    """A line with its numbers blurred, to compare two machines' logs."""
+    return re.sub(r"(0x)?[0-9a-fA-F]{2,}|\d+", "N", text)
+
+
+def check_log(t, vm_raw, qemu_raw):
+    vm = levels(vm_raw)
+    text = "\n".join(x for _, x in vm)
+    bad = [x for _, x in vm if any(f in x for f in FALLBACKS)]
+    t.ok(vm and bad == [], "L2's kernel log has no timer, interrupt or i8042 fallback",
          "\n".join(bad[:20]))
-    t.ok("virtio_mmio" in console or "virtio-mmio" in console or "@lbx ready" in console,
-         "the console is the box's kernel log", console[-500:])
-    run = stalled_clock(console)
-    t.ok(run < 25, f"the printk clock moves (longest run of one timestamp: {run} lines)")
+    timer = re.search(r"\.\.TIMER: .*", text)
+    t.ok(timer is None or ("pin1=0 " in timer.group(0) and "apic2=-1" in timer.group(0)),
+         "IRQ 0 goes straight to IOAPIC pin 0, no ExtINT (as KVM routes it)",
+         timer.group(0) if timer else "")
+    if not qemu_raw:
+        t.ok(False, "QEMU microvm -accel kvm's log to compare with (see above)")
+        return
+    qemu = levels(qemu_raw)
+    extra = warning_sites(text) - warning_sites("\n".join(x for _, x in qemu))
+    t.ok(extra == set(), "every WARNING: in L2's log on lbx-vmm is one QEMU's shows too",
+         "\n".join(sorted(extra)))
+    theirs = {shape(x) for lv, x in qemu if lv <= 4}
+    ours = [x for lv, x in vm if lv <= 4 and shape(x) not in theirs
+            and not any(s in x for s in SLOW_L1)]
+    t.ok(ours == [], "no warning or error in L2's log that QEMU microvm -accel kvm's lacks",
+         "\n".join(ours[:30]))
+
+
+def qemu_reference(t):
+    """The busybox box on QEMU microvm -accel kvm in this L1: its dmesg -r."""
+    e = Env()
+    try:
+        e.env["PATH"] = l1.qemu_kvm_path(os.path.join(e.tmp, "bin")) + ":" + e.env["PATH"]
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            f.write('{"image": "busybox"}')
+        r = e.lbx("up", "--engine", "qemu")
+        if r.returncode != 0:
+            t.note("QEMU microvm -accel kvm did not come up: " + r.stderr.decode()[-500:])
+            return None
+        log = e.lbx("exec", "--root", "proj", "--", "dmesg", "-r").stdout.decode(errors="replace")
+        with open("/job/l2-dmesg-qemu.txt", "w") as f:
+            f.write(log)
+        e.lbx("down", "proj")
+        return log
+    finally:
+        e.cleanup()
+
+
+def check_clock(t, e):
+    r = e.lbx("exec", "proj", "--", "cat", "/sys/devices/system/clocksource/clocksource0/"
+              "current_clocksource")
+    t.eq(r.stdout, b"kvm-clock\n", "the box's clock source is kvm-clock", r.stderr)
+    r = e.lbx("exec", "proj", "--", "sh", "-c",
+              "cut -d' ' -f1 /proc/uptime; sleep 1; cut -d' ' -f1 /proc/uptime")
+    try:
+        a, b = (float(x) for x in r.stdout.split())
+    except ValueError:
+        a = b = 0.0
+    t.ok(b - a >= 1.0, "its uptime moves on across a sleep of 1 s", r.stdout + r.stderr)
 
 
 def main():
     t = Tap()
     e = Env()
-    srv = None
+    srv = other = None
     agent = None
+    vm_log = ""
     try:
         open(os.path.join(e.project, "from-host.txt"), "w").write("host data\n")
         srv = http_server("127.0.0.1", 0, b"hello from L1\n")
         port = srv.server_address[1]
-        closed = free_port()
-        agent, sock, keys = host_ssh_agent(e.tmp, {"given": "ed25519", "other": "ed25519"})
+        other = http_server("127.0.0.1", 0, b"not for the box\n")
+        agent_dir = tempfile.mkdtemp(prefix="lbx-nested-agent-")
+        agent, sock, keys = host_ssh_agent(agent_dir, {"given": "ed25519", "other": "ed25519"})
         with open(os.path.join(e.project, "lbx.json"), "w") as f:
             json.dump({"image": "busybox",
                        "network": {"host": [f"tcp:{port}"]},
@@ -90,6 +151,7 @@ def main():
             return t.result()
         t.note(f"nested figure: lbx up (engine vm) {up_s:.2f} s wall in L1")
         t.ok(b"using qemu" not in r.stderr, "engine auto picks vm where KVM has svm", r.stderr)
+        t.ok(b"note:" not in r.stderr, "with no 'not yet tested' note on AMD SVM", r.stderr)
         t.ok(any("lbx-vmm" in p for p in e.processes()), "the box runs on lbx-vmm",
              "\n".join(e.processes()))
         t.ok(any("lbx-netd" in p for p in e.processes()) and
@@ -121,13 +183,13 @@ def main():
         t.ok(r.returncode != 0 and b"not permitted" in r.stderr,
              "a user session cannot signal the agent", r.stderr)
 
-        r = e.lbx("exec", "proj", "--", "wget", "-q", "-T", "20", "-O", "-",
-                  f"http://10.0.2.2:{port}/", timeout=120)
-        t.eq(r.stdout, b"hello from L1\n", "the network policy lets the box reach the host "
-             "service it lists (a server in L1)", r.stderr)
-        r = e.lbx("exec", "proj", "--", "wget", "-q", "-T", "10", "-O", "-",
-                  f"http://10.0.2.2:{closed}/", timeout=120)
-        t.ok(r.returncode != 0 and r.stdout == b"", "and refuses a host port it does not list",
+        # busybox's static wget crashes in getaddrinfo; nc speaks HTTP/1.0 well enough.
+        get = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 20 10.0.2.2 %d"
+        r = e.lbx("exec", "proj", "--", "sh", "-c", get % port, timeout=120)
+        t.ok(r.stdout.endswith(b"hello from L1\n"), "the network policy lets the box reach "
+             "the host service it lists (a server in L1)", r.stdout + r.stderr)
+        r = e.lbx("exec", "proj", "--", "sh", "-c", get % other.server_address[1], timeout=120)
+        t.ok(b"not for the box" not in r.stdout, "and not another one listening in L1",
              r.stdout + r.stderr)
 
         proxy = os.path.join(e.env["XDG_RUNTIME_DIR"], "lbx", "proj", "vsock.sock_1026")
@@ -142,12 +204,19 @@ def main():
             console = open(console_path, errors="replace").read()
         except OSError as err:
             console = f"({err})"
-        m = re.search(r"^\[\s*(\d+\.\d+)\].*ready", console, re.M)
+        m = re.search(r"@lbx ready uptime_ms=(\d+)", console)
         if m:
-            t.note(f"nested figure: L2 agent ready at guest uptime {m.group(1)} s")
+            t.note(f"nested figure: L2 agent ready at guest uptime {int(m.group(1)) / 1000:.2f} s")
+        # The console is quiet; the kernel's whole log, every level, is dmesg's.
+        r = e.lbx("exec", "--root", "proj", "--", "dmesg", "-r")
+        vm_log = r.stdout.decode(errors="replace")
         with open("/job/l2-console.txt", "w") as f:
             f.write(console)
-        check_console(t, console)
+        with open("/job/l2-dmesg.txt", "w") as f:
+            f.write(vm_log)
+        t.ok(r.returncode == 0 and "Linux version" in vm_log, "the box's kernel log (dmesg)",
+             r.stderr)
+        check_clock(t, e)
 
         r = e.lbx("down", "proj")
         t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)
@@ -157,13 +226,57 @@ def main():
         left = subprocess.run(["ps", "-eo", "args"], stdout=subprocess.PIPE, text=True).stdout
         t.ok("lbx-vmm" not in left, "no lbx-vmm left running", left)
     finally:
-        if srv:
-            srv.shutdown()
-            srv.server_close()
+        for s in (srv, other):
+            if s:
+                s.shutdown()
+                s.server_close()
         if agent:
             stop_process(agent)
+            shutil.rmtree(agent_dir, True)
         e.cleanup()
+    for step in (lambda: check_mounts(t, 14), lambda: check_mounts(t, 16)):
+        t.note(f"at {time.monotonic() - T0:.0f} s")
+        step()
+    t.note(f"at {time.monotonic() - T0:.0f} s: the same box on QEMU microvm -accel kvm")
+    qemu_log = qemu_reference(t)
+    t.note(f"at {time.monotonic() - T0:.0f} s")
+    check_log(t, vm_log, qemu_log)
     return t.result()
+
+
+def check_mounts(t, n):
+    """A box with n mounts: one virtio-fs device each on lbx-vmm (n + 6 in
+    all, past the 16 and the 8 vhost-user devices lbx-vmm used to take).
+    16, the most lbx.json allows, is 18 lbx.mount parameters with the root
+    and the project, over the agent's 16 (guest-agent/cmdline.c): a TODO
+    until the agent takes them."""
+    e = Env()
+    try:
+        mounts = []
+        for i in range(n):
+            d = os.path.join(e.tmp, f"tree{i}")
+            os.makedirs(d)
+            open(os.path.join(d, "f"), "w").write(f"{i}\n")
+            mounts.append({"host": d, "guest": f"/m/{i}", "mode": "ro"})
+        with open(os.path.join(e.project, "lbx.json"), "w") as f:
+            json.dump({"image": "busybox", "mounts": mounts}, f)
+        r = e.lbx("up")
+        what = f"a box with {n} mounts is up"
+        if n == 16 and r.returncode != 0 and b"more than 16 lbx.mount" in e.lbx(
+                "logs", "proj").stdout:
+            t.n += 1
+            print(f"not ok {t.n} - {what} # TODO the agent takes at most 16 lbx.mount "
+                  "parameters, root and project among them (guest-agent/cmdline.c)", flush=True)
+            return
+        if not t.ok(r.returncode == 0, what, r.stderr + e.lbx("logs", "proj").stdout[-3000:]):
+            return
+        r = e.lbx("exec", "proj", "--", "sh", "-c", "cat /m/*/f | sort -n | tr '\\n' ' '")
+        t.eq(r.stdout.decode(), " ".join(str(i) for i in range(n)) + " ",
+             f"the box sees all {n} trees", r.stderr)
+        r = e.lbx("down", "proj")
+        t.ok(r.returncode == 0 and e.processes() == [], "and goes down leaving nothing", r.stderr)
+    finally:
+        e.cleanup()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # /init of the nested layer's L1 (tests/nested/l1.py): Debian's kernel with
 # busybox. Loads kvm_amd and the 9p modules, mounts the host's /usr, /etc,
 # the source and build tree and the kernel cache read-only at their own
-# paths (nested.mounts=TAG:PATH,...), the job directory at /job, runs
+# paths (nested.mounts=TAG:PATH,...), the job directory at /job and the
+# scratch disk at /scratch (TMPDIR), runs
 # /job/run.sh on the console and powers off (QEMU runs with -no-reboot).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/bb HOME=/root
 /bb/mount -t devtmpfs dev /dev
@@ -33,6 +34,13 @@ for pair in $(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.mounts=//p' | tr '
 	mkdir -p "$dir"
 	mount -t 9p -o "$opts,ro,cache=loose" "$tag" "$dir" || echo "nested: 9p mount $tag failed"
 done
+mkdir -p /scratch
+if mount -t ext4 /dev/vda /scratch; then
+	chmod 1777 /scratch
+	export TMPDIR=/scratch
+else
+	echo "nested: the scratch disk does not mount; TMPDIR stays /tmp (tmpfs, no user xattrs)"
+fi
 mount -t 9p -o "$opts,cache=none" job /job || {
 	echo "nested: SKIP the job directory cannot be mounted over 9p"
 	end

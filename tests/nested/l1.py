@@ -16,7 +16,8 @@ The build tree and the kernel cache are not copied: they, the host's /usr
 and /etc are shared read-only into L1 over 9p (QEMU -virtfs) at the same
 paths, so lbx, its daemons, their libraries, Python and QEMU run in L1 as
 on the host. A job directory (read-write, /job in L1) carries the script L1
-runs and what it leaves behind; its output is L1's serial console."""
+runs and what it leaves behind; its output is L1's serial console. A
+sparse ext4 scratch disk, made per run, is L1's /scratch and its TMPDIR."""
 import hashlib
 import os
 import re
@@ -29,7 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # kvm_amd, and the 9p shares over virtio-pci; what they depend on comes along.
-MODULES = ["irqbypass", "kvm-amd", "virtio_pci", "9pnet_virtio", "9p"]
+# A scratch disk (ext4 on virtio-blk: lbx-fsd keeps owners in user.* xattrs,
+# which 6.1's tmpfs lacks) holds what the job writes; ext4 finds crc32c by name.
+MODULES = ["irqbypass", "kvm-amd", "virtio_pci", "9pnet_virtio", "9p",
+           "virtio_blk", "crc32c_generic", "ext4"]
 
 
 class Skip(Exception):
@@ -215,7 +219,8 @@ class Run:
         return self.console.splitlines()
 
 
-def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=None):
+def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=None,
+        scratch_mib=2048):
     """Boot L1, run `script` (sh text) there as root, return its console.
     on_line(line) sees each console line as it comes. The job directory
     (the script's /job) is removed afterwards unless keep_job names a
@@ -225,6 +230,13 @@ def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=Non
     cpio = initramfs(moddir)
     job = keep_job or tempfile.mkdtemp(prefix="lbx-nested-job-")
     os.makedirs(job, exist_ok=True)
+    disk_dir = tempfile.mkdtemp(prefix="lbx-nested-disk-")
+    disk = os.path.join(disk_dir, "scratch.img")
+    mk = _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "root_owner=0:0", disk,
+               f"{scratch_mib}M"])
+    if mk.returncode != 0:
+        shutil.rmtree(disk_dir, True)
+        raise RuntimeError(f"mkfs.ext4 of L1's scratch disk failed: {mk.stderr.strip()}")
     with open(os.path.join(job, "run.sh"), "w") as f:
         f.write(script)
     mounts = []
@@ -236,6 +248,7 @@ def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=Non
                  f"readonly=on,multidevs=remap,id=fs{i}"]
         mounts.append(f"{tag}:{path}")
     args += ["-virtfs", f"local,path={job},mount_tag=job,security_model=none,id=job"]
+    args += ["-drive", f"file={disk},if=virtio,format=raw,cache=unsafe"]
     args += ["-append", "console=ttyS0 panic=-1 quiet loglevel=4 nested.mounts=" +
              ",".join(mounts)]
     t0 = time.monotonic()
@@ -272,6 +285,7 @@ def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=Non
             p.kill()
         p.wait()
         p.stdout.close()
+        shutil.rmtree(disk_dir, True)
     wall = time.monotonic() - t0
     r = Run("\n".join(out) + "\n", p.returncode, wall, timed_out, job)
     if not keep_job:
@@ -283,6 +297,35 @@ def run(script, timeout=600, memory_mib=3072, cpus=2, on_line=None, keep_job=Non
                     r.files[name] = f.read()
         shutil.rmtree(job, True)
     return r
+
+
+QEMU_KVM = """#!/bin/sh
+# engine qemu's argv with -accel kvm -cpu host instead of -accel tcg -cpu max
+prev=
+for a; do
+	shift
+	case "$prev:$a" in
+	-accel:tcg) set -- "$@" kvm ;;
+	-cpu:max) set -- "$@" host ;;
+	*) set -- "$@" "$a" ;;
+	esac
+	prev=$a
+done
+exec %s "$@"
+"""
+
+
+def qemu_kvm_path(bindir):
+    """A directory for the front of PATH whose qemu-system-x86_64 runs the
+    real one with -accel kvm -cpu host where engine qemu asks for TCG:
+    QEMU microvm on KVM is the peer lbx-vmm is measured and compared with."""
+    import shlex
+    os.makedirs(bindir, exist_ok=True)
+    path = os.path.join(bindir, "qemu-system-x86_64")
+    with open(path, "w") as f:
+        f.write(QEMU_KVM % shlex.quote(shutil.which("qemu-system-x86_64")))
+    os.chmod(path, 0o755)
+    return bindir
 
 
 def skip_reason(r):

@@ -38,7 +38,10 @@ class Relay:
         m = TAP_LINE.match(text)
         if m:
             desc = m.group(2)
-            if "# SKIP" in desc:
+            if "# TODO" in desc:
+                self.t.n += 1
+                print(f"{m.group(1)} {self.t.n} - {desc}", flush=True)
+            elif "# SKIP" in desc:
                 d, why = desc.split("# SKIP", 1)
                 self.t.skip(d.strip(), why.strip())
             else:
@@ -65,10 +68,11 @@ def main():
     os.makedirs(keep, exist_ok=True)
     with open(os.path.join(keep, "l1-console.txt"), "w") as f:
         f.write(r.console)
-    if "l2-console.txt" in r.files:
-        with open(os.path.join(keep, "l2-console.txt"), "wb") as f:
-            f.write(r.files["l2-console.txt"])
-        t.note(f"L1's and L2's consoles are in {keep}")
+    for name in ("l2-console.txt", "l2-dmesg.txt"):
+        if name in r.files:
+            with open(os.path.join(keep, name), "wb") as f:
+                f.write(r.files[name])
+    t.note(f"L1's console, L2's console and kernel log are in {keep}")
     why = l1.skip_reason(r)
     if why:
         t.skip("nested box on engine vm", why)

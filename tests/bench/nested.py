@@ -82,9 +82,12 @@ def inner(build):
     res = {e: {"up": [], "exec": [], "rss": [], "guest": []} for e in ("vm", "qemu")}
     kvm_seen = True
 
-    def run(*args):
-        return subprocess.run([lbx] + list(args), cwd=proj, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=300)
+    def run(*args, timeout=150):
+        try:
+            return subprocess.run([lbx] + list(args), cwd=proj, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(args, -1, b"", b"timed out after %d s" % timeout)
 
     try:
         for i in range(RUNS):
@@ -93,7 +96,13 @@ def inner(build):
                 r = run("up", "--engine", engine)
                 up = ms(t0)
                 if r.returncode != 0:
-                    print(f"# {engine}: lbx up failed: {r.stderr.decode()[-400:]}", flush=True)
+                    print(f"# run {i + 1} {engine}: lbx up failed: {r.stderr.decode()[-300:]}",
+                          flush=True)
+                    tail = run("logs", "proj").stdout.decode(errors="replace")[-1500:]
+                    for ln in tail.splitlines():
+                        print("#   " + ln, flush=True)
+                    run("down", "proj")
+                    res[engine]["failed"] = res[engine].get("failed", 0) + 1
                     continue
                 pid, on_kvm = monitor_pid(tmp)
                 if engine == "qemu":
@@ -138,6 +147,9 @@ def table(data):
         a, b = med(r["vm"][key]) / div, med(r["qemu"][key]) / div
         ratio = b / a if a else float("nan")
         print(f"{label:40} {a:8.1f}{unit:>2} {b:8.1f}{unit:>2} {ratio:8.2f}x")
+    fails = [f"{e} {r[e]['failed']}" for e in ("vm", "qemu") if r[e].get("failed")]
+    if fails:
+        print("boots that did not reach ready (left out): " + ", ".join(fails))
     print(f"medians of {len(r['vm']['up'])} and {len(r['qemu']['up'])} boots, "
           f"{len(r['vm']['exec'])} and {len(r['qemu']['exec'])} execs"
           + ("" if data["qemu_on_kvm"] else "; QEMU did NOT run on -accel kvm"))
@@ -157,7 +169,7 @@ def outer(build):
         elif text.startswith("#") or text.startswith("nested:"):
             print(text, flush=True)
 
-    r = l1.run(script, timeout=1800, on_line=line)
+    r = l1.run(script, timeout=1500, on_line=line)
     why = l1.skip_reason(r)
     if why:
         print(f"nested bench skipped: {why}")

@@ -60,8 +60,8 @@ def vm_hwm_kib(pid):
 
 
 def ready_uptime(console):
-    m = re.search(r"^\[\s*(\d+\.\d+)\][^\n]*ready", console, re.M)
-    return float(m.group(1)) * 1000 if m else None
+    m = re.search(r"@lbx ready uptime_ms=(\d+)", console)
+    return float(m.group(1)) if m else None
 
 
 def inner(build):
@@ -142,11 +142,11 @@ def table(data):
             ("guest uptime at agent ready", "guest", "ms", 1),
             ("lbx exec -- true round trip", "exec", "ms", 1),
             ("monitor peak RSS", "rss", "MiB", 1024)]
-    print(f"{'':40} {'lbx-vmm':>10} {'QEMU kvm':>10} {'QEMU/vmm':>9}")
+    print(f"{'':40} {'lbx-vmm':>12} {'QEMU kvm':>12} {'QEMU/vmm':>9}")
     for label, key, unit, div in rows:
         a, b = med(r["vm"][key]) / div, med(r["qemu"][key]) / div
         ratio = b / a if a else float("nan")
-        print(f"{label:40} {a:8.1f}{unit:>2} {b:8.1f}{unit:>2} {ratio:8.2f}x")
+        print(f"{label:40} {a:8.1f} {unit:<3} {b:8.1f} {unit:<3} {ratio:8.2f}x")
     fails = [f"{e} {r[e]['failed']}" for e in ("vm", "qemu") if r[e].get("failed")]
     if fails:
         print("boots that did not reach ready (left out): " + ", ".join(fails))

@@ -60,7 +60,7 @@ def main():
         return t.result()
     relay = Relay(t)
     try:
-        r = l1.run(script, timeout=420, on_line=relay.line)
+        r = l1.run(script, timeout=540, on_line=relay.line)
     except l1.Skip as e:
         t.skip("nested box on engine vm", str(e))
         return t.result()

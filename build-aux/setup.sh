@@ -8,7 +8,7 @@ pkgs="
 gcc make meson ninja-build pkg-config python3
 clang libclang-rt-14-dev
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils
-qemu-system-x86 busybox-static cpio file
+qemu-system-x86 busybox-static cpio file e2fsprogs
 libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap debootstrap

@@ -184,9 +184,9 @@ int lbx_cmd_up(int argc, char **argv)
 	o.engine = engine_resolve(cfg.engine, why, sizeof(why));
 	if (why[0] && !a.json)
 		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);
-	if (o.engine == ENGINE_VM && !a.json)
-		fprintf(stderr, "lbx: note: booting Linux on lbx-vmm is proven by probe guests only so "
-				"far; --engine qemu is the tested path\n");
+	if (o.engine == ENGINE_VM && !engine_vm_proven() && !a.json)
+		fprintf(stderr, "lbx: note: Linux on lbx-vmm is tested on AMD SVM (kvm_amd), not yet on "
+				"Intel VMX; --engine qemu is the other path\n");
 	if (box_paths_init(&paths, cfg.name) < 0) {
 		lbx_err("up: box %s: cannot work out its directories (is HOME set?)", cfg.name);
 		box_config_free(&cfg);

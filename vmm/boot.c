@@ -146,23 +146,36 @@ static int choose_protocol(const struct vmm_boot_params *p, const struct vmm_ker
 	return 0;
 }
 
-static int write_cmdline(const struct lbx_guest_mem *mem, const struct vmm_boot_params *p,
-			 const struct vmm_kernel *k, struct vmm_boot *b, char *err, size_t errsz)
+size_t vmm_boot_cmdline_max(const struct vmm_kernel *k)
 {
-	size_t len = strlen(p->cmdline);
-	size_t max = LBX_CMDLINE_MAX - 1;
-	uint8_t *dst = lbx_guest_mem_ptr(mem, LBX_CMDLINE_ADDR, LBX_CMDLINE_MAX);
+	size_t max = LBX_LINUX_CMDLINE_MAX;
 
 	/* boot.rst: cmdline_size (2.06+) is the longest line the kernel takes. */
 	if (k->kind == VMM_KERNEL_BZIMAGE && k->version >= 0x0206) {
 		uint32_t sz = (uint32_t)k->setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR] |
 			      (uint32_t)k->setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 1] << 8 |
 			      (uint32_t)k->setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 2] << 16;
-		max = LBX_MIN(max, (size_t)sz);
+		max = LBX_MIN((size_t)LBX_CMDLINE_MAX - 1, (size_t)sz);
+	} else if (k->kind == VMM_KERNEL_BZIMAGE) {
+		max = 255; /* boot.rst: before 2.06 the line is at most 255 bytes */
 	}
+	return max;
+}
+
+static int write_cmdline(const struct lbx_guest_mem *mem, const struct vmm_boot_params *p,
+			 const struct vmm_kernel *k, struct vmm_boot *b, char *err, size_t errsz)
+{
+	size_t len = strlen(p->cmdline);
+	size_t max = vmm_boot_cmdline_max(k);
+	uint8_t *dst = lbx_guest_mem_ptr(mem, LBX_CMDLINE_ADDR, LBX_CMDLINE_MAX);
+
+	/* Linux would cut the line short and lose the devices appended last. */
 	if (len > max)
-		return fail(err, errsz, -E2BIG, "kernel command line is %zu bytes, the limit is %zu",
-			    len, max);
+		return fail(err, errsz, -E2BIG,
+			    "kernel command line is %zu bytes with the virtio_mmio.device= entries "
+			    "lbx-vmm appends, and kernel %s keeps %zu: shorten --cmdline or use "
+			    "fewer devices",
+			    len, p->kernel_path, max);
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, p->cmdline, len + 1);

@@ -48,6 +48,11 @@ struct vmm_boot {
 /* -errno with a one-line reason in err (which names the file at fault). */
 int vmm_boot_setup(const struct lbx_guest_mem *mem, const struct vmm_boot_params *p,
 		   struct vmm_boot *b, char *err, size_t errsz);
+/*
+ * The longest command line kernel k keeps: its cmdline_size (bzImage,
+ * protocol 2.06+), else x86 Linux's COMMAND_LINE_SIZE - 1 (2047 bytes).
+ */
+size_t vmm_boot_cmdline_max(const struct vmm_kernel *k);
 /* Whether path is a kernel we can boot, before any VM exists. */
 int vmm_boot_check_kernel(const char *path, char *err, size_t errsz);
 /*

@@ -9,7 +9,8 @@
 
 #include "boot.h"
 
-#define VMM_MAX_VHOST 8
+/* A box: vsock, net, its root, the project and up to 16 mounts (lbx/config.h). */
+#define VMM_MAX_VHOST 24
 #define VMM_TAG_MAX 36 /* virtio-fs tag: 36 bytes (virtio 1.2 §5.11.4) */
 
 enum vmm_vhost_type { VMM_VHOST_FS, VMM_VHOST_VSOCK, VMM_VHOST_NET, VMM_VHOST_BLK };

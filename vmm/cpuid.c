@@ -66,3 +66,17 @@ void vmm_cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned n, unsigned index, uns
 		}
 	}
 }
+
+void vmm_cpuid_add_kvm_features(struct kvm_cpuid_entry2 *e, unsigned n, bool tsc_deadline)
+{
+	/*
+	 * With a TSC-deadline LAPIC timer Linux takes the timer's rate from the
+	 * TSC and skips calibrating it against the PIT's jiffies, which under
+	 * nested KVM drift apart enough that the check fails ("APIC timer
+	 * disabled due to verification failure", no high-resolution timers).
+	 * QEMU and Firecracker set the bit too.
+	 */
+	for (unsigned i = 0; i < n; i++, e++)
+		if (e->function == 1 && tsc_deadline)
+			e->ecx |= LBX_CPUID_TSC_DEADLINE_BIT;
+}

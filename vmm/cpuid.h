@@ -7,9 +7,11 @@
 #define VMM_CPUID_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 
 #define LBX_CPUID_HYPERVISOR_BIT (1U << 31) /* leaf 1 ECX: running under a hypervisor */
 #define LBX_CPUID_HTT_BIT (1U << 28)	   /* leaf 1 EDX */
+#define LBX_CPUID_TSC_DEADLINE_BIT (1U << 24) /* leaf 1 ECX: LAPIC TSC-deadline mode */
 
 /*
  * Patch entries in place for vCPU index (its APIC ID) of ncpus, one core
@@ -18,5 +20,11 @@
  * the KVM signature at 0x40000000.
  */
 void vmm_cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned n, unsigned index, unsigned ncpus);
+/*
+ * Add to KVM_GET_SUPPORTED_CPUID's entries what KVM offers but leaves out
+ * of them (api.rst, KVM_GET_SUPPORTED_CPUID): the TSC-deadline timer, when
+ * KVM_CAP_TSC_DEADLINE_TIMER says the in-kernel LAPIC has it.
+ */
+void vmm_cpuid_add_kvm_features(struct kvm_cpuid_entry2 *e, unsigned n, bool tsc_deadline);
 
 #endif

@@ -16,6 +16,15 @@
 
 #define CMDLINE_ENTRY_MAX 48 /* " virtio_mmio.device=4K@0xd000f000:20" */
 
+_Static_assert(LBX_VIRTIO_MMIO_MAX >= VMM_MAX_VHOST + 2, "room for every vhost-user device");
+_Static_assert(LBX_VIRTIO_MMIO_BASE + LBX_VIRTIO_MMIO_MAX * LBX_VIRTIO_MMIO_SIZE <= LBX_IOAPIC_ADDR,
+	       "the virtio-mmio windows end below the IOAPIC");
+
+unsigned vmm_devices_irq(unsigned i)
+{
+	return LBX_VIRTIO_IRQ_BASE + i % (LBX_IOAPIC_PINS - LBX_VIRTIO_IRQ_BASE);
+}
+
 static void raise_irq(void *ctx, struct vmm_virtio_mmio *t)
 {
 	struct vmm_devices *d = ctx;
@@ -72,7 +81,7 @@ static int add(struct vmm_devices *d, struct vmm_iobus *mmio, struct vmm_virtio_
 	d->owned[i] = owned;
 	d->n++;
 	t->base = LBX_VIRTIO_MMIO_BASE + i * LBX_VIRTIO_MMIO_SIZE;
-	t->irq = LBX_VIRTIO_IRQ_BASE + i;
+	t->irq = vmm_devices_irq(i);
 	t->raise_irq = raise_irq;
 	t->irq_ctx = d;
 	rc = vmm_iobus_add(mmio, t->base, LBX_VIRTIO_MMIO_SIZE, vmm_virtio_mmio_io, t);

@@ -36,6 +36,8 @@ struct vmm_devices {
 
 int vmm_devices_create(struct vmm_devices *d, const struct vmm_config *cfg,
 		       struct vmm_machine *m, struct vmm_iobus *mmio, int console_fd);
+/* The IOAPIC pin (= GSI) of device i: from 5, shared past pin 23. */
+unsigned vmm_devices_irq(unsigned i);
 size_t vmm_devices_cmdline_len(const struct vmm_devices *d);
 /* Append " virtio_mmio.device=..." for each device to buf (NUL-terminated). */
 void vmm_devices_cmdline(const struct vmm_devices *d, char *buf, size_t len);

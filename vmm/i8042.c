@@ -8,8 +8,15 @@ void vmm_i8042_io(void *dev, uint64_t offset, uint8_t *data, unsigned len, bool 
 	struct vmm_i8042 *k = dev;
 
 	if (!is_write) {
-		/* Data and status both read 0: no byte waiting, ready for commands. */
-		memset(data, offset == 0 || offset == 4 ? 0 : 0xff, len);
+		/*
+		 * Status: input buffer empty (reboot.c's kb_wait() goes on at once),
+		 * output buffer full for good, the data port reading 0xff as from no
+		 * device. Linux's i8042_flush() then gives up after
+		 * I8042_BUFFER_SIZE bytes and i8042_controller_check() says "No
+		 * controller found" (-ENODEV, quietly), as on QEMU microvm, instead of
+		 * failing to read a CTR that no controller here holds.
+		 */
+		memset(data, offset == 4 ? LBX_I8042_STR_OBF : 0xff, len);
 		return;
 	}
 	if (offset == 4 && len == 1 && data[0] == LBX_I8042_CMD_RESET && k->reset)

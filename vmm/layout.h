@@ -47,6 +47,8 @@
 #define LBX_PD_COUNT 4
 #define LBX_CMDLINE_ADDR 0x20000ULL
 #define LBX_CMDLINE_MAX 4096
+/* What an ELF vmlinux keeps: x86 COMMAND_LINE_SIZE (asm/setup.h) - 1. */
+#define LBX_LINUX_CMDLINE_MAX 2047
 #define LBX_EBDA_START 0x9fc00ULL
 #define LBX_EBDA_END 0xa0000ULL
 #define LBX_MPTABLE_ADDR 0xf0000ULL
@@ -58,7 +60,13 @@
 #define LBX_MMIO_GAP_END 0x100000000ULL
 #define LBX_VIRTIO_MMIO_BASE 0xd0000000ULL
 #define LBX_VIRTIO_MMIO_SIZE 0x1000ULL
-#define LBX_VIRTIO_MMIO_MAX 16
+/* VMM_MAX_VHOST vhost-user devices and the two built-in ones (rng, console). */
+#define LBX_VIRTIO_MMIO_MAX 26
+/*
+ * Device i interrupts on IOAPIC pin 5 + i, wrapping after pin 23: devices
+ * past the 19th share a pin (Linux's virtio_mmio asks for IRQF_SHARED, and
+ * each handler reads its own InterruptStatus).
+ */
 #define LBX_VIRTIO_IRQ_BASE 5
 #define LBX_IOAPIC_ADDR 0xfec00000ULL
 #define LBX_LAPIC_ADDR 0xfee00000ULL

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpuid.h"
 #include "e820.h"
 #include "layout.h"
 #include "compiler.h"
@@ -142,6 +143,8 @@ int vmm_machine_create(struct vmm_machine *m, uint64_t ram_bytes, char *err, siz
 		errno = -rc;
 		return fail(err, errsz, "KVM_GET_SUPPORTED_CPUID");
 	}
+	vmm_cpuid_add_kvm_features(m->cpuid->entries, m->cpuid->nent,
+				   ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	/*
 	 * RAM before the irqchip: registering a memslot in a VM that has no
 	 * irqchip yet skips a slow memslot update (measured on this nested

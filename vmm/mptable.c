@@ -61,23 +61,26 @@ static uint8_t *put_cpus(uint8_t *p, unsigned ncpus, uint32_t sig, uint32_t feat
 }
 
 /*
- * ISA interrupts as KVM's default routing wires them: IRQ 0 (the PIT)
- * arrives on IOAPIC pin 2, pin 0 carries the 8259's ExtINT, every other
- * IRQ n on pin n. The virtio-mmio devices use pins 5 and up.
+ * ISA interrupts as KVM's default GSI routing wires them
+ * (kvm_setup_default_irq_routing): GSI n goes to IOAPIC pin n, and to the
+ * 8259 for n < 16. The in-kernel PIT raises GSI 0, so IRQ 0 is pin 0, an
+ * ordinary interrupt: the PC's "IRQ 0 on pin 2, ExtINT on pin 0" is how a
+ * board wires it, not how KVM does, and telling Linux that made it find no
+ * ExtINT pin in the IOAPIC, no timer interrupt through pin 2, and fall back
+ * (check_timer(): "..TIMER", "APIC timer disabled"). Firecracker's table
+ * is the same identity map. The virtio-mmio devices use pins 5 and up.
  */
 static uint8_t *put_irqs(uint8_t *p, uint8_t ioapic)
 {
 	for (unsigned pin = 0; pin < MP_IOINTS; pin++) {
-		uint8_t type = pin == 0 ? 3 /* ExtINT */ : 0 /* INT */;
-		uint8_t src = pin == 2 ? 0 : (uint8_t)pin;
-
-		p = put_entry(p, LBX_MPC_IOINT, type, 0, 0, 0 /* bus */, src, ioapic);
+		p = put_entry(p, LBX_MPC_IOINT, LBX_MP_INT, 0, 0, 0 /* bus */, (uint8_t)pin,
+			      ioapic);
 		p[-1] = (uint8_t)pin;
 	}
 	/* LINT0 ExtINT and LINT1 NMI on every processor (virtual wire mode). */
-	p = put_entry(p, LBX_MPC_LINT, 3, 0, 0, 0, 0, 0xff);
+	p = put_entry(p, LBX_MPC_LINT, LBX_MP_EXTINT, 0, 0, 0, 0, 0xff);
 	p[-1] = 0;
-	p = put_entry(p, LBX_MPC_LINT, 1, 0, 0, 0, 0, 0xff);
+	p = put_entry(p, LBX_MPC_LINT, LBX_MP_NMI, 0, 0, 0, 0, 0xff);
 	p[-1] = 1;
 	return p;
 }

@@ -27,6 +27,13 @@ enum {
 	LBX_MPC_LINT = 4,
 };
 
+/* Interrupt types of I/O and local interrupt entries (MP spec 1.4 §4.3.4). */
+enum {
+	LBX_MP_INT = 0,
+	LBX_MP_NMI = 1,
+	LBX_MP_EXTINT = 3,
+};
+
 /* Bytes the table takes for ncpus processors. */
 size_t vmm_mptable_size(unsigned ncpus);
 /*

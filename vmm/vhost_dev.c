@@ -18,6 +18,7 @@
 #define BLK_CONFIG_LEN 60 /* struct virtio_blk_config up to write_zeroes (§5.2.4) */
 #define VSOCK_GUEST_CID 3
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_S_LINK_UP 1 /* §5.1.4 status */
 
 /* Per type: virtio device ID (§5), queues, device feature bits we pass on. */
 static const struct {
@@ -128,27 +129,37 @@ static void reset(struct vmm_virtio_mmio *t)
 	stop_rings(t->dev);
 }
 
-static void fill_config(struct vmm_vhost_dev *v, const struct vmm_vhost_spec *spec)
+unsigned vmm_vhost_dev_config(const struct vmm_vhost_spec *spec, uint8_t *config, size_t sz)
 {
-	memset(v->config, 0, sizeof(v->config));
+	if (sz < LBX_VU_MAX_CONFIG_SIZE)
+		return 0;
+	memset(config, 0, sz);
 	switch (spec->type) {
 	case VMM_VHOST_FS: /* §5.11.4: tag[36], le32 num_request_queues */
-		memcpy(v->config, spec->tag, strlen(spec->tag));
-		v->config[36] = 1;
-		v->ops.config_len = 40;
-		break;
+		memcpy(config, spec->tag, strlen(spec->tag));
+		config[36] = 1;
+		return 40;
 	case VMM_VHOST_VSOCK: /* §5.10.4: le64 guest_cid */
-		v->config[0] = VSOCK_GUEST_CID;
-		v->ops.config_len = 8;
-		break;
-	case VMM_VHOST_NET: /* §5.1.4: mac[6] (locally administered), status, pairs */
-		memcpy(v->config, "\x52\x54\x00\x6c\x62\x78", 6);
-		v->ops.config_len = 6;
-		break;
+		config[0] = VSOCK_GUEST_CID;
+		return 8;
+	case VMM_VHOST_NET:
+		/*
+		 * §5.1.4: mac[6] (locally administered), le16 status. A backend
+		 * offering VIRTIO_NET_F_STATUS has the driver read the link state
+		 * here: without VIRTIO_NET_S_LINK_UP eth0 stays NO-CARRIER.
+		 */
+		memcpy(config, "\x52\x54\x00\x6c\x62\x78", 6);
+		config[6] = VIRTIO_NET_S_LINK_UP;
+		return 8;
 	case VMM_VHOST_BLK:
-		v->ops.config_len = BLK_CONFIG_LEN;
-		break;
+		return BLK_CONFIG_LEN;
 	}
+	return 0;
+}
+
+static void fill_config(struct vmm_vhost_dev *v, const struct vmm_vhost_spec *spec)
+{
+	v->ops.config_len = vmm_vhost_dev_config(spec, v->config, sizeof(v->config));
 }
 
 static uint64_t guest_features(const struct vmm_vhost_dev *v)

@@ -80,9 +80,9 @@ static void test_layout(void)
 	ok(LBX_VIRTIO_MMIO_BASE >= LBX_MMIO_GAP_START &&
 		   LBX_VIRTIO_MMIO_BASE + LBX_VIRTIO_MMIO_MAX * LBX_VIRTIO_MMIO_SIZE <= LBX_IOAPIC_ADDR,
 	   "virtio-mmio windows lie in the MMIO gap below the IOAPIC");
-	ok(LBX_VIRTIO_IRQ_BASE + LBX_VIRTIO_MMIO_MAX <= LBX_IOAPIC_PINS &&
-		   LBX_VIRTIO_IRQ_BASE > LBX_COM1_IRQ,
-	   "virtio interrupts fit the IOAPIC and avoid COM1's");
+	/* Past pin 23 devices share pins (vmm_devices_irq, test_devices.c). */
+	ok(LBX_VIRTIO_IRQ_BASE < LBX_IOAPIC_PINS && LBX_VIRTIO_IRQ_BASE > LBX_COM1_IRQ,
+	   "virtio interrupts start on an IOAPIC pin above COM1's");
 }
 
 static void test_e820(void)
@@ -209,6 +209,7 @@ static void test_mptable_cpus(unsigned ncpus)
 	static uint8_t buf[LBX_MPTABLE_MAX];
 	const uint8_t *mpc = buf + 16, *e;
 	unsigned cpus = 0, bsp = 0, ioapics = 0, ioints = 0, lints = 0, buses = 0;
+	unsigned identity = 0, extint_pins = 0, irq0_pin = 99;
 	uint16_t len, count;
 
 	memset(buf, 0xee, sizeof(buf));
@@ -233,7 +234,14 @@ static void test_mptable_cpus(unsigned ncpus)
 			break;
 		case 1: buses += !memcmp(e + 2, "ISA   ", 6); e += 8; break;
 		case 2: ioapics += e[1] == ncpus && get(e + 4, 4) == LBX_IOAPIC_ADDR; e += 8; break;
-		case 3: ioints += e[6] == ncpus; e += 8; break;
+		case 3:
+			ioints += e[6] == ncpus;
+			identity += e[1] == LBX_MP_INT && e[5] == e[7];
+			extint_pins += e[1] == LBX_MP_EXTINT;
+			if (e[1] == LBX_MP_INT && e[5] == 0)
+				irq0_pin = e[7];
+			e += 8;
+			break;
 		case 4: lints++; e += 8; break;
 		default: e += 8; break;
 		}
@@ -243,6 +251,11 @@ static void test_mptable_cpus(unsigned ncpus)
 	is_int(bsp, 1, "%u vCPUs: one bootstrap processor", ncpus);
 	ok(buses == 1 && ioapics == 1 && ioints == LBX_IOAPIC_PINS && lints == 2,
 	   "%u vCPUs: ISA bus, IOAPIC, %d I/O and 2 local interrupts", ncpus, LBX_IOAPIC_PINS);
+	/* KVM's default GSI routing: GSI n on IOAPIC pin n; the PIT raises GSI 0. */
+	is_int(irq0_pin, 0, "%u vCPUs: IRQ 0 (the in-kernel PIT's GSI 0) on IOAPIC pin 0", ncpus);
+	is_int(identity, LBX_IOAPIC_PINS, "%u vCPUs: every ISA IRQ n on pin n, as KVM routes it",
+	       ncpus);
+	is_int(extint_pins, 0, "%u vCPUs: no IOAPIC pin claims ExtINT (KVM wires none)", ncpus);
 }
 
 static void test_mptable(void)
@@ -305,6 +318,14 @@ static void test_cpuid(void)
 	ok(!memcmp(&e[3].ebx, "KVMK", 4) && !memcmp(&e[3].ecx, "VMKV", 4) && e[3].eax >= 0x40000001,
 	   "0x40000000: KVM signature");
 	is_int(e[4].eax >> 26, 2, "leaf 4: cores per package - 1");
+	ok(!(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT), "leaf 1: no TSC-deadline bit of its own");
+	vmm_cpuid_add_kvm_features(e, 5, false);
+	ok(!(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT), "no TSC-deadline timer where KVM has none");
+	vmm_cpuid_add_kvm_features(e, 5, true);
+	ok(e[0].ecx & LBX_CPUID_TSC_DEADLINE_BIT,
+	   "leaf 1: the TSC-deadline timer KVM_CAP_TSC_DEADLINE_TIMER offers (so Linux does not "
+	   "calibrate the LAPIC timer against the PIT)");
+	is_int(e[4].eax >> 26, 2, "other leaves untouched");
 }
 
 static void test_initrd_place(void)
@@ -314,6 +335,23 @@ static void test_initrd_place(void)
 	is_int(vmm_initrd_place(0x3000000, 0x2000000, 0x4000000), 0, "initrd over the kernel refused");
 	is_int(vmm_initrd_place(4096, 0x2000000, 0x2001000), 0x2000000, "exact fit");
 	is_int(vmm_initrd_place(1, 0, ~0ULL), 0xfffffffffffff000ULL, "top of the address space, no wrap");
+}
+
+static void test_cmdline_max(void)
+{
+	struct vmm_kernel k = { .kind = VMM_KERNEL_ELF };
+
+	/* Linux x86 keeps COMMAND_LINE_SIZE - 1 bytes and drops the rest silently. */
+	is_int(vmm_boot_cmdline_max(&k), 2047, "an ELF vmlinux keeps 2047 bytes");
+	k.kind = VMM_KERNEL_BZIMAGE;
+	k.version = 0x020f;
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR] = 0xff;
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 1] = 0x07;
+	is_int(vmm_boot_cmdline_max(&k), 2047, "a bzImage: its cmdline_size");
+	k.setup_hdr[LBX_HDR_CMDLINE_SIZE - LBX_ZP_HDR + 1] = 0xff;
+	is_int(vmm_boot_cmdline_max(&k), LBX_CMDLINE_MAX - 1, "no more than lbx-vmm's buffer");
+	k.version = 0x0205;
+	is_int(vmm_boot_cmdline_max(&k), 255, "before protocol 2.06: 255");
 }
 
 int main(void)
@@ -328,5 +366,6 @@ int main(void)
 	test_gdt();
 	test_cpuid();
 	test_initrd_place();
+	test_cmdline_max();
 	return tap_done();
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* lbx-vmm's command line: accepted forms, defaults, and one-line errors. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 #include "tap.h"
 
 /* getopt wants writable strings; the config points into them until the next parse. */
-static char *copies[32];
+static char *copies[64];
 
 static void free_copies(void)
 {
@@ -19,12 +20,12 @@ static void free_copies(void)
 
 static int parse(struct vmm_config *c, char *err, const char *const *args)
 {
-	char *argv[32];
+	char *argv[64];
 	int argc = 0;
 
 	free_copies();
 	argv[argc++] = (char *)"lbx-vmm";
-	for (int i = 0; *args && argc < 31; args++, i++)
+	for (int i = 0; *args && argc < 63; args++, i++)
 		argv[argc++] = copies[i] = strdup(*args);
 	argv[argc] = NULL;
 	err[0] = 0;
@@ -54,6 +55,22 @@ int main(void)
 		   !strcmp(c.vhost[0].socket, "/run/fs.sock") && c.vhost[1].type == VMM_VHOST_VSOCK &&
 		   c.vhost[2].type == VMM_VHOST_BLK,
 	   "vhost-user devices in order, with the fs tag");
+	{
+		/* A box with the 16 mounts its lbx.json may list: 20 vhost-user devices. */
+		static char specs[20][48];
+		const char *args[2 + 2 * 20 + 1] = { "--kernel", "K" };
+		int n = 2;
+
+		for (int i = 0; i < 20; i++) {
+			snprintf(specs[i], sizeof(specs[i]), i < 4 ? "vsock,/r/%d.sock" : "fs,/r/%d.sock,tag=m%d",
+				 i, i);
+			args[n++] = "--vhost-user";
+			args[n++] = specs[i];
+		}
+		args[n] = NULL;
+		is_int(parse(&c, err, args), 0, "20 vhost-user devices (a box with 16 mounts): %s", err);
+		is_int(c.nvhost, 20, "all 20 taken");
+	}
 	ok(PARSE("--mem", "64") < 0 && strstr(err, "--kernel"), "missing --kernel: %s", err);
 	ok(PARSE("--kernel", "K", "--mem", "abc") < 0 && strstr(err, "--mem"), "bad --mem: %s", err);
 	ok(PARSE("--kernel", "K", "--mem", "8") < 0, "--mem below 16 MiB refused");

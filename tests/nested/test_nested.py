@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The nested layer: boots L1 (Debian's kernel with kvm_amd under QEMU TCG
+with SVM, tests/nested/l1.py) and, in it, a box on engine vm through the
+real CLI (tests/nested/inner_box.py). The TAP lines inner_box.py prints on
+L1's console are this test's own. Skips, with the reason, only where QEMU
+offers no SVM or kvm_amd does not load in L1."""
+import os
+import re
+import shlex
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import l1  # noqa: E402
+from testlib import Tap  # noqa: E402
+
+TAP_LINE = re.compile(r"^(ok|not ok) \d+ - (.*)$")
+
+
+def job_script(program, *args):
+    env = {"LBX_BUILD_DIR": l1.build_dir(), "LBX_KERNEL_DIR": l1.kernel_dir(),
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    cmd = " ".join(shlex.quote(a) for a in ["python3", program] + list(args))
+    return f"export {exports}\n{cmd}\n"
+
+
+class Relay:
+    """Re-emits L1's TAP lines as this test's, keeping their diagnostics."""
+
+    def __init__(self, t):
+        self.t = t
+        self.in_fail = False
+
+    def line(self, text):
+        m = TAP_LINE.match(text)
+        if m:
+            desc = m.group(2)
+            if "# TODO" in desc:
+                self.t.n += 1
+                print(f"{m.group(1)} {self.t.n} - {desc}", flush=True)
+            elif "# SKIP" in desc:
+                d, why = desc.split("# SKIP", 1)
+                self.t.skip(d.strip(), why.strip())
+            else:
+                self.t.ok(m.group(1) == "ok", desc)
+            self.in_fail = m.group(1) == "not ok"
+        elif text.startswith("#") or text.startswith("nested:"):
+            print("# L1:", text.lstrip("# "), flush=True)
+
+
+def main():
+    t = Tap()
+    try:
+        script = job_script(os.path.join(HERE, "inner_box.py"))
+    except l1.Skip as e:
+        t.skip("nested box on engine vm", str(e))
+        return t.result()
+    relay = Relay(t)
+    try:
+        r = l1.run(script, timeout=540, on_line=relay.line)
+    except l1.Skip as e:
+        t.skip("nested box on engine vm", str(e))
+        return t.result()
+    keep = os.path.join(l1.build_dir(), "tests", "nested")
+    os.makedirs(keep, exist_ok=True)
+    with open(os.path.join(keep, "l1-console.txt"), "w") as f:
+        f.write(r.console)
+    for name in ("l2-console.txt", "l2-dmesg.txt"):
+        if name in r.files:
+            with open(os.path.join(keep, name), "wb") as f:
+                f.write(r.files[name])
+    t.note(f"L1's console, L2's console and kernel log are in {keep}")
+    why = l1.skip_reason(r)
+    if why:
+        t.skip("nested box on engine vm", why)
+        return t.result()
+    t.ok(not r.timed_out, "L1 ran to its end", "\n".join(r.lines()[-40:]))
+    t.ok("nested: job exit 0" in r.console, "the box's life cycle in L1 passed",
+         "\n".join(r.lines()[-40:]))
+    t.note(f"nested figure: L1 and L2 together {r.wall_s:.1f} s wall")
+    return t.result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,7 @@
 #define AGENT_MAX_ARGS 64
 #define AGENT_MAX_ENV 64
 #define AGENT_HOSTNAME_MAX 64
-#define AGENT_MAX_MOUNTS 16
+#define AGENT_MAX_MOUNTS 18 /* the project and 16 mounts (BOX_MAX_MOUNTS), and room */
 #define AGENT_MAX_PATHS 32
 
 struct agent_mount {

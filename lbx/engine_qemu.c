@@ -28,10 +28,11 @@ char **engine_qemu_argv(const struct box_manifest *m, const char *kernel, const 
 	argv_add(&a, "qemu-system-x86_64");
 	argv_add(&a, "-M");
 	argv_add(&a, "microvm,acpi=off,isa-serial=on,rtc=on,memory-backend=mem");
+	/* KVM where it can run Linux (hardware virtualisation), else TCG: engine.h. */
 	argv_add(&a, "-accel");
-	argv_add(&a, "tcg");
+	argv_add(&a, m->kvm ? "kvm" : "tcg");
 	argv_add(&a, "-cpu");
-	argv_add(&a, "max");
+	argv_add(&a, m->kvm ? "host" : "max");
 	argv_add(&a, "-smp");
 	argv_add(&a, "%u", c->cpus);
 	argv_add(&a, "-m");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent_params.h"
+#include "engine.h"
 #include "image.h"
 
 #define ENG(e) (1u << (e))
@@ -551,6 +552,7 @@ int manifest_build(struct box_manifest *m, const struct box_config *c, const str
 	int rc = 0;
 
 	*m = (struct box_manifest){ .engine = e, .cfg = c, .paths = p };
+	m->kvm = e == ENGINE_QEMU && engine_kvm_runs_linux();
 	err[0] = '\0';
 	if (e != ENGINE_VM && e != ENGINE_QEMU && e != ENGINE_LIGHT)
 		return build_fail(&b, "engine %s is not available in this version",

@@ -70,6 +70,7 @@ struct mf_device {
 
 struct box_manifest {
 	enum box_engine engine;
+	bool kvm; /* the host's KVM runs Linux guests (engine qemu: -accel kvm) */
 	const struct box_config *cfg;
 	const struct box_paths *paths;
 	struct mf_device dev[MF_MAX_DEVICES];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine.h"
 #include "engine_args.h"
 #include "manifest.h"
 #include "supervisor.h"
@@ -171,6 +172,9 @@ int main(void)
 	ok(!strcmp(find_after(argv, "-object"), "memory-backend-memfd,id=mem,size=768M,share=on"),
 	   "guest RAM in a shared memfd of the box's size");
 	ok(!strcmp(find_after(argv, "-smp"), "3"), "cpus");
+	ok(!strcmp(find_after(argv, "-accel"), engine_kvm_runs_linux() ? "kvm" : "tcg") &&
+		   !strcmp(find_after(argv, "-cpu"), engine_kvm_runs_linux() ? "host" : "max"),
+	   "-accel kvm where KVM runs Linux guests, else tcg (here: %s)", find_after(argv, "-accel"));
 	is_int(count(argv, "vhost-user-fs-device"), 3, "one vhost-user-fs device per tree (root, project, mount)");
 	is_int(count(argv, "vhost-user-vsock-device"), 1, "a vsock device");
 	ok(count_with(argv, ",path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,

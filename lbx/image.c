@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "assets.h"
+#include "doctor.h"
 #include "log.h"
 
 #define CONTAINERFILE_MAX (1 << 20)
@@ -115,7 +116,8 @@ static int run_last_line(char *const argv[], char *line, size_t sz)
 	pid = start(argv, -1, fds[1], NULL);
 	close(fds[1]);
 	/* Keep the tail: the last line is what we want. */
-	while ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (got < 0 && errno == EINTR)) {
+	while ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
+	       (got < 0 && errno == EINTR)) {
 		n += got > 0 ? (size_t)got : 0;
 		if (n == sizeof(buf) - 1) {
 			memmove(buf, buf + n / 2, n - n / 2);
@@ -154,13 +156,15 @@ static int debian_base(struct build *b)
 
 	if (lbx_asset(ASSET_DEBIAN_BASE, script, sizeof(script), b->err, b->errsz) < 0)
 		return -ENOENT;
-	progress(b, "the Debian base image (debootstrap the first time: a few minutes; cached "
+	progress(b, "the Debian base image (mmdebstrap the first time: a minute or two; cached "
 		    "after)");
 	char *argv[] = { "sh", script, NULL };
 	rc = run_last_line(argv, b->ref, sizeof(b->ref));
 	if (rc != 0 || strncmp(b->ref, "localhost/lbx-debian:", 21))
-		return failed(b, -EIO, "the Debian base image could not be built (%s exited with "
-				       "status %d; see the lines above)", script, rc);
+		return failed(b, -EIO,
+			      "the Debian base image could not be built (%s exited with "
+			      "status %d; see the lines above)",
+			      script, rc);
 	return 0;
 }
 
@@ -181,8 +185,10 @@ static int containerfile_wants_base(struct build *b, bool *wants)
 		if (fd >= 0)
 			close(fd);
 		free(text);
-		return failed(b, -e, "cannot read the Containerfile %s (image.containerfile in %s): "
-				     "%s", b->c->containerfile, b->c->file, strerror(e));
+		return failed(b, -e,
+			      "cannot read the Containerfile %s (image.containerfile in %s): "
+			      "%s",
+			      b->c->containerfile, b->c->file, strerror(e));
 	}
 	close(fd);
 	text[n] = '\0';
@@ -195,7 +201,9 @@ static int containerfile_wants_base(struct build *b, bool *wants)
 /* The id of a local image ("" if there is none). */
 static void image_id(const char *ref, char *id, size_t sz)
 {
-	char *argv[] = { IMAGE_PODMAN, "image", "inspect", "--format", "{{.Id}}", (char *)ref, NULL };
+	char *argv[] = {
+		IMAGE_PODMAN, "image", "inspect", "--format", "{{.Id}}", (char *)ref, NULL
+	};
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), saved = dup(2);
 
 	/* "no such image" is the expected answer the first time: keep it off the terminal. */
@@ -246,14 +254,23 @@ static int containerfile_build(struct build *b)
 	snprintf(b->ref, sizeof(b->ref), "localhost/lbx-box:%s", b->c->name);
 	progress(b, "podman build -f %s (context %s) -> %s", b->c->containerfile,
 		 b->c->build_context, b->ref);
-	char *argv[] = { IMAGE_PODMAN,	   "build",	      IMAGE_PODMAN_ULIMITS, "-t",
-			 b->ref,	   "-f",	      b->c->containerfile, b->c->build_context,
-			 NULL };
+	/*
+	 * The Containerfile comes from the project, which the box can write:
+	 * its RUN steps get no network at all, or they would reach what the
+	 * box's policy denies (the host's services, its LAN) with podman's
+	 * network. FROM images are pulled by podman itself, outside RUN.
+	 */
+	char *argv[] = {
+		IMAGE_PODMAN, "build", IMAGE_PODMAN_ULIMITS, "--network",	  "none", "-t",
+		b->ref,	      "-f",    b->c->containerfile,  b->c->build_context, NULL
+	};
 	image_id(b->ref, old_id, sizeof(old_id));
 	rc = run(argv, -1, NULL);
 	if (rc != 0)
-		return failed(b, -EIO, "podman build of %s failed (status %d; see its output "
-				       "above)", b->c->containerfile, rc);
+		return failed(b, -EIO,
+			      "podman build of %s failed (status %d; see its output "
+			      "above)",
+			      b->c->containerfile, rc);
 	/* The image this build replaced is nobody's now: do not let them pile up. */
 	image_id(b->ref, new_id, sizeof(new_id));
 	if (old_id[0] && strcmp(old_id, new_id))
@@ -352,9 +369,9 @@ static int add_mount_points(struct build *b)
 	static const struct {
 		const char *dir;
 		mode_t mode;
-	} dirs[] = { { "proc", 0555 }, { "sys", 0555 }, { "dev", 0755 }, { "run", 0755 },
+	} dirs[] = { { "proc", 0555 }, { "sys", 0555 },	 { "dev", 0755 },  { "run", 0755 },
 		     { "tmp", 01777 }, { "root", 0700 }, { "home", 0755 }, { "mnt", 0755 },
-		     { "etc", 0755 }, { "bin", 0755 } };
+		     { "etc", 0755 },  { "bin", 0755 } };
 	char d[PATH_MAX + 32];
 
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(dirs); i++) {
@@ -383,8 +400,9 @@ static int carry_home(struct build *b)
 	int rc = box_mkdirs(to, 0755);
 	*slash = '/';
 	if (rc < 0 || rename(from, to) < 0)
-		return failed(b, rc < 0 ? rc : -errno, "cannot move the box's home %s into the new "
-						       "tree: %s",
+		return failed(b, rc < 0 ? rc : -errno,
+			      "cannot move the box's home %s into the new "
+			      "tree: %s",
 			      home, strerror(rc < 0 ? -rc : errno));
 	progress(b, "kept the box's home %s", home);
 	return 0;
@@ -410,14 +428,17 @@ static int swap_in(struct build *b)
 	return 0;
 }
 
-int image_make_root(const struct box_config *c, const struct box_paths *p, bool rebuild,
-		    char *err, size_t errsz)
+int image_make_root(const struct box_config *c, const struct box_paths *p, bool rebuild, char *err,
+		    size_t errsz)
 {
 	struct build b = { .c = c, .p = p, .err = err, .errsz = errsz };
 	int rc;
 
 	err[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &b.t0);
+	/* The first up of a VM box builds the kernel into the user's cache, on the terminal. */
+	if (!rebuild && c->engine != ENGINE_LIGHT && lbx_asset_ensure_kernel(err, errsz) < 0)
+		return -ENOENT;
 	box_path(p->data, "root", b.root, sizeof(b.root));
 	box_path(p->data, "root.new", b.tmp, sizeof(b.tmp));
 	box_path(p->data, "root.old", b.old, sizeof(b.old));
@@ -426,6 +447,10 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 	if (box_mkdirs(p->data, 0700) < 0 || box_remove_tree(b.tmp) < 0 ||
 	    box_remove_tree(b.old) < 0 || mkdir(b.tmp, 0755) < 0)
 		return failed(&b, -EIO, "cannot prepare %s: %s", b.tmp, strerror(errno));
+	/* Rootless podman and mmdebstrap need subordinate ids: one line with the fix. */
+	if ((strcmp(c->image, "busybox") || c->engine == ENGINE_LIGHT) &&
+	    !doctor_has_subids(err, errsz))
+		return -EPERM;
 	progress(&b, "making its root tree from the %s image", c->image);
 	if (!strcmp(c->image, "busybox")) {
 		rc = unpack_busybox(&b);

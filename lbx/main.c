@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "doctor.h"
 #include "log.h"
 
 struct subcommand {
@@ -24,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "rm", lbx_cmd_rm, "forget a stopped box (never touches the project)" },
 	{ "net", lbx_cmd_net, "a box's network policy and counters" },
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
+	{ "doctor", lbx_cmd_doctor, "what this host can do for lbx (KVM, Landlock, podman...)" },
 };
 
 static void usage(FILE *f)
@@ -31,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: lbx COMMAND [OPTIONS] [NAME] [-- ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\n'lbx COMMAND --help' describes a command.\n");
+	fprintf(f, "\n'lbx COMMAND --help' describes a command; 'man lbx' describes them all.\n"
+		   "'lbx --version' prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +45,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("lbx %s\n", LBX_VERSION);
+		return 0;
 	}
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))

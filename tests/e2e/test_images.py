@@ -216,7 +216,7 @@ def check_qemu(t, e):
 
 
 def test_images(t):
-    need("podman", "runc", "debootstrap", "ssh-agent", "ssh-add")
+    need("podman", "runc", "mmdebstrap", "ssh-agent", "ssh-add")
     qemu_binary()
     e = Env()
     try:

@@ -12,61 +12,27 @@ usable by that user, which is udev's default (0666): a host that has it
 0600 gets it 0666 for the test and back after."""
 import json
 import os
-import pwd
 import shutil
 import stat
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import Skip, build_dir, main  # noqa: E402
+from lbxtest import build_dir, main  # noqa: E402
 from testlib import http_server  # noqa: E402
+import userlib  # noqa: E402
+from userlib import USER  # noqa: E402
 
-USER = "lbx-rootless"
 TUN = "/dev/net/tun"
 
 
 def need():
-    if os.getuid() != 0:
-        raise Skip("needs root to make a user of its own to run as")
-    for p in ("podman", "runc", "newuidmap", "useradd", "runuser"):
-        if not shutil.which(p):
-            raise Skip(f"{p} is not installed (make setup installs podman, runc and uidmap)")
-    exe = os.path.join(build_dir(), "lbx", "lbx")
-    d = exe
-    while d != "/":
-        d = os.path.dirname(d)
-        if not os.stat(d).st_mode & stat.S_IXOTH:
-            raise Skip(f"{d} is not searchable by other users, so {USER} cannot run the build")
-
-
-def has_subids(path):
-    try:
-        with open(path) as f:
-            return any(line.split(":")[0] == USER for line in f)
-    except FileNotFoundError:
-        return False
+    userlib.need_root_and_tools("podman", "runc", "newuidmap")
+    userlib.check_reachable(os.path.join(build_dir(), "lbx", "lbx"))
 
 
 def make_user():
-    try:
-        pw = pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        pw = pwd.getpwnam(USER)
-    # Rootless podman maps the container's other ids to the user's subordinate
-    # ids; useradd adds them only where /etc/subuid already exists.
-    if not has_subids("/etc/subuid") or not has_subids("/etc/subgid"):
-        subprocess.run(["usermod", "--add-subuids", "400000-465535", "--add-subgids",
-                        "400000-465535", USER], check=True)
-    r = subprocess.run(["runuser", "-u", USER, "--", "env", "-i", f"HOME={pw.pw_dir}",
-                        "PATH=/usr/bin:/bin", "podman", "unshare", "true"],
-                       cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        raise Skip("rootless podman cannot make its user namespace here: " +
-                   r.stdout.decode(errors="replace").strip().splitlines()[-1:][0]
-                   if r.stdout.strip() else "podman unshare failed")
-    return pw
+    return userlib.make_user()
 
 
 class As:
@@ -76,14 +42,11 @@ class As:
         self.pw = pw
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
         self.project = os.path.join(pw.pw_dir, "proj")
-        self.env = {"HOME": pw.pw_dir, "USER": USER, "LOGNAME": USER,
-                    "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+        self.env = userlib.user_env(pw)
 
     def run(self, *argv, timeout=300):
-        return subprocess.run(["runuser", "-u", USER, "--", "env", "-i"] +
-                              [f"{k}={v}" for k, v in self.env.items()] + list(argv),
-                              cwd=self.project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout)
+        return userlib.runuser(self.pw, argv, env=self.env, cwd=self.project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
 
     def lbx(self, *args, timeout=300):
         return self.run(self.exe, *args, timeout=timeout)

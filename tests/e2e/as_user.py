@@ -22,7 +22,7 @@ TUN = "/dev/net/tun"
 
 def skip(script, why):
     t = Tap()
-    t.skip(f"{os.path.basename(script)} as {userlib.USER}", why)
+    t.skip(f"{os.path.basename(script)} as {userlib.E2E_USER}", why)
     t.done()
 
 
@@ -37,11 +37,11 @@ def main():
         userlib.need_root_and_tools("podman", "newuidmap")
         userlib.check_reachable(os.path.join(build_dir(), "lbx", "lbx"))
         userlib.check_reachable(script)
-        pw = userlib.make_user()
+        pw = userlib.make_user(user=userlib.E2E_USER)
         kdir = userlib.seed_kernel(pw, kernel_dir())
     except Skip as e:
         skip(script, str(e))
-    print(f"# as {userlib.USER} (uid {pw.pw_uid}); its kernel: {kdir}", flush=True)
+    print(f"# as {userlib.E2E_USER} (uid {pw.pw_uid}); its kernel: {kdir}", flush=True)
     mode = stat.S_IMODE(os.stat(TUN).st_mode) if tun and os.path.exists(TUN) else None
     try:
         if mode is not None and mode & 0o006 != 0o006:

@@ -12,6 +12,10 @@ import subprocess
 from lbxtest import Skip, build_dir
 
 USER = "lbx-rootless"
+# as_user.py's own user: test_rootless.py ends every process of its user when
+# it is done, which must not hit a test running as the other one.
+E2E_USER = "lbx-e2e"
+SUBIDS = {USER: "400000-465535", E2E_USER: "500000-565535"}
 PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -37,21 +41,22 @@ def check_reachable(path):
     while d != "/":
         d = os.path.dirname(d)
         if not os.stat(d).st_mode & stat.S_IXOTH:
-            raise Skip(f"{d} is not searchable by other users, so {USER} cannot run the build")
+            raise Skip(f"{d} is not searchable by other users, so the test user cannot run the "
+                       "build")
 
 
-def make_user(podman=True):
+def make_user(podman=True, user=USER):
     """The test user, with subordinate ids; checks rootless podman works for it."""
     try:
-        pw = pwd.getpwnam(USER)
+        pw = pwd.getpwnam(user)
     except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        pw = pwd.getpwnam(USER)
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", user], check=True)
+        pw = pwd.getpwnam(user)
     # Rootless podman and mmdebstrap map the other ids to the user's subordinate
     # ids; useradd adds them only where /etc/subuid already exists.
-    if not has_subids("/etc/subuid") or not has_subids("/etc/subgid"):
-        subprocess.run(["usermod", "--add-subuids", "400000-465535", "--add-subgids",
-                        "400000-465535", USER], check=True)
+    if not has_subids("/etc/subuid", user) or not has_subids("/etc/subgid", user):
+        subprocess.run(["usermod", "--add-subuids", SUBIDS[user], "--add-subgids",
+                        SUBIDS[user], user], check=True)
     if podman:
         r = runuser(pw, ["podman", "unshare", "true"], stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT)
@@ -63,7 +68,7 @@ def make_user(podman=True):
 
 
 def user_env(pw, **extra):
-    env = {"HOME": pw.pw_dir, "USER": USER, "LOGNAME": USER, "PATH": PATH}
+    env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "LOGNAME": pw.pw_name, "PATH": PATH}
     env.update(extra)
     return env
 
@@ -71,7 +76,7 @@ def user_env(pw, **extra):
 def runuser(pw, argv, env=None, cwd="/", **kw):
     """argv as the test user, in a clean environment (runuser, env -i)."""
     env = env or user_env(pw)
-    return subprocess.run(["runuser", "-u", USER, "--", "env", "-i"] +
+    return subprocess.run(["runuser", "-u", pw.pw_name, "--", "env", "-i"] +
                           [f"{k}={v}" for k, v in env.items()] + list(argv), cwd=cwd, **kw)
 
 
@@ -82,7 +87,7 @@ def seed_kernel(pw, root_kernel_dir):
     script = os.path.join(build_dir(), "lbx", "build-kernel.sh")
     r = runuser(pw, ["sh", script, "--print-key"], stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"build-kernel.sh --print-key failed as {USER}")
+        raise RuntimeError(f"build-kernel.sh --print-key failed as {pw.pw_name}")
     key = r.stdout.strip().splitlines()[-1]
     dest = os.path.join(pw.pw_dir, ".cache", "lbx", "kernel", key)
     if not os.path.exists(os.path.join(dest, "vmlinux")):

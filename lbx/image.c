@@ -432,25 +432,27 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 		    size_t errsz)
 {
 	struct build b = { .c = c, .p = p, .err = err, .errsz = errsz };
+	bool need_tree;
 	int rc;
 
 	err[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &b.t0);
-	/* The first up of a VM box builds the kernel into the user's cache, on the terminal. */
-	if (!rebuild && c->engine != ENGINE_LIGHT && lbx_asset_ensure_kernel(err, errsz) < 0)
-		return -ENOENT;
 	box_path(p->data, "root", b.root, sizeof(b.root));
 	box_path(p->data, "root.new", b.tmp, sizeof(b.tmp));
 	box_path(p->data, "root.old", b.old, sizeof(b.old));
-	if (!rebuild && access(b.root, F_OK) == 0)
+	need_tree = rebuild || access(b.root, F_OK) < 0;
+	/* Rootless podman and mmdebstrap need subordinate ids: one line with the fix. */
+	if (((need_tree && strcmp(c->image, "busybox")) || c->engine == ENGINE_LIGHT) &&
+	    !doctor_has_subids(err, errsz))
+		return -EPERM;
+	/* The first up of a VM box builds the kernel into the user's cache, on the terminal. */
+	if (!rebuild && c->engine != ENGINE_LIGHT && lbx_asset_ensure_kernel(err, errsz) < 0)
+		return -ENOENT;
+	if (!need_tree)
 		return 0;
 	if (box_mkdirs(p->data, 0700) < 0 || box_remove_tree(b.tmp) < 0 ||
 	    box_remove_tree(b.old) < 0 || mkdir(b.tmp, 0755) < 0)
 		return failed(&b, -EIO, "cannot prepare %s: %s", b.tmp, strerror(errno));
-	/* Rootless podman and mmdebstrap need subordinate ids: one line with the fix. */
-	if ((strcmp(c->image, "busybox") || c->engine == ENGINE_LIGHT) &&
-	    !doctor_has_subids(err, errsz))
-		return -EPERM;
 	progress(&b, "making its root tree from the %s image", c->image);
 	if (!strcmp(c->image, "busybox")) {
 		rc = unpack_busybox(&b);

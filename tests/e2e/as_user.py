@@ -47,7 +47,8 @@ def main():
         if mode is not None and mode & 0o006 != 0o006:
             print(f"# {TUN} is {mode:04o} here; 0666 (udev's default) for this run", flush=True)
             os.chmod(TUN, 0o666)
-        env = userlib.user_env(pw, LBX_BUILD_DIR=build_dir(), PYTHONDONTWRITEBYTECODE="1")
+        env = userlib.user_env(pw, LBX_BUILD_DIR=build_dir(), PYTHONDONTWRITEBYTECODE="1",
+                               PYTHONUNBUFFERED="1")
         # The system's python: the one running this may live in root's home.
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         r = userlib.runuser(pw, [python, script] + args[1:], env=env, cwd="/tmp")

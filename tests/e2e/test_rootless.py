@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import build_dir, main  # noqa: E402
+from lbxtest import Skip, build_dir, main  # noqa: E402
 from testlib import http_server  # noqa: E402
 import userlib  # noqa: E402
 from userlib import USER  # noqa: E402
@@ -128,5 +128,68 @@ def test_rootless(t):
         shutil.rmtree(u.project, True)
 
 
+def test_what_a_user_lacks(t):
+    """A user with nothing granted (nobody: no subordinate ids; here also no
+    /dev/kvm and, at 0600, no /dev/net/tun) reads one line per problem with
+    its fix, from lbx doctor and from lbx up."""
+    if os.getuid() != 0:
+        raise Skip("needs root to run as nobody")
+    userlib.check_reachable(os.path.join(build_dir(), "lbx", "lbx"))
+    import pwd
+    import tempfile
+    pw = pwd.getpwnam("nobody")
+    if userlib.has_subids("/etc/subuid", "nobody"):
+        raise Skip("nobody has subordinate ids on this host")
+    tmp = tempfile.mkdtemp(prefix="lbx-nobody-")
+    os.chmod(tmp, 0o755)
+    try:
+        env = {"HOME": tmp, "USER": "nobody", "LOGNAME": "nobody", "PATH": userlib.PATH,
+               "XDG_RUNTIME_DIR": tmp + "/run", "XDG_DATA_HOME": tmp + "/data",
+               "XDG_CONFIG_HOME": tmp + "/config", "XDG_CACHE_HOME": tmp + "/cache"}
+        proj = os.path.join(tmp, "proj")
+        os.makedirs(proj)
+        with open(os.path.join(proj, "lbx.json"), "w") as f:
+            f.write('{"name": "nobodys", "image": "debian"}')
+        subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", tmp], check=True)
+        exe = os.path.join(build_dir(), "lbx", "lbx")
+
+        def run(*args):
+            return subprocess.run(["runuser", "-u", "nobody", "--", "env", "-i"] +
+                                  [f"{k}={v}" for k, v in env.items()] + [exe] + list(args),
+                                  cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        r = run("doctor", "--json")
+        try:
+            checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        except (ValueError, KeyError):
+            checks = {}
+        sub = checks.get("subids", {})
+        t.ok(r.returncode == 1 and sub.get("ok") is False and
+             "usermod --add-subuids" in (sub.get("fix") or ""),
+             "doctor --json as nobody: no subordinate ids, and the usermod that adds them",
+             r.stdout + r.stderr)
+        kvm = checks.get("kvm", {})
+        if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
+            t.ok(kvm.get("ok") is False and "usermod -aG kvm" in (kvm.get("fix") or ""),
+                 "doctor: /dev/kvm closed to this user, fixed by the kvm group", kvm)
+        else:
+            t.skip("doctor names the kvm group", "/dev/kvm is open to everyone here")
+        r = run("doctor", "--quiet")
+        lines = r.stdout.strip().splitlines()
+        t.ok(lines and all(line.startswith("lbx: ") and "Fix: " in line for line in lines) and
+             any(line.startswith("lbx: subids:") for line in lines),
+             "doctor --quiet: one line per problem, each with its fix", r.stdout)
+        r = run("up")
+        last = r.stderr.strip().splitlines()[-1:] or [""]
+        t.ok(r.returncode != 0 and "subordinate" in last[0] and "usermod" in last[0],
+             "lbx up of a Debian box stops with one line naming the fix (no mmdebstrap run)",
+             r.stderr)
+        if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
+            t.ok("/dev/kvm cannot be opened (Permission denied); 'sudo usermod -aG kvm" in
+                 r.stderr, "and first one line on /dev/kvm: the kvm group is the fix", r.stderr)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
 if __name__ == "__main__":
-    main([test_rootless])
+    main([test_what_a_user_lacks, test_rootless])

@@ -293,6 +293,10 @@ static void check_kernel(struct check *c)
 	c->name = "kernel";
 	c->feature = "engines vm and qemu (the guest kernel)";
 	c->ok = lbx_asset(ASSET_KERNEL, path, sizeof(path), err, sizeof(err)) == 0;
+	/* The asset's message ends in its own advice; the fix column has that. */
+	char *advice = c->ok ? NULL : strstr(err, ": 'lbx up' builds");
+	if (advice)
+		*advice = '\0';
 	snprintf(c->detail, sizeof(c->detail), "%s", c->ok ? path : err);
 	if (!c->ok)
 		snprintf(c->fix, sizeof(c->fix),

@@ -5,7 +5,8 @@
 The user's uid is kept inside, so the project's files stay theirs; the
 container's root is a subordinate uid on the host, which must still leave
 the agent's socket to the user (and only to the host side of it). The box
-uses the busybox image (no debootstrap, which needs root). Run as root, the
+uses the busybox image (the Debian base as an ordinary user is
+images-user's: as_user.py runs test_images.py as one). Run as root, the
 test makes a user of its own for this (lbx-rootless, kept for the next run)
 and runs the real CLI as that user; the network part needs /dev/net/tun
 usable by that user, which is udev's default (0666): a host that has it

@@ -27,8 +27,10 @@ kernel: build
 # lbx in PREFIX/bin, its helpers in PREFIX/libexec/lbx, data in PREFIX/share/lbx,
 # man pages and bash/zsh completions. The kernel is built on first use.
 install: build
-	@meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
-	@ninja -C $(BUILD) >/dev/null
+	@[ "$$(meson introspect --buildoptions $(BUILD) | python3 -c 'import json, sys; \
+		print([o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"][0])')" = \
+		"$(PREFIX)" ] || { meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null && \
+		ninja -C $(BUILD) >/dev/null; }
 	@meson install -C $(BUILD) --quiet --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 run: build kernel

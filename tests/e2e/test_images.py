@@ -25,7 +25,22 @@ CONTAINERFILE = """\
 FROM localhost/lbx-debian:bookworm
 RUN useradd -u 1234 -m alice && install -o alice -g alice -m 0600 /dev/null /home/alice/secret
 RUN echo {marker} > /etc/lbx-built
+RUN (curl -s --max-time 10 http://{host}/ || echo unreachable) > /etc/lbx-build-net; \
+    ls /sys/class/net > /etc/lbx-build-ifs
 """
+
+
+def host_address():
+    """This host's address on its default route (not loopback), or None."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.255", 9))  # no packet is sent: this only picks a route
+        return s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
 
 
 def need(*programs):
@@ -50,6 +65,10 @@ class Env:
         # rule lets it reach the first; the second, without a rule, is refused.
         self.allowed = http_server(body=b"hello from the host\n")
         self.other = http_server(body=b"hello from the host\n")
+        # What a Containerfile's RUN step must not reach: the host on its own address.
+        self.host_ip = host_address()
+        self.build_peer = http_server(addr="0.0.0.0", body=b"reached at build time\n")
+        self.build_url = f"{self.host_ip or '127.0.0.1'}:{self.build_peer.server_address[1]}"
 
     def lbx(self, *args, timeout=300):
         return subprocess.run([self.exe] + list(args), cwd=self.project, env=self.env,
@@ -77,7 +96,7 @@ class Env:
         self.lbx("down", self.name, timeout=120)
         if self.agent:
             stop_process(self.agent)
-        for srv in (self.allowed, self.other):
+        for srv in (self.allowed, self.other, self.build_peer):
             srv.shutdown()
             srv.server_close()
         subprocess.run(["podman", "rmi", "--force", "localhost/lbx-box:" + self.name],
@@ -105,6 +124,13 @@ def check_tree(t, e):
     t.ok(os.lstat(su).st_mode & 0o6000 == 0 and xattr(su) == "0:0:04755",
          "set-uid lives in the xattr only, not on the host", (oct(os.lstat(su).st_mode), xattr(su)))
     t.eq(xattr(os.path.join(e.root, "etc", "shadow")), "0:42:0640", "/etc/shadow keeps group shadow")
+    with open(os.path.join(e.root, "etc", "lbx-build-net")) as f:
+        net = f.read()
+    with open(os.path.join(e.root, "etc", "lbx-build-ifs")) as f:
+        ifs = f.read().split()
+    t.ok(net == "unreachable\n" and ifs == ["lo"],
+         f"a RUN step has no network: only lo, and the host ({e.build_url}) is not reached",
+         (net, ifs))
 
 
 def check_light(t, e, fps):
@@ -225,7 +251,7 @@ def test_images(t):
     e = Env()
     try:
         fps = e.start_agent()
-        e.write("Containerfile", CONTAINERFILE.format(marker="one"))
+        e.write("Containerfile", CONTAINERFILE.format(marker="one", host=e.build_url))
         e.write("lbx.json", json.dumps({
             "name": e.name, "image": {"containerfile": "Containerfile"},
             "ssh": {"keys": [{"key": fps[0]}]},
@@ -243,7 +269,7 @@ def test_images(t):
         if not check_light(t, e, fps):
             return
         # A rebuild (changed Containerfile) keeps the home and the project.
-        e.write("Containerfile", CONTAINERFILE.format(marker="two"))
+        e.write("Containerfile", CONTAINERFILE.format(marker="two", host=e.build_url))
         r = e.lbx("build", timeout=2400)
         t.ok(r.returncode == 0 and b"kept the box's home" in r.stderr,
              "lbx build again keeps the box's home", r.stderr.decode()[-2000:])

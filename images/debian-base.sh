@@ -93,6 +93,7 @@ $(tail -n 5 "$dir/mmdebstrap.log")"
 	mv "$dir/rootfs.tar.new" "$dir/rootfs.tar"
 	say "built in $(($(date +%s) - start)) s ($(du -sh "$dir/rootfs.tar" | cut -f1))"
 fi
+[ -n "${start:-}" ] || say "cached tarball ($dir/rootfs.tar)"
 say "importing into podman as $ref"
 podman import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
 	"$dir/rootfs.tar" "$ref" >/dev/null || die "podman import of $dir/rootfs.tar failed"

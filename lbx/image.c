@@ -445,6 +445,16 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 	if (((need_tree && strcmp(c->image, "busybox")) || c->engine == ENGINE_LIGHT) &&
 	    !doctor_has_subids(err, errsz))
 		return -EPERM;
+	/* Engine light's network is a tap the agent makes: the user must open /dev/net/tun. */
+	if (c->engine == ENGINE_LIGHT && !c->net_none && !doctor_tun_usable(err, errsz)) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errsz - n,
+			 "; or set \"network\": {\"mode\": \"none\"} in %s for a "
+			 "box without network",
+			 c->file && c->file[0] ? c->file : "lbx.json");
+		return -EACCES;
+	}
 	/* The first up of a VM box builds the kernel into the user's cache, on the terminal. */
 	if (!rebuild && c->engine != ENGINE_LIGHT && lbx_asset_ensure_kernel(err, errsz) < 0)
 		return -ENOENT;

@@ -174,8 +174,13 @@ def check_light(t, e, fps):
     # The agent's own socket is in the container: a session connecting to it
     # (Landlock cannot stop a unix connect) is refused by peer credentials.
     r = e.sh("curl -s --max-time 10 --unix-socket /run/lbx/host/agent.sock http://box/; echo rc=$?")
-    logs = e.lbx("logs", e.name).stdout.decode(errors="replace")
-    # The agent refuses the peer (rootful), or the connect fails outright (rootless: rc 7).
+    # The agent's warning reaches the console log through podman: give it a moment.
+    for _ in range(20):
+        logs = e.lbx("logs", e.name).stdout.decode(errors="replace")
+        if "refused a connection from pid" in logs:
+            break
+        time.sleep(0.5)
+    # The agent refuses the peer, or the connect fails outright (rc 7).
     t.ok(b"rc=0" not in r.stdout and ("refused a connection from pid" in logs or
                                       b"rc=7" in r.stdout),
          "a session that connects to the agent's socket is refused (only the host drives it)",

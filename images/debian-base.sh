@@ -95,7 +95,7 @@ $(tail -n 5 "$dir/mmdebstrap.log")"
 fi
 [ -n "${start:-}" ] || say "cached tarball ($dir/rootfs.tar)"
 say "importing into podman as $ref"
-podman import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+podman import --quiet --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
 	"$dir/rootfs.tar" "$ref" >/dev/null || die "podman import of $dir/rootfs.tar failed"
 
 # The bases of older recipes are nobody's now: their tarballs go (one not

@@ -116,8 +116,7 @@ static int run_last_line(char *const argv[], char *line, size_t sz)
 	pid = start(argv, -1, fds[1], NULL);
 	close(fds[1]);
 	/* Keep the tail: the last line is what we want. */
-	while ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
-	       (got < 0 && errno == EINTR)) {
+	while ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (got < 0 && errno == EINTR)) {
 		n += got > 0 ? (size_t)got : 0;
 		if (n == sizeof(buf) - 1) {
 			memmove(buf, buf + n / 2, n - n / 2);
@@ -161,10 +160,8 @@ static int debian_base(struct build *b)
 	char *argv[] = { "sh", script, NULL };
 	rc = run_last_line(argv, b->ref, sizeof(b->ref));
 	if (rc != 0 || strncmp(b->ref, "localhost/lbx-debian:", 21))
-		return failed(b, -EIO,
-			      "the Debian base image could not be built (%s exited with "
-			      "status %d; see the lines above)",
-			      script, rc);
+		return failed(b, -EIO, "the Debian base image could not be built (%s exited with "
+				       "status %d; see the lines above)", script, rc);
 	return 0;
 }
 
@@ -185,10 +182,8 @@ static int containerfile_wants_base(struct build *b, bool *wants)
 		if (fd >= 0)
 			close(fd);
 		free(text);
-		return failed(b, -e,
-			      "cannot read the Containerfile %s (image.containerfile in %s): "
-			      "%s",
-			      b->c->containerfile, b->c->file, strerror(e));
+		return failed(b, -e, "cannot read the Containerfile %s (image.containerfile in %s): "
+				     "%s", b->c->containerfile, b->c->file, strerror(e));
 	}
 	close(fd);
 	text[n] = '\0';
@@ -201,9 +196,7 @@ static int containerfile_wants_base(struct build *b, bool *wants)
 /* The id of a local image ("" if there is none). */
 static void image_id(const char *ref, char *id, size_t sz)
 {
-	char *argv[] = {
-		IMAGE_PODMAN, "image", "inspect", "--format", "{{.Id}}", (char *)ref, NULL
-	};
+	char *argv[] = { IMAGE_PODMAN, "image", "inspect", "--format", "{{.Id}}", (char *)ref, NULL };
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), saved = dup(2);
 
 	/* "no such image" is the expected answer the first time: keep it off the terminal. */
@@ -258,19 +251,16 @@ static int containerfile_build(struct build *b)
 	 * The Containerfile comes from the project, which the box can write:
 	 * its RUN steps get no network at all, or they would reach what the
 	 * box's policy denies (the host's services, its LAN) with podman's
-	 * network. FROM images are pulled by podman itself, outside RUN.
+	 * network: rootless podman build even runs them in the host's network
+	 * namespace. FROM images are pulled by podman itself, outside RUN.
 	 */
-	char *argv[] = {
-		IMAGE_PODMAN, "build", IMAGE_PODMAN_ULIMITS, "--network",	  "none", "-t",
-		b->ref,	      "-f",    b->c->containerfile,  b->c->build_context, NULL
-	};
+	char *argv[] = { IMAGE_PODMAN, "build", IMAGE_PODMAN_ULIMITS, "--network", "none", "-t",
+			 b->ref, "-f", b->c->containerfile, b->c->build_context, NULL };
 	image_id(b->ref, old_id, sizeof(old_id));
 	rc = run(argv, -1, NULL);
 	if (rc != 0)
-		return failed(b, -EIO,
-			      "podman build of %s failed (status %d; see its output "
-			      "above)",
-			      b->c->containerfile, rc);
+		return failed(b, -EIO, "podman build of %s failed (status %d; see its output "
+				       "above)", b->c->containerfile, rc);
 	/* The image this build replaced is nobody's now: do not let them pile up. */
 	image_id(b->ref, new_id, sizeof(new_id));
 	if (old_id[0] && strcmp(old_id, new_id))
@@ -369,9 +359,9 @@ static int add_mount_points(struct build *b)
 	static const struct {
 		const char *dir;
 		mode_t mode;
-	} dirs[] = { { "proc", 0555 }, { "sys", 0555 },	 { "dev", 0755 },  { "run", 0755 },
+	} dirs[] = { { "proc", 0555 }, { "sys", 0555 }, { "dev", 0755 }, { "run", 0755 },
 		     { "tmp", 01777 }, { "root", 0700 }, { "home", 0755 }, { "mnt", 0755 },
-		     { "etc", 0755 },  { "bin", 0755 } };
+		     { "etc", 0755 }, { "bin", 0755 } };
 	char d[PATH_MAX + 32];
 
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(dirs); i++) {
@@ -400,9 +390,8 @@ static int carry_home(struct build *b)
 	int rc = box_mkdirs(to, 0755);
 	*slash = '/';
 	if (rc < 0 || rename(from, to) < 0)
-		return failed(b, rc < 0 ? rc : -errno,
-			      "cannot move the box's home %s into the new "
-			      "tree: %s",
+		return failed(b, rc < 0 ? rc : -errno, "cannot move the box's home %s into the new "
+						       "tree: %s",
 			      home, strerror(rc < 0 ? -rc : errno));
 	progress(b, "kept the box's home %s", home);
 	return 0;
@@ -428,8 +417,8 @@ static int swap_in(struct build *b)
 	return 0;
 }
 
-int image_make_root(const struct box_config *c, const struct box_paths *p, bool rebuild, char *err,
-		    size_t errsz)
+int image_make_root(const struct box_config *c, const struct box_paths *p, bool rebuild,
+		    char *err, size_t errsz)
 {
 	struct build b = { .c = c, .p = p, .err = err, .errsz = errsz };
 	bool need_tree;
@@ -450,8 +439,8 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 		size_t n = strlen(err);
 
 		snprintf(err + n, errsz - n,
-			 "; or set \"network\": {\"mode\": \"none\"} in %s for a "
-			 "box without network",
+			 "; or set \"network\": {\"mode\": \"none\"} in %s for a box without "
+			 "network",
 			 c->file && c->file[0] ? c->file : "lbx.json");
 		return -EACCES;
 	}

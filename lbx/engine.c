@@ -45,9 +45,11 @@ bool engine_host_has_kvm(char *why, size_t sz)
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
+		int e = errno;
+
 		/* The one line lbx up prints names the fix (ordinary users: the kvm group). */
-		snprintf(why, sz, "/dev/kvm cannot be opened (%s)%s", strerror(errno),
-			 errno == EACCES ? "; 'sudo usermod -aG kvm $USER', then log in again, "
+		snprintf(why, sz, "/dev/kvm cannot be opened (%s)%s", strerror(e),
+			 e == EACCES ? "; 'sudo usermod -aG kvm $USER', then log in again, "
 					   "lets you use it"
 					 : "");
 		return false;

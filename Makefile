@@ -1,11 +1,14 @@
 # lbx: thin wrapper. The build is meson (build-aux/ holds the scripts).
 #   make run     set up, build, boot a box and open a shell in it
 #   make check   set up, build, run every test layer; last line is the summary
+#   make install install lbx (PREFIX, default /usr/local; DESTDIR respected)
 
 BUILD ?= build
 MESON_FLAGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all setup build kernel run check fuzz bench clean
+.PHONY: all setup build kernel run check fuzz bench clean install
 
 all: build
 
@@ -13,13 +16,22 @@ setup:
 	@build-aux/setup.sh
 
 build: setup
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(MESON_FLAGS) $(BUILD) >/dev/null
+	@[ -f $(BUILD)/build.ninja ] || meson setup --prefix=$(PREFIX) $(MESON_FLAGS) $(BUILD) >/dev/null
 	@ninja -C $(BUILD)
 
-# The kernel's cache directory is recorded where lbx (run from the build tree) finds it.
+# The kernel goes into the cache of whoever runs this; lbx finds it there by
+# its key (build-kernel.sh --print-key), so nothing records a path.
 kernel: build
-	@kernel-config/build-kernel.sh > $(BUILD)/kernel-dir.tmp && \
-		tail -n 1 $(BUILD)/kernel-dir.tmp > $(BUILD)/kernel-dir && rm -f $(BUILD)/kernel-dir.tmp
+	@kernel-config/build-kernel.sh >/dev/null
+
+# lbx in PREFIX/bin, its helpers in PREFIX/libexec/lbx, data in PREFIX/share/lbx,
+# man pages and bash/zsh completions. The kernel is built on first use.
+install: build
+	@[ "$$(meson introspect --buildoptions $(BUILD) | python3 -c 'import json, sys; \
+		print([o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"][0])')" = \
+		"$(PREFIX)" ] || { meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null && \
+		ninja -C $(BUILD) >/dev/null; }
+	@meson install -C $(BUILD) --quiet --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 run: build kernel
 	@build-aux/run.sh $(BUILD)

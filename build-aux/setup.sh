@@ -11,7 +11,7 @@ linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils
 qemu-system-x86 busybox-static cpio file e2fsprogs
 libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
-podman runc uidmap debootstrap
+podman runc uidmap mmdebstrap
 libslirp-dev
 "
 

@@ -1,22 +1,28 @@
 #!/bin/sh
-# The Debian base image of lbx: bookworm from debootstrap (no registry
+# The Debian base image of lbx: bookworm from mmdebstrap (no registry
 # needed), imported into podman's local store for boxes and Containerfiles
 # to build FROM.
 #
 #   debian-base.sh [--print-key]
 #
 # The recipe is this script: the suite, the package set and the finishing
-# steps below. The cache entry is keyed by its hash, so a second run does
+# hooks below. The cache entry is keyed by its hash, so a second run does
 # no work and any change to the recipe builds a new entry:
 #
-#   <cache>/images/debian-bookworm-<key>/rootfs.tar   the tree, as debootstrap made it
+#   <cache>/images/debian-bookworm-<key>/rootfs.tar   the tree, as mmdebstrap made it
 #   podman: localhost/lbx-debian:bookworm-<key>       imported from that tarball,
 #           also tagged localhost/lbx-debian:bookworm and :latest
 #
 # <cache> is $LBX_CACHE_DIR, else $XDG_CACHE_HOME/lbx, else ~/.cache/lbx.
 # $LBX_DEBIAN_MIRROR overrides the mirror (it is not part of the key).
 # Progress goes to stderr; on success the last line of stdout is the image
-# reference. Needs root, or podman's user namespace (podman unshare).
+# reference.
+#
+# One recipe for everyone: mmdebstrap --mode=unshare builds the tree in a
+# user namespace, where the caller is root and its subordinate ids
+# (/etc/subuid, /etc/subgid) are everyone else, and writes the tarball
+# with the owners the image needs. No mknod, no chroot on the host, no
+# root: an ordinary user with subordinate ids runs it as root does.
 set -eu
 
 suite=bookworm
@@ -34,12 +40,6 @@ cache=${LBX_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:?}/.cache}/lbx}
 dir=$cache/images/debian-$suite-$key
 ref=localhost/lbx-debian:$suite-$key
 
-# Root builds the tree directly; anyone else in podman's user namespace,
-# where they are root and their subordinate ids are everyone else.
-as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else podman unshare "$@"; fi
-}
-
 tag_and_print() {
 	podman tag "$ref" localhost/lbx-debian:$suite localhost/lbx-debian:latest >&2 ||
 		die "podman tag $ref failed"
@@ -47,6 +47,9 @@ tag_and_print() {
 	exit 0
 }
 
+# mmdebstrap and newuidmap live in /usr/bin, but look in sbin too for tools
+# an ordinary user's PATH lacks.
+PATH=$PATH:/usr/sbin:/sbin
 command -v podman >/dev/null || die "podman is not installed (make setup installs it)"
 if podman image exists "$ref"; then
 	say "cached ($ref)"
@@ -57,44 +60,42 @@ mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
 if [ ! -f "$dir/rootfs.tar" ]; then
-	command -v debootstrap >/dev/null ||
-		die "debootstrap is not installed (make setup installs it)"
-	tree=$dir/tree
-	as_root rm -rf "$tree"
-	start=$(date +%s)
-	say "building $suite (minbase + $packages) from $mirror with debootstrap;" \
-		"this takes a few minutes, once (log: $dir/debootstrap.log)"
-	# debootstrap names each package as it handles it; show each stage once.
-	# Downloaded packages are kept for the next recipe (--cache-dir).
-	mkdir -p "$cache/images/debs"
-	if ! { as_root debootstrap --variant=minbase --include="$packages" \
-		--cache-dir="$cache/images/debs" --components=main "$suite" "$tree" "$mirror" 2>&1 || echo "@failed"; } |
-		tee "$dir/debootstrap.log" |
-		awk '/^@failed/ { exit 1 }
-		     /^I: / { v = $2; if (!(v in seen)) { seen[v] = 1; print "lbx: debian base: " v " ..."; fflush() } }' >&2
-	then
-		die "debootstrap failed; the end of $dir/debootstrap.log:
-$(tail -n 5 "$dir/debootstrap.log")"
+	command -v mmdebstrap >/dev/null ||
+		die "mmdebstrap is not installed (make setup installs it; or 'sudo apt-get install mmdebstrap')"
+	user=$(id -un)
+	if [ "$(id -u)" != 0 ] && { ! grep -q "^\($user\|$(id -u)\):" /etc/subuid 2>/dev/null ||
+		! grep -q "^\($user\|$(id -u)\):" /etc/subgid 2>/dev/null; }; then
+		die "$user has no subordinate ids in /etc/subuid and /etc/subgid, which mmdebstrap's" \
+			"user namespace needs: 'sudo usermod --add-subuids 100000-165535" \
+			"--add-subgids 100000-165535 $user'"
 	fi
-	say "finishing: locales (C.UTF-8, en_US.UTF-8), no apt caches"
-	as_root sh -c '
-		set -e
-		echo "en_US.UTF-8 UTF-8" >"$1/etc/locale.gen"
-		chroot "$1" /usr/sbin/locale-gen >/dev/null
-		echo "LANG=C.UTF-8" >"$1/etc/default/locale"
-		chroot "$1" apt-get clean
-		rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log
-		: >"$1/etc/hostname"
-		rm -f "$1/etc/resolv.conf"
-	' sh "$tree"
-	say "packing the tree"
-	as_root tar --numeric-owner -C "$tree" -cf "$dir/rootfs.tar.new" .
+	start=$(date +%s)
+	say "building $suite (minbase + $packages) from $mirror with mmdebstrap" \
+		"(once; log: $dir/mmdebstrap.log)"
+	# mmdebstrap names each stage with an "I: " line; show those, the rest goes to the log.
+	# The customize hooks run inside the user namespace, as the image's root.
+	rm -f "$dir/rootfs.tar.new"
+	if ! { mmdebstrap --mode=unshare --variant=minbase --format=tar \
+		--include="$packages" --components=main \
+		--customize-hook='echo "en_US.UTF-8 UTF-8" >"$1/etc/locale.gen"' \
+		--customize-hook='chroot "$1" /usr/sbin/locale-gen >/dev/null' \
+		--customize-hook='echo "LANG=C.UTF-8" >"$1/etc/default/locale"' \
+		--customize-hook='rm -rf "$1"/var/log/*.log "$1"/var/cache/apt/*.bin; : >"$1/etc/hostname"; rm -f "$1/etc/resolv.conf"' \
+		"$suite" "$dir/rootfs.tar.new" "$mirror" 2>&1 || echo "@failed"; } |
+		tee "$dir/mmdebstrap.log" |
+		awk '/^@failed/ { exit 1 }
+		     /^I: .*\.\.\.$/ { sub(/^I: /, ""); sub(/\.\.\.$/, ""); print "lbx: debian base: " $0 " ..."; fflush() }' >&2
+	then
+		rm -f "$dir/rootfs.tar.new"
+		die "mmdebstrap failed; the end of $dir/mmdebstrap.log:
+$(tail -n 5 "$dir/mmdebstrap.log")"
+	fi
 	mv "$dir/rootfs.tar.new" "$dir/rootfs.tar"
-	as_root rm -rf "$tree"
 	say "built in $(($(date +%s) - start)) s ($(du -sh "$dir/rootfs.tar" | cut -f1))"
 fi
+[ -n "${start:-}" ] || say "cached tarball ($dir/rootfs.tar)"
 say "importing into podman as $ref"
-podman import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+podman import --quiet --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
 	"$dir/rootfs.tar" "$ref" >/dev/null || die "podman import of $dir/rootfs.tar failed"
 
 # The bases of older recipes are nobody's now: their tarballs go (one not
@@ -107,7 +108,8 @@ for old in "$cache/images/debian-$suite-"*; do
 		flock -n 8 || exit 0
 		say "removing the base of an older recipe ($oldkey)"
 		podman rmi "localhost/lbx-debian:$suite-$oldkey" >/dev/null 2>&1 || true
-		as_root rm -rf "$old"
+		# An older recipe's tree may hold files of subordinate ids (debootstrap era).
+		rm -rf "$old" 2>/dev/null || podman unshare rm -rf "$old" 2>/dev/null || true
 	) 8>>"$old/.lock"
 done
 tag_and_print

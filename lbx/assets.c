@@ -2,88 +2,318 @@
 #include "assets.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "box.h"
+#include "log.h"
 
-/* The build directory lbx runs from, if it runs from one. */
-static int build_root(char *buf, size_t sz)
+/* Relative to the prefix; meson passes the configured ones. */
+#ifndef LBX_BINDIR
+#define LBX_BINDIR "bin"
+#endif
+#ifndef LBX_LIBEXECDIR
+#define LBX_LIBEXECDIR "libexec/lbx"
+#endif
+#ifndef LBX_DATADIR
+#define LBX_DATADIR "share/lbx"
+#endif
+
+enum layout { LAYOUT_NONE, LAYOUT_BUILD, LAYOUT_INSTALLED, LAYOUT_FLAT };
+
+enum where { PROGRAM, DATA };
+
+static const struct {
+	const char *build_rel; /* inside the build tree */
+	const char *installed; /* inside the libexec or data directory */
+	enum where where;
+	const char *what;
+} assets[] = {
+	[ASSET_VSOCKD] = { "backends/vsock/lbx-vsockd", "lbx-vsockd", PROGRAM, "lbx-vsockd" },
+	[ASSET_FSD] = { "backends/fsd/lbx-fsd", "lbx-fsd", PROGRAM, "lbx-fsd" },
+	[ASSET_VMM] = { "vmm/lbx-vmm", "lbx-vmm", PROGRAM, "lbx-vmm" },
+	[ASSET_SSH_PROXY] = { "vsock-ssh/lbx-ssh-proxy", "lbx-ssh-proxy", PROGRAM,
+			      "lbx-ssh-proxy" },
+	[ASSET_NETD] = { "backends/net/lbx-netd", "lbx-netd", PROGRAM, "lbx-netd" },
+	[ASSET_KERNEL] = { NULL, NULL, DATA, "the guest kernel" },
+	[ASSET_INITRAMFS] = { "images/initramfs.cpio", "initramfs.cpio", DATA, "the initramfs" },
+	[ASSET_BUSYBOX_IMAGE] = { "images/busybox.cpio", "busybox.cpio", DATA,
+				  "the busybox image" },
+	[ASSET_AGENT] = { "guest-agent/lbx-agent", "lbx-agent", PROGRAM, "lbx-agent" },
+	[ASSET_OWN_TREE] = { "images/lbx-own-tree", "lbx-own-tree", PROGRAM, "lbx-own-tree" },
+	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh", DATA,
+				"the Debian base image's recipe" },
+	[ASSET_BUILD_KERNEL] = { "lbx/build-kernel.sh", "build-kernel.sh", DATA,
+				 "the guest kernel's recipe (build-kernel.sh)" },
+};
+
+/* Strip the last n components of path, in place: 0, or -ENOENT. */
+static int strip_components(char *path, int n)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	for (int i = 0; i < n; i++) {
+		char *slash = strrchr(path, '/');
 
-	if (n <= 0)
-		return -ENOENT;
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) { /* BUILD/lbx/lbx -> BUILD */
-		slash = strrchr(exe, '/');
-		if (!slash)
+		if (!slash || slash == path)
 			return -ENOENT;
 		*slash = '\0';
 	}
-	if (snprintf(buf, sz, "%s", exe) >= (int)sz)
+	return 0;
+}
+
+static bool ends_with_dir(const char *path, const char *suffix)
+{
+	size_t n = strlen(path), m = strlen(suffix);
+
+	return n > m && path[n - m - 1] == '/' && !strcmp(path + n - m, suffix);
+}
+
+/*
+ * Which layout lbx runs from, and its base: the build tree, the prefix, or
+ * the flat LBX_LIBEXEC_DIR.
+ */
+static enum layout find_layout(char *base, size_t sz)
+{
+	const char *flat = getenv("LBX_LIBEXEC_DIR");
+	char exe[PATH_MAX], probe[PATH_MAX + 32];
+	ssize_t n;
+
+	if (flat && flat[0]) {
+		snprintf(base, sz, "%s", flat);
+		return LAYOUT_FLAT;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return LAYOUT_NONE;
+	exe[n] = '\0';
+	if (strip_components(exe, 1) < 0) /* the directory lbx is in */
+		return LAYOUT_NONE;
+	if (ends_with_dir(exe, "lbx")) { /* BUILD/lbx/lbx */
+		snprintf(probe, sizeof(probe), "%s/../meson-private", exe);
+		if (access(probe, F_OK) == 0 && strip_components(exe, 1) == 0) {
+			snprintf(base, sz, "%s", exe);
+			return LAYOUT_BUILD;
+		}
+	}
+	if (ends_with_dir(exe, LBX_BINDIR)) { /* PREFIX/bin/lbx */
+		int depth = 1;
+
+		for (const char *s = LBX_BINDIR; *s; s++)
+			depth += *s == '/';
+		if (strip_components(exe, depth) == 0) {
+			snprintf(base, sz, "%s", exe);
+			return LAYOUT_INSTALLED;
+		}
+	}
+	return LAYOUT_NONE;
+}
+
+const char *lbx_asset_layout(char *dir, size_t sz)
+{
+	switch (find_layout(dir, sz)) {
+	case LAYOUT_BUILD: return "build tree";
+	case LAYOUT_INSTALLED: return "installed";
+	case LAYOUT_FLAT: return "LBX_LIBEXEC_DIR";
+	default: snprintf(dir, sz, "?"); return "unknown";
+	}
+}
+
+static int asset_path(enum lbx_asset a, char *buf, size_t sz)
+{
+	char base[PATH_MAX];
+	int n;
+
+	switch (find_layout(base, sizeof(base))) {
+	case LAYOUT_BUILD: n = snprintf(buf, sz, "%s/%s", base, assets[a].build_rel); break;
+	case LAYOUT_INSTALLED:
+		n = snprintf(buf, sz, "%s/%s/%s", base,
+			     assets[a].where == PROGRAM ? LBX_LIBEXECDIR : LBX_DATADIR,
+			     assets[a].installed);
+		break;
+	case LAYOUT_FLAT: n = snprintf(buf, sz, "%s/%s", base, assets[a].installed); break;
+	default: return -ENOENT;
+	}
+	return n < 0 || (size_t)n >= sz ? -ENAMETOOLONG : 0;
+}
+
+/* The user's cache: $LBX_CACHE_DIR, else $XDG_CACHE_HOME/lbx, else ~/.cache/lbx. */
+static int cache_dir(char *buf, size_t sz)
+{
+	const char *env = getenv("LBX_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (env && env[0])
+		n = snprintf(buf, sz, "%s", env);
+	else if (xdg && xdg[0])
+		n = snprintf(buf, sz, "%s/lbx", xdg);
+	else if (home && home[0])
+		n = snprintf(buf, sz, "%s/.cache/lbx", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= sz ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Run `sh script ARG` and keep the last line of its stdout; its stderr is
+ * ours (progress) or /dev/null. Exit status, or -errno.
+ */
+static int run_script(const char *script, const char *arg, bool quiet, char *line, size_t sz)
+{
+	char buf[4096];
+	size_t n = 0;
+	ssize_t got;
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(fds[1], 1) < 0 ||
+		    (quiet && dup2(devnull, 2) < 0))
+			_exit(127);
+		execlp("sh", "sh", script, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
+	       (got < 0 && errno == EINTR)) {
+		n += got > 0 ? (size_t)got : 0;
+		if (n == sizeof(buf) - 1) { /* keep the tail: the last line is the answer */
+			memmove(buf, buf + n / 2, n - n / 2);
+			n -= n / 2;
+		}
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	const char *last = strrchr(buf, '\n');
+	snprintf(line, sz, "%s", last ? last + 1 : buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* <cache>/kernel/<key>, the key from build-kernel.sh --print-key. */
+static int kernel_cache_dir(char *dir, size_t sz, char *err, size_t errsz)
+{
+	char script[PATH_MAX], cache[PATH_MAX], key[128];
+	int rc;
+
+	if (lbx_asset(ASSET_BUILD_KERNEL, script, sizeof(script), err, errsz) < 0)
+		return -ENOENT;
+	if (cache_dir(cache, sizeof(cache)) < 0) {
+		snprintf(err, errsz,
+			 "no cache directory for the guest kernel: set HOME or "
+			 "LBX_CACHE_DIR");
+		return -ENOENT;
+	}
+	rc = run_script(script, "--print-key", true, key, sizeof(key));
+	if (rc != 0 || !key[0] || strspn(key, "0123456789abcdef") != strlen(key)) {
+		snprintf(err, errsz,
+			 "cannot work out the guest kernel's cache key (%s --print-key "
+			 "exited with status %d; is linux-source-6.12 installed? 'make "
+			 "setup' installs it)",
+			 script, rc);
+		return -EIO;
+	}
+	if (snprintf(dir, sz, "%s/kernel/%s", cache, key) >= (int)sz)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
-static const struct {
-	const char *build_rel; /* inside the build tree */
-	const char *installed; /* inside LBX_LIBEXEC_DIR */
-	const char *what;
-} assets[] = {
-	[ASSET_VSOCKD] = { "backends/vsock/lbx-vsockd", "lbx-vsockd", "lbx-vsockd" },
-	[ASSET_FSD] = { "backends/fsd/lbx-fsd", "lbx-fsd", "lbx-fsd" },
-	[ASSET_VMM] = { "vmm/lbx-vmm", "lbx-vmm", "lbx-vmm" },
-	[ASSET_SSH_PROXY] = { "vsock-ssh/lbx-ssh-proxy", "lbx-ssh-proxy", "lbx-ssh-proxy" },
-	[ASSET_NETD] = { "backends/net/lbx-netd", "lbx-netd", "lbx-netd" },
-	[ASSET_KERNEL] = { NULL, "vmlinux", "the guest kernel" },
-	[ASSET_INITRAMFS] = { "images/initramfs.cpio", "initramfs.cpio", "the initramfs" },
-	[ASSET_BUSYBOX_IMAGE] = { "images/busybox.cpio", "busybox.cpio", "the busybox image" },
-	[ASSET_AGENT] = { "guest-agent/lbx-agent", "lbx-agent", "lbx-agent" },
-	[ASSET_OWN_TREE] = { "images/lbx-own-tree", "lbx-own-tree", "lbx-own-tree" },
-	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh",
-				"the Debian base image's recipe" },
-};
-
-static int kernel_path(const char *root, char *buf, size_t sz)
+static int kernel_path(char *buf, size_t sz, char *err, size_t errsz)
 {
 	const char *env = getenv("LBX_KERNEL_DIR");
-	char file[PATH_MAX + 16], dir[PATH_MAX];
+	char dir[PATH_MAX];
+	int rc;
 
 	if (env && env[0]) {
 		snprintf(dir, sizeof(dir), "%s", env);
-	} else {
-		if (box_path(root, "kernel-dir", file, sizeof(file)) ||
-		    box_read_file(file, dir, sizeof(dir)) <= 0)
-			return -ENOENT;
-		dir[strcspn(dir, "\n")] = '\0';
+	} else if ((rc = kernel_cache_dir(dir, sizeof(dir), err, errsz)) < 0) {
+		return rc;
 	}
-	return box_path(dir, "vmlinux", buf, sz);
+	if (box_path(dir, "vmlinux", buf, sz) == 0 && access(buf, R_OK) == 0)
+		return 0;
+	snprintf(err, errsz,
+		 "the guest kernel is not built (no %s): 'lbx up' builds it on first "
+		 "use, or run 'make kernel'%s",
+		 buf, env && env[0] ? " (or fix LBX_KERNEL_DIR)" : "");
+	return -ENOENT;
 }
 
 int lbx_asset(enum lbx_asset a, char *buf, size_t sz, char *err, size_t errsz)
 {
-	const char *libexec = getenv("LBX_LIBEXEC_DIR");
-	char root[PATH_MAX];
+	char base[PATH_MAX];
 	int rc;
 
-	if (libexec && libexec[0])
-		rc = box_path(libexec, assets[a].installed, buf, sz);
-	else if ((rc = build_root(root, sizeof(root))) == 0)
-		rc = a == ASSET_KERNEL ? kernel_path(root, buf, sz)
-				       : box_path(root, assets[a].build_rel, buf, sz);
+	if (a == ASSET_KERNEL)
+		return kernel_path(buf, sz, err, errsz);
+	rc = asset_path(a, buf, sz);
 	if (rc == 0 && access(buf, R_OK) == 0)
 		return 0;
-	if (a == ASSET_KERNEL)
-		snprintf(err, errsz, "the guest kernel is not built: run 'make kernel' (or set "
-				     "LBX_KERNEL_DIR)");
+	if (rc == 0)
+		snprintf(err, errsz,
+			 "%s not found at %s (lbx runs from: %s): build it with 'make'%s",
+			 assets[a].what, buf, lbx_asset_layout(base, sizeof(base)),
+			 find_layout(base, sizeof(base)) == LAYOUT_INSTALLED ? " and 'make install'"
+									     : "");
 	else
-		snprintf(err, errsz, "%s not found%s%s: build it with 'make'", assets[a].what,
-			 rc == 0 ? " at " : "", rc == 0 ? buf : "");
+		snprintf(err, errsz,
+			 "%s not found: lbx runs neither from a build tree nor from an "
+			 "installed prefix (set LBX_LIBEXEC_DIR)",
+			 assets[a].what);
 	return -ENOENT;
+}
+
+int lbx_asset_ensure_kernel(char *err, size_t errsz)
+{
+	char vmlinux[PATH_MAX], script[PATH_MAX], dir[PATH_MAX];
+	int rc;
+
+	if (kernel_path(vmlinux, sizeof(vmlinux), err, errsz) == 0) {
+		if (!getenv("LBX_KERNEL_DIR")) {
+			char *slash = strrchr(vmlinux, '/');
+
+			*slash = '\0';
+			setenv("LBX_KERNEL_DIR", vmlinux, 1);
+		}
+		return 0;
+	}
+	if (getenv("LBX_KERNEL_DIR") && getenv("LBX_KERNEL_DIR")[0])
+		return -ENOENT; /* the user named one; do not build another behind their back */
+	if (lbx_asset(ASSET_BUILD_KERNEL, script, sizeof(script), err, errsz) < 0)
+		return -ENOENT;
+	fprintf(stderr, "lbx: building the guest kernel into your cache (once; about 3 minutes on "
+			"2 cores; progress below)\n");
+	rc = run_script(script, NULL, false, dir, sizeof(dir));
+	if (rc != 0 || dir[0] != '/') {
+		snprintf(err, errsz,
+			 "the guest kernel could not be built (%s exited with status %d; "
+			 "see the lines above)",
+			 script, rc);
+		return -EIO;
+	}
+	if (box_path(dir, "vmlinux", vmlinux, sizeof(vmlinux)) < 0 || access(vmlinux, R_OK) < 0) {
+		snprintf(err, errsz, "the guest kernel build reported %s, which has no vmlinux",
+			 dir);
+		return -EIO;
+	}
+	setenv("LBX_KERNEL_DIR", dir, 1);
+	return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Engine choice: what `auto` means on this host, and why. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,7 +89,13 @@ bool engine_host_has_kvm(char *why, size_t sz)
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
-		snprintf(why, sz, "/dev/kvm cannot be opened");
+		int e = errno;
+
+		/* The one line lbx up prints names the fix (ordinary users: the kvm group). */
+		snprintf(why, sz, "/dev/kvm cannot be opened (%s)%s", strerror(e),
+			 e == EACCES ? "; 'sudo usermod -aG kvm $USER', then log in again, "
+					   "lets you use it"
+					 : "");
 		return false;
 	}
 	close(fd);

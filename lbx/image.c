@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "assets.h"
+#include "doctor.h"
 #include "log.h"
 
 #define CONTAINERFILE_MAX (1 << 20)
@@ -154,7 +155,7 @@ static int debian_base(struct build *b)
 
 	if (lbx_asset(ASSET_DEBIAN_BASE, script, sizeof(script), b->err, b->errsz) < 0)
 		return -ENOENT;
-	progress(b, "the Debian base image (debootstrap the first time: a few minutes; cached "
+	progress(b, "the Debian base image (mmdebstrap the first time: a minute or two; cached "
 		    "after)");
 	char *argv[] = { "sh", script, NULL };
 	rc = run_last_line(argv, b->ref, sizeof(b->ref));
@@ -246,9 +247,15 @@ static int containerfile_build(struct build *b)
 	snprintf(b->ref, sizeof(b->ref), "localhost/lbx-box:%s", b->c->name);
 	progress(b, "podman build -f %s (context %s) -> %s", b->c->containerfile,
 		 b->c->build_context, b->ref);
-	char *argv[] = { IMAGE_PODMAN,	   "build",	      IMAGE_PODMAN_ULIMITS, "-t",
-			 b->ref,	   "-f",	      b->c->containerfile, b->c->build_context,
-			 NULL };
+	/*
+	 * The Containerfile comes from the project, which the box can write:
+	 * its RUN steps get no network at all, or they would reach what the
+	 * box's policy denies (the host's services, its LAN) with podman's
+	 * network: rootless podman build even runs them in the host's network
+	 * namespace. FROM images are pulled by podman itself, outside RUN.
+	 */
+	char *argv[] = { IMAGE_PODMAN, "build", IMAGE_PODMAN_ULIMITS, "--network", "none", "-t",
+			 b->ref, "-f", b->c->containerfile, b->c->build_context, NULL };
 	image_id(b->ref, old_id, sizeof(old_id));
 	rc = run(argv, -1, NULL);
 	if (rc != 0)
@@ -414,6 +421,7 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 		    char *err, size_t errsz)
 {
 	struct build b = { .c = c, .p = p, .err = err, .errsz = errsz };
+	bool need_tree;
 	int rc;
 
 	err[0] = '\0';
@@ -421,7 +429,25 @@ int image_make_root(const struct box_config *c, const struct box_paths *p, bool 
 	box_path(p->data, "root", b.root, sizeof(b.root));
 	box_path(p->data, "root.new", b.tmp, sizeof(b.tmp));
 	box_path(p->data, "root.old", b.old, sizeof(b.old));
-	if (!rebuild && access(b.root, F_OK) == 0)
+	need_tree = rebuild || access(b.root, F_OK) < 0;
+	/* Rootless podman and mmdebstrap need subordinate ids: one line with the fix. */
+	if (((need_tree && strcmp(c->image, "busybox")) || c->engine == ENGINE_LIGHT) &&
+	    !doctor_has_subids(err, errsz))
+		return -EPERM;
+	/* Engine light's network is a tap the agent makes: the user must open /dev/net/tun. */
+	if (c->engine == ENGINE_LIGHT && !c->net_none && !doctor_tun_usable(err, errsz)) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errsz - n,
+			 "; or set \"network\": {\"mode\": \"none\"} in %s for a box without "
+			 "network",
+			 c->file && c->file[0] ? c->file : "lbx.json");
+		return -EACCES;
+	}
+	/* The first up of a VM box builds the kernel into the user's cache, on the terminal. */
+	if (!rebuild && c->engine != ENGINE_LIGHT && lbx_asset_ensure_kernel(err, errsz) < 0)
+		return -ENOENT;
+	if (!need_tree)
 		return 0;
 	if (box_mkdirs(p->data, 0700) < 0 || box_remove_tree(b.tmp) < 0 ||
 	    box_remove_tree(b.old) < 0 || mkdir(b.tmp, 0755) < 0)

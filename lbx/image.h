@@ -6,9 +6,9 @@
  * starts and by `lbx build`:
  *
  *   busybox        the test image's cpio, unpacked (no network, no podman)
- *   debian         the Debian base (images/debian-base.sh: debootstrap once
+ *   debian         the Debian base (images/debian-base.sh: mmdebstrap once
  *                  into the cache, imported as localhost/lbx-debian:bookworm)
- *   containerfile  `podman build` of the box's Containerfile, tagged
+ *   containerfile  `podman build --network none` of the box's Containerfile, tagged
  *                  localhost/lbx-box:NAME
  *
  * An image built by podman is exported (podman create + export), unpacked

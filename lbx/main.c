@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "doctor.h"
 #include "log.h"
 
 struct subcommand {
@@ -25,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{ "net", lbx_cmd_net, "a box's network policy and counters" },
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
 	{ "allow", lbx_cmd_allow, "approve a box's definition as it is now (or --show it)" },
+	{ "doctor", lbx_cmd_doctor, "what this host can do for lbx (KVM, Landlock, podman...)" },
 };
 
 static void usage(FILE *f)
@@ -32,7 +34,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: lbx COMMAND [OPTIONS] [NAME] [-- ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\n'lbx COMMAND --help' describes a command.\n");
+	fprintf(f, "\n'lbx COMMAND --help' describes a command; 'man lbx' describes them all.\n"
+		   "'lbx --version' prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -47,6 +50,10 @@ int main(int argc, char **argv)
 	/* Hidden, for tests: the engine's and backends' command lines `up` would run. */
 	if (!strcmp(argv[1], "engine-argv"))
 		return lbx_cmd_engine_argv(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("lbx %s\n", LBX_VERSION);
+		return 0;
+	}
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);

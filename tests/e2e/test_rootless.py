@@ -5,14 +5,14 @@
 The user's uid is kept inside, so the project's files stay theirs; the
 container's root is a subordinate uid on the host, which must still leave
 the agent's socket to the user (and only to the host side of it). The box
-uses the busybox image (no debootstrap, which needs root). Run as root, the
+uses the busybox image (the Debian base as an ordinary user is
+images-user's: as_user.py runs test_images.py as one). Run as root, the
 test makes a user of its own for this (lbx-rootless, kept for the next run)
 and runs the real CLI as that user; the network part needs /dev/net/tun
 usable by that user, which is udev's default (0666): a host that has it
 0600 gets it 0666 for the test and back after."""
 import json
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -21,52 +21,19 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import Skip, approve_first, build_dir, main  # noqa: E402
 from testlib import http_server  # noqa: E402
+import userlib  # noqa: E402
+from userlib import USER  # noqa: E402
 
-USER = "lbx-rootless"
 TUN = "/dev/net/tun"
 
 
 def need():
-    if os.getuid() != 0:
-        raise Skip("needs root to make a user of its own to run as")
-    for p in ("podman", "runc", "newuidmap", "useradd", "runuser"):
-        if not shutil.which(p):
-            raise Skip(f"{p} is not installed (make setup installs podman, runc and uidmap)")
-    exe = os.path.join(build_dir(), "lbx", "lbx")
-    d = exe
-    while d != "/":
-        d = os.path.dirname(d)
-        if not os.stat(d).st_mode & stat.S_IXOTH:
-            raise Skip(f"{d} is not searchable by other users, so {USER} cannot run the build")
-
-
-def has_subids(path):
-    try:
-        with open(path) as f:
-            return any(line.split(":")[0] == USER for line in f)
-    except FileNotFoundError:
-        return False
+    userlib.need_root_and_tools("podman", "runc", "newuidmap")
+    userlib.check_reachable(os.path.join(build_dir(), "lbx", "lbx"))
 
 
 def make_user():
-    try:
-        pw = pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        pw = pwd.getpwnam(USER)
-    # Rootless podman maps the container's other ids to the user's subordinate
-    # ids; useradd adds them only where /etc/subuid already exists.
-    if not has_subids("/etc/subuid") or not has_subids("/etc/subgid"):
-        subprocess.run(["usermod", "--add-subuids", "400000-465535", "--add-subgids",
-                        "400000-465535", USER], check=True)
-    r = subprocess.run(["runuser", "-u", USER, "--", "env", "-i", f"HOME={pw.pw_dir}",
-                        "PATH=/usr/bin:/bin", "podman", "unshare", "true"],
-                       cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        raise Skip("rootless podman cannot make its user namespace here: " +
-                   r.stdout.decode(errors="replace").strip().splitlines()[-1:][0]
-                   if r.stdout.strip() else "podman unshare failed")
-    return pw
+    return userlib.make_user()
 
 
 class As:
@@ -76,14 +43,11 @@ class As:
         self.pw = pw
         self.exe = os.path.join(build_dir(), "lbx", "lbx")
         self.project = os.path.join(pw.pw_dir, "proj")
-        self.env = {"HOME": pw.pw_dir, "USER": USER, "LOGNAME": USER,
-                    "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+        self.env = userlib.user_env(pw)
 
     def run(self, *argv, timeout=300):
-        return subprocess.run(["runuser", "-u", USER, "--", "env", "-i"] +
-                              [f"{k}={v}" for k, v in self.env.items()] + list(argv),
-                              cwd=self.project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout)
+        return userlib.runuser(self.pw, argv, env=self.env, cwd=self.project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
 
     def lbx(self, *args, timeout=300):
         return approve_first(lambda *a: self.run(self.exe, *a, timeout=timeout), args)
@@ -147,8 +111,10 @@ def test_rootless(t):
             r = u.lbx("up", "--light")
             lines = r.stderr.decode(errors="replace").strip().splitlines()
             t.ok(r.returncode != 0 and lines and "/dev/net/tun" in lines[-1] and
-                 "the engine (podman) exited" in lines[-1] and '"mode": "none"' in lines[-1],
-                 "without /dev/net/tun the up fails with one line that names it and the way out",
+                 "chmod 0666" in lines[-1] and '"mode": "none"' in lines[-1] and
+                 u.run("podman", "container", "exists", "lbx-rootless").returncode == 1,
+                 "without /dev/net/tun the up stops before podman, with one line naming the fix "
+                 "and the way out",
                  r.stderr)
             u.lbx("down", "rootless", timeout=120)
         r = u.lbx("rm", "rootless")
@@ -165,5 +131,68 @@ def test_rootless(t):
         shutil.rmtree(u.project, True)
 
 
+def test_what_a_user_lacks(t):
+    """A user with nothing granted (nobody: no subordinate ids; here also no
+    /dev/kvm and, at 0600, no /dev/net/tun) reads one line per problem with
+    its fix, from lbx doctor and from lbx up."""
+    if os.getuid() != 0:
+        raise Skip("needs root to run as nobody")
+    userlib.check_reachable(os.path.join(build_dir(), "lbx", "lbx"))
+    import pwd
+    import tempfile
+    pw = pwd.getpwnam("nobody")
+    if userlib.has_subids("/etc/subuid", "nobody"):
+        raise Skip("nobody has subordinate ids on this host")
+    tmp = tempfile.mkdtemp(prefix="lbx-nobody-")
+    os.chmod(tmp, 0o755)
+    try:
+        env = {"HOME": tmp, "USER": "nobody", "LOGNAME": "nobody", "PATH": userlib.PATH,
+               "XDG_RUNTIME_DIR": tmp + "/run", "XDG_DATA_HOME": tmp + "/data",
+               "XDG_CONFIG_HOME": tmp + "/config", "XDG_CACHE_HOME": tmp + "/cache"}
+        proj = os.path.join(tmp, "proj")
+        os.makedirs(proj)
+        with open(os.path.join(proj, "lbx.json"), "w") as f:
+            f.write('{"name": "nobodys", "image": "debian"}')
+        subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", tmp], check=True)
+        exe = os.path.join(build_dir(), "lbx", "lbx")
+
+        def run(*args):
+            return subprocess.run(["runuser", "-u", "nobody", "--", "env", "-i"] +
+                                  [f"{k}={v}" for k, v in env.items()] + [exe] + list(args),
+                                  cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        r = run("doctor", "--json")
+        try:
+            checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        except (ValueError, KeyError):
+            checks = {}
+        sub = checks.get("subids", {})
+        t.ok(r.returncode == 1 and sub.get("ok") is False and
+             "usermod --add-subuids" in (sub.get("fix") or ""),
+             "doctor --json as nobody: no subordinate ids, and the usermod that adds them",
+             r.stdout + r.stderr)
+        kvm = checks.get("kvm", {})
+        if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
+            t.ok(kvm.get("ok") is False and "usermod -aG kvm" in (kvm.get("fix") or ""),
+                 "doctor: /dev/kvm closed to this user, fixed by the kvm group", kvm)
+        else:
+            t.skip("doctor names the kvm group", "/dev/kvm is open to everyone here")
+        r = run("doctor", "--quiet")
+        lines = r.stdout.strip().splitlines()
+        t.ok(lines and all(line.startswith("lbx: ") and "Fix: " in line for line in lines) and
+             any(line.startswith("lbx: subids:") for line in lines),
+             "doctor --quiet: one line per problem, each with its fix", r.stdout)
+        r = run("up")
+        last = r.stderr.strip().splitlines()[-1:] or [""]
+        t.ok(r.returncode != 0 and "subordinate" in last[0] and "usermod" in last[0],
+             "lbx up of a Debian box stops with one line naming the fix (no mmdebstrap run)",
+             r.stderr)
+        if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
+            t.ok("/dev/kvm cannot be opened (Permission denied); 'sudo usermod -aG kvm" in
+                 r.stderr, "and first one line on /dev/kvm: the kvm group is the fix", r.stderr)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
 if __name__ == "__main__":
-    main([test_rootless])
+    main([test_what_a_user_lacks, test_rootless])

@@ -9,17 +9,28 @@
 #include "reader.h"
 
 static const char *const names[AP_COUNT] = {
-	[AP_HOSTNAME] = "hostname", [AP_ARGV] = "argv",
-	[AP_ENV] = "env",	    [AP_CWD] = "cwd",
-	[AP_TTY] = "tty",	    [AP_SERVE] = "serve",
-	[AP_NOTIFY] = "notify",	    [AP_SSH] = "ssh",
-	[AP_UID] = "uid",	    [AP_GID] = "gid",
-	[AP_USER] = "user",	    [AP_HOME] = "home",
-	[AP_ROOT] = "root",	    [AP_ROOTFS] = "rootfs",
-	[AP_MOUNT] = "mount",	    [AP_RW] = "rw",
-	[AP_RO] = "ro",		    [AP_ELSEWHERE] = "elsewhere",
-	[AP_NET] = "net",	    [AP_NET_STREAM] = "net-stream",
+	[AP_HOSTNAME] = "hostname",
+	[AP_ARGV] = "argv",
+	[AP_ENV] = "env",
+	[AP_CWD] = "cwd",
+	[AP_TTY] = "tty",
+	[AP_SERVE] = "serve",
+	[AP_NOTIFY] = "notify",
+	[AP_SSH] = "ssh",
+	[AP_UID] = "uid",
+	[AP_GID] = "gid",
+	[AP_USER] = "user",
+	[AP_HOME] = "home",
+	[AP_ROOT] = "root",
+	[AP_ROOTFS] = "rootfs",
+	[AP_MOUNT] = "mount",
+	[AP_RW] = "rw",
+	[AP_RO] = "ro",
+	[AP_ELSEWHERE] = "elsewhere",
+	[AP_NET] = "net",
+	[AP_NET_STREAM] = "net-stream",
 	[AP_FS_GUARD] = "fs-guard",
+	[AP_USB] = "usb",
 };
 
 const char *agent_param_name(enum agent_param k)

@@ -108,16 +108,16 @@ struct sim {
 static void q_push(struct usbd_urb **q, struct usbd_urb *u)
 {
 	while (*q)
-		q = &(*q)->next;
-	u->next = NULL;
+		q = &(*q)->dev_next;
+	u->dev_next = NULL;
 	*q = u;
 }
 
 static bool q_remove(struct usbd_urb **q, struct usbd_urb *u)
 {
-	for (; *q; q = &(*q)->next)
+	for (; *q; q = &(*q)->dev_next)
 		if (*q == u) {
-			*q = u->next;
+			*q = u->dev_next;
 			return true;
 		}
 	return false;
@@ -275,7 +275,7 @@ static void pump(struct usbd *d)
 		if (s->out_q && lbx_bq_room(&s->fifo) >= s->out_q->length) {
 			struct usbd_urb *u = s->out_q;
 
-			s->out_q = u->next;
+			s->out_q = u->dev_next;
 			if (lbx_bq_append(&s->fifo, u->buf, u->length) < 0)
 				u->status = -EPIPE;
 			else
@@ -287,7 +287,7 @@ static void pump(struct usbd *d)
 			struct usbd_urb *u = s->in_q;
 			size_t n = LBX_MIN(lbx_bq_len(&s->fifo), (size_t)u->length);
 
-			s->in_q = u->next;
+			s->in_q = u->dev_next;
 			memcpy(u->buf, lbx_bq_head(&s->fifo), n);
 			lbx_bq_consume(&s->fifo, n);
 			u->actual = (uint32_t)n;

@@ -26,12 +26,13 @@ struct usbd_urb {
 	uint32_t length;  /* transfer_buffer_length */
 	uint8_t *buf;	  /* length bytes (OUT data in, IN data out) */
 	uint32_t actual;
-	int32_t status;	     /* 0 or -errno, as the URB's status */
-	bool unlinked;	     /* CMD_UNLINK came while the device held it */
-	uint32_t unlink_seq; /* that CMD_UNLINK's seqnum */
-	bool orphan;	     /* its connection is gone: free it, answer nobody */
-	struct usbd_urb *next;
-	void *priv; /* the device's */
+	int32_t status;		   /* 0 or -errno, as the URB's status */
+	bool unlinked;		   /* CMD_UNLINK came while the device held it */
+	uint32_t unlink_seq;	   /* that CMD_UNLINK's seqnum */
+	bool orphan;		   /* its connection is gone: free it, answer nobody */
+	struct usbd_urb *next;	   /* the server's list of URBs in flight */
+	struct usbd_urb *dev_next; /* the device's own queues */
+	void *priv;		   /* the device's */
 };
 
 struct usbd_ops {

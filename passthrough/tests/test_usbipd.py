@@ -167,6 +167,20 @@ def test_acm(t, tmp):
         rd = c.submit(1, 1, 64)
         t.eq(c.reply()[3], b"abc", "the unlinked URB took none of the data")
 
+        # Several URBs in flight, one unlinked in the middle: the others keep their order.
+        r1, r2, r3 = c.submit(1, 1, 64), c.submit(1, 1, 64), c.submit(1, 1, 64)
+        ul = c.unlink(r2)
+        cmd, seq, st, d = c.reply()
+        t.ok(cmd == 4 and seq == ul and st == -ECONNRESET, "the middle URB of three is unlinked")
+        c.submit(2, 0, 3, data=b"one")
+        c.submit(2, 0, 3, data=b"two")
+        got = {}
+        for _ in range(4):
+            cmd, seq, st, d = c.reply()
+            got[seq] = d
+        t.ok(got.get(r1) == b"one" and got.get(r3) == b"two" and r2 not in got,
+             "the first and third get the data in order, the unlinked one nothing", got)
+
         with open(os.path.join(tmp, "srv.log")) as f:
             text = f.read()
         t.ok("line coding 115200 8E1" in text, "the device saw the baud rate change", text)

@@ -293,7 +293,8 @@ static const struct {
 };
 
 /* One word "lbx.KEY=VALUE" (already unquoted), n bytes. */
-static int apply_word(struct agent_config *cfg, const char *word, size_t n, char *err, size_t errsz)
+static int apply_word(struct agent_config *cfg, const char *word, size_t n, char *err,
+		      size_t errsz)
 {
 	const size_t plen = strlen(AGENT_PARAM_PREFIX);
 	const char *eq = memchr(word, '=', n);

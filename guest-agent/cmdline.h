@@ -15,12 +15,12 @@
 #include "compiler.h"
 #include "endpoint.h"
 
-#define AGENT_MAX_ARGS	   64
-#define AGENT_MAX_ENV	   64
+#define AGENT_MAX_ARGS 64
+#define AGENT_MAX_ENV 64
 #define AGENT_HOSTNAME_MAX 64
-#define AGENT_MAX_MOUNTS   16
-#define AGENT_MAX_PATHS	   32
-#define AGENT_MAX_USB	   8
+#define AGENT_MAX_MOUNTS 16
+#define AGENT_MAX_PATHS 32
+#define AGENT_MAX_USB 8
 
 struct agent_mount {
 	char tag[37]; /* virtio-fs tags are at most 36 bytes (virtio 1.2 §5.11.4) */

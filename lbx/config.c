@@ -12,6 +12,7 @@
 /* Two components each call their policy header policy.h: name them by path. */
 #include "../backends/net/policy.h"
 #include "../vsock-ssh/policy.h"
+#include "../passthrough/rules.h"
 
 #include <cjson/cJSON.h>
 
@@ -88,6 +89,7 @@ void box_config_free(struct box_config *c)
 		free(c->protect[i]);
 	free(c->ssh_policy);
 	free(c->net_policy);
+	free(c->usb_rules);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -272,6 +274,26 @@ static int check_network(struct box_config *c, const char *text, char *err, size
 	return rc;
 }
 
+/* "devices": {"usb": RULES} (passthrough/rules.h); "usb" is kept as text for lbx-usbipd. */
+static int check_usb(struct box_config *c, const char *text, char *err, size_t errsz)
+{
+	static struct usb_rules rules;
+
+	return usb_rules_parse(text, strlen(text), c->file, &rules, err, errsz);
+}
+
+static int parse_devices(struct box_config *c, const struct lbx_json_val *v)
+{
+	static const char *const keys[] = { "usb", NULL };
+	struct lbx_json_val usb;
+
+	if (lbx_json_object(v, keys))
+		return -EINVAL;
+	if (lbx_json_member(v, "usb", &usb) == 0 && parse_section(c, &usb, check_usb, &c->usb_rules))
+		return -EINVAL;
+	return 0;
+}
+
 /* A path inside the project: relative, no "." or ".." parts, joined to the project's path. */
 static int project_path(const struct box_config *c, const struct lbx_json_val *v, char **out)
 {
@@ -406,7 +428,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", "protect",
 					    "quota",  NULL };
-	static const char *const later[] = { "wayland", "devices" };
+	static const char *const later[] = { "wayland" };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
@@ -463,6 +485,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	if (lbx_json_member(root, "protect", &v) == 0 && parse_protect(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "quota", &v) == 0 && parse_quota(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "devices", &v) == 0 && parse_devices(c, &v))
 		return -EINVAL;
 	return 0;
 }

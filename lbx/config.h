@@ -60,6 +60,8 @@ struct box_config {
 	unsigned nprotect;
 	/* "quota": bytes each tree the box writes through lbx-fsd may hold (0: none). */
 	unsigned long long quota_bytes;
+	/* "devices": {"usb": [...]}: the rules as JSON text for lbx-usbipd --rules (NULL: none). */
+	char *usb_rules;
 };
 
 /* Defaults for a project directory (name from its base name). */

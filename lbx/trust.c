@@ -101,6 +101,9 @@ static cJSON *canonical_box(const struct box_config *c)
 		cJSON_AddItemToObject(box, "ssh", cJSON_Parse(c->ssh_policy));
 	if (c->net_policy)
 		cJSON_AddItemToObject(box, "network", cJSON_Parse(c->net_policy));
+	if (c->usb_rules)
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(box, "devices"), "usb",
+				      cJSON_Parse(c->usb_rules));
 	return box;
 }
 

@@ -22,6 +22,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "reader.h"
+#include "usb_host.h"
 #include "usbdev.h"
 #include "writer.h"
 
@@ -366,6 +367,29 @@ static void sim_replug(struct usbd *d)
 }
 
 static const struct usbd_ops sim_ops = { sim_submit, sim_cancel, sim_close, sim_replug };
+
+int usbd_sim_ident(const char *kind, struct usb_ident *ident, char *product, size_t psz)
+{
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(kinds); i++) {
+		const struct sim_kind *k = &kinds[i];
+
+		if (strcmp(k->name, kind))
+			continue;
+		memset(ident, 0, sizeof(*ident));
+		ident->vendor = k->vendor;
+		ident->product = k->product;
+		snprintf(ident->serial, sizeof(ident->serial), "%s", k->serial);
+		ident->nifs = k->nifs;
+		for (unsigned j = 0; j < k->nifs; j++) {
+			ident->ifs[j].cls = k->ifs[j][0];
+			ident->ifs[j].subclass = k->ifs[j][1];
+			ident->ifs[j].protocol = k->ifs[j][2];
+		}
+		snprintf(product, psz, "%s", k->product_name);
+		return 0;
+	}
+	return -ENOENT;
+}
 
 int usbd_sim_open(struct usbd *d, const char *kind, struct lbx_loop *loop, char *err, size_t errsz)
 {

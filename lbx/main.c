@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "net", lbx_cmd_net, "a box's network policy and counters" },
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
 	{ "allow", lbx_cmd_allow, "approve a box's definition as it is now (or --show it)" },
+	{ "device", lbx_cmd_device, "host USB devices, the rules that name them, attach/detach" },
 };
 
 static void usage(FILE *f)

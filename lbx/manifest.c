@@ -406,6 +406,7 @@ static int usb_add(struct mf_build *b)
 		d->box = b->m->paths->name;
 		snprintf(d->usb_node, sizeof(d->usb_node), "%s", host[i].node);
 		snprintf(d->usb_sim, sizeof(d->usb_sim), "%s", host[i].sim);
+		snprintf(d->usb_name, sizeof(d->usb_name), "%s", host[i].name);
 	}
 	return 0;
 }
@@ -422,6 +423,8 @@ static void usb_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->box);
 	argv_add(a, "--audit-log");
 	argv_add(a, "%s", d->audit);
+	argv_add(a, "--name");
+	argv_add(a, "%s", d->usb_name);
 }
 
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */

@@ -72,6 +72,7 @@ struct mf_device {
 	/* usb: the host device (usbfs node) or simulated kind lbx-usbipd exports */
 	char usb_node[64];
 	char usb_sim[16];
+	char usb_name[48]; /* its host name ("1-1.2", "sim:cdc-acm"): lbx-usbipd --name */
 };
 
 struct box_manifest {

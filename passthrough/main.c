@@ -39,7 +39,10 @@ static const char usage[] =
     "                    SIGUSR1 makes it re-enumerate\n"
     "  --rules FILE      the box's devices.usb rules (JSON array); none: refuse all\n"
     "  --box NAME        the box, for messages and audit lines\n"
-    "  --audit-log FILE  append a JSON line for every attach, detach and refusal\n";
+    "  --audit-log FILE  append a JSON line for every attach, detach and refusal\n"
+    "  --name NAME       the busid the device is offered as (lbx: its host name)\n"
+    "SIGUSR2 detaches the device (it is no longer offered), SIGHUP offers it again;\n"
+    "lbx-usbipd exits when SOCKET is removed (the box's clean-up).\n";
 
 static const struct option opts[] = {
 	{ "listen", required_argument, NULL, 'l' },
@@ -50,11 +53,12 @@ static const struct option opts[] = {
 	{ "audit-log", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "name", required_argument, NULL, 'n' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct options {
-	const char *listen, *device, *sim, *rules, *box, *audit;
+	const char *listen, *device, *sim, *rules, *box, *audit, *name;
 };
 
 static int read_rules(const char *path, struct usb_rules *rules, char *err, size_t errsz)
@@ -83,15 +87,29 @@ static int read_rules(const char *path, struct usb_rules *rules, char *err, size
 }
 
 static struct usbd *g_dev;
+static struct usbipd *g_srv;
+static struct stat g_sock;
+static const char *g_listen;
 
 static void on_signal(struct lbx_loop *loop, int signo, void *data)
 {
-	if (signo == SIGUSR1) {
-		if (g_dev->ops->replug)
-			g_dev->ops->replug(g_dev);
-		return;
+	if (signo == SIGUSR1 && g_dev->ops->replug)
+		g_dev->ops->replug(g_dev);
+	else if (signo == SIGUSR2 || signo == SIGHUP)
+		usbipd_hold(g_srv, signo == SIGUSR2);
+	else if (signo == SIGTERM || signo == SIGINT)
+		lbx_loop_stop(loop, 0);
+}
+
+/* The socket removed or replaced (the box went down): nobody can reach us, stop. */
+static void on_check(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct stat st;
+
+	if (stat(g_listen, &st) < 0 || st.st_ino != g_sock.st_ino || st.st_dev != g_sock.st_dev) {
+		lbx_info("%s is gone: stopping", g_listen);
+		lbx_loop_stop(loop, 0);
 	}
-	lbx_loop_stop(loop, 0);
 }
 
 static int parse(int argc, char **argv, struct options *o)
@@ -106,6 +124,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'r': o->rules = optarg; break;
 		case 'b': o->box = optarg; break;
 		case 'a': o->audit = optarg; break;
+		case 'n': o->name = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		case 'V': printf("lbx-usbipd %s\n", LBX_VERSION); exit(0);
 		default: fputs(usage, stderr); return -1;
@@ -120,7 +139,7 @@ static int parse(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP };
 	static struct usb_rules rules;
 	struct options o = { .box = "?" };
 	struct usbipd_config cfg;
@@ -128,6 +147,7 @@ int main(int argc, char **argv)
 	struct lbx_loop *loop;
 	struct usbipd *srv;
 	char err[1024];
+	struct stat st;
 	int lfd, rc;
 
 	lbx_log_init("lbx-usbipd");
@@ -160,6 +180,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	g_dev = &dev;
+	if (o.name) {
+		if (strlen(o.name) >= sizeof(dev.info.busid)) {
+			lbx_err("box %s: --name %s: at most %zu bytes", o.box, o.name,
+				sizeof(dev.info.busid) - 1);
+			return 1;
+		}
+		snprintf(dev.info.busid, sizeof(dev.info.busid), "%s", o.name);
+	}
 	if (usbipd_policy(&cfg, &dev, err, sizeof(err)) < 0) {
 		usbipd_audit(&cfg, "refuse", &dev, NULL, err);
 		lbx_err("%s", err);
@@ -171,7 +199,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	srv = usbipd_new(loop, lfd, &dev, &cfg);
-	if (!srv ||
+	g_srv = srv;
+	g_listen = o.listen;
+	if (!srv || stat(o.listen, &g_sock) < 0 ||
+	    lbx_loop_add_timer(loop, 1000, true, on_check, NULL) < 0 ||
 	    lbx_loop_add_signals(loop, sigs, (int)LBX_ARRAY_SIZE(sigs), on_signal, NULL) < 0) {
 		lbx_err("box %s: out of memory", o.box);
 		return 1;
@@ -186,7 +217,8 @@ int main(int argc, char **argv)
 	lbx_loop_run(loop);
 	usbipd_free(srv);
 	dev.ops->close(&dev);
-	unlink(o.listen);
+	if (stat(o.listen, &st) == 0 && st.st_ino == g_sock.st_ino)
+		unlink(o.listen);
 	lbx_loop_free(loop);
 	return 0;
 }

@@ -36,6 +36,7 @@ struct usbipd {
 	struct usbd_urb *pending; /* the device holds these */
 	unsigned npending;
 	bool closing; /* flush what is queued, then close */
+	bool held;    /* detached by the user: not offered */
 };
 
 /* --- policy and audit --- */
@@ -348,7 +349,7 @@ static void reply_devlist(struct usbipd *s)
 {
 	struct lbx_writer w;
 	char msg[1024];
-	bool show = s->dev->present && usbipd_policy(s->cfg, s->dev, msg, sizeof(msg)) >= 0;
+	bool show = s->dev->present && !s->held && usbipd_policy(s->cfg, s->dev, msg, sizeof(msg)) >= 0;
 
 	lbx_writer_init_dynamic(&w, 4096);
 	if (usbip_rep_devlist_write(&w, &s->dev->info, show ? 1 : 0) < 0)
@@ -363,7 +364,9 @@ static void reply_import(struct usbipd *s, const char *busid)
 	char msg[1024] = "";
 	int rule = -1;
 
-	if (!s->dev->present)
+	if (s->held)
+		snprintf(msg, sizeof(msg), "the device was detached (lbx device detach)");
+	else if (!s->dev->present)
 		snprintf(msg, sizeof(msg), "the device is off the bus (re-enumerating)");
 	else if (strcmp(busid, s->dev->info.busid))
 		snprintf(msg, sizeof(msg), "no device %.32s here (this server exports %s)", busid,
@@ -488,6 +491,17 @@ static void on_listen(struct lbx_loop *loop, int lfd, uint32_t events, void *dat
 	s->fd = fd;
 	s->want = 0;
 	update_watch(s);
+}
+
+void usbipd_hold(struct usbipd *s, bool held)
+{
+	if (s->held == held)
+		return;
+	s->held = held;
+	lbx_info("box %s: %04x:%04x %s", s->cfg->box, s->dev->ident.vendor, s->dev->ident.product,
+		 held ? "detached by the user" : "offered again");
+	if (held)
+		usbipd_disconnect(s, "lbx device detach");
 }
 
 static void on_gone(struct usbd *d)

@@ -45,6 +45,12 @@ void usbipd_audit(const struct usbipd_config *cfg, const char *event, const stru
 /* Serve dev on listen_fd (a listening socket; the server does not close it). */
 struct usbipd *usbipd_new(struct lbx_loop *loop, int listen_fd, struct usbd *dev,
 			  const struct usbipd_config *cfg);
+/*
+ * Held: the device is not offered (the list is empty, an import is
+ * refused) and the guest's connection is dropped: `lbx device detach`.
+ * Released: offered again (`lbx device attach`).
+ */
+void usbipd_hold(struct usbipd *s, bool held);
 /* Drop the guest's connection (audited as a detach if it had imported the device). */
 void usbipd_disconnect(struct usbipd *s, const char *why);
 void usbipd_free(struct usbipd *s);

@@ -16,8 +16,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbxtest import (Box, Skip, VhostUserVsock, binaries_overlay, build_dir,  # noqa: E402
-                     main, stop_process, wait_for_path)
+from lbxtest import (Box, Skip, VhostUserVsock, approve_first, binaries_overlay,  # noqa: E402
+                     build_dir, kernel_dir, main, qemu_binary, stop_process, wait_for_path)
+from testlib import lbx_env  # noqa: E402
 
 ACM_PORT = 1100
 BULK_PORT = 1101
@@ -153,6 +154,77 @@ def test_usb_passthrough(t):
         shutil.rmtree(tmp, True)
 
 
+def test_lbx_up_and_device_cli(t):
+    """The real CLI: `lbx up` attaches what the box's rules name, `lbx device`
+    lists, refuses, detaches and attaches again."""
+    qemu_binary()
+    tmp = tempfile.mkdtemp(prefix="lbx-usb-cli-")
+    env = lbx_env(tmp)
+    env["LBX_KERNEL_DIR"] = kernel_dir()
+    env["LBX_USB_SIM"] = "cdc-acm,vendor-bulk"  # the test flag: simulated host devices
+    project = os.path.join(tmp, "proj")
+    os.makedirs(project)
+    with open(os.path.join(project, "lbx.json"), "w") as f:
+        json.dump({"image": "busybox",
+                   "devices": {"usb": [{"id": "1209:0001", "name": "sim-acm"}]}}, f)
+    exe = os.path.join(build_dir(), "lbx", "lbx")
+
+    def lbx(*args, timeout=300):
+        return approve_first(lambda *a: subprocess.run(
+            [exe] + list(a), cwd=project, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=timeout), args)
+
+    def box_sh(script):
+        r = lbx("exec", "proj", "--", "sh", "-c", script, timeout=120)
+        return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+    try:
+        r = lbx("up", "--engine", "qemu")
+        if not t.ok(r.returncode == 0, "lbx up of a box with a devices.usb rule",
+                    r.stderr.decode(errors="replace")):
+            return
+        out = box_sh(WAIT_ACM + "ls /dev/ttyACM0")
+        t.ok("/dev/ttyACM0" in out, "lbx up attached the device the rule names", out)
+        r = lbx("device", "ls", "proj", "--json")
+        try:
+            devs = {d["name"]: d for d in json.loads(r.stdout)["devices"]}
+        except ValueError:
+            devs = {}
+        t.ok(devs.get("sim:cdc-acm", {}).get("boxes", {}).get("proj") == "sim-acm" and
+             "proj" in devs.get("sim:vendor-bulk", {}).get("boxes", {}) and
+             devs["sim:vendor-bulk"]["boxes"]["proj"] is None,
+             "lbx device ls --json: the rule each device matches for the box", r.stdout)
+        r = lbx("device", "attach", "proj", "sim:vendor-bulk")
+        err = r.stderr.decode(errors="replace")
+        t.ok(r.returncode == 1 and "matches no rule of devices.usb" in err and "sim-acm" in err,
+             "attaching a device no rule names is refused, naming the rule set", err)
+        r = lbx("device", "detach", "proj", "sim:cdc-acm")
+        t.eq(r.returncode, 0, "lbx device detach", r.stderr)
+        out = box_sh(WAIT_NO_ACM + "ls /dev/ttyACM0 2>&1")
+        t.ok("No such file" in out, "detach removes the device from the box", out)
+        r = lbx("device", "attach", "proj", "sim:cdc-acm")
+        t.eq(r.returncode, 0, "lbx device attach", r.stderr)
+        out = box_sh(WAIT_ACM + ECHO_TEST)
+        t.ok("lbx-loopback" in out, "attached again, it echoes", out)
+        audit = os.path.join(tmp, "data", "lbx", "boxes", "proj", "usb-audit.log")
+        try:
+            with open(audit) as f:
+                ev = [json.loads(line)["event"] for line in f if line.strip()]
+        except (OSError, ValueError):
+            ev = []
+        t.ok("attach" in ev and "detach" in ev and ev.count("attach") + ev.count("reattach") >= 2,
+             "the box's USB audit log has the attaches and the detach", ev)
+        r = lbx("down", "proj", timeout=120)
+        time.sleep(2)
+        left = [line for line in subprocess.run(["ps", "-eo", "pid,args"], stdout=subprocess.PIPE,
+                                                text=True).stdout.splitlines()
+                if "lbx-usbipd" in line and tmp in line]
+        t.eq(left, [], "lbx down leaves no lbx-usbipd behind")
+    finally:
+        lbx("down", "proj", timeout=120)
+        shutil.rmtree(tmp, True)
+
+
 def test_usbfs(t):
     devs = [d for d in os.listdir("/sys/bus/usb/devices") if ":" not in d
             and not d.startswith("usb")] if os.path.isdir("/sys/bus/usb/devices") else []
@@ -165,4 +237,4 @@ def test_usbfs(t):
 
 
 if __name__ == "__main__":
-    main([test_usb_passthrough, test_usbfs])
+    main([test_usb_passthrough, test_lbx_up_and_device_cli, test_usbfs])

@@ -45,16 +45,11 @@ static const char usage[] =
     "lbx-usbipd exits when SOCKET is removed (the box's clean-up).\n";
 
 static const struct option opts[] = {
-	{ "listen", required_argument, NULL, 'l' },
-	{ "device", required_argument, NULL, 'd' },
-	{ "sim", required_argument, NULL, 's' },
-	{ "rules", required_argument, NULL, 'r' },
-	{ "box", required_argument, NULL, 'b' },
-	{ "audit-log", required_argument, NULL, 'a' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "name", required_argument, NULL, 'n' },
-	{ NULL, 0, NULL, 0 },
+	{ "listen", required_argument, NULL, 'l' }, { "device", required_argument, NULL, 'd' },
+	{ "sim", required_argument, NULL, 's' },    { "rules", required_argument, NULL, 'r' },
+	{ "box", required_argument, NULL, 'b' },    { "audit-log", required_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
+	{ "name", required_argument, NULL, 'n' },   { NULL, 0, NULL, 0 },
 };
 
 struct options {

@@ -349,7 +349,8 @@ static void reply_devlist(struct usbipd *s)
 {
 	struct lbx_writer w;
 	char msg[1024];
-	bool show = s->dev->present && !s->held && usbipd_policy(s->cfg, s->dev, msg, sizeof(msg)) >= 0;
+	bool show =
+	    s->dev->present && !s->held && usbipd_policy(s->cfg, s->dev, msg, sizeof(msg)) >= 0;
 
 	lbx_writer_init_dynamic(&w, 4096);
 	if (usbip_rep_devlist_write(&w, &s->dev->info, show ? 1 : 0) < 0)

@@ -285,10 +285,41 @@ def test_garbage(t, tmp):
         log.close()
 
 
+def test_usbfs(t, tmp):
+    """A real device through usbfs: only one the user lends the test, since
+    lbx-usbipd claims it from its host drivers."""
+    node = os.environ.get("LBX_TEST_USB_DEVICE")
+    devs = [d for d in os.listdir("/sys/bus/usb/devices") if ":" not in d and
+            not d.startswith("usb")] if os.path.isdir("/sys/bus/usb/devices") else []
+    if not node:
+        t.skip("a real USB device through usbfs",
+               "no USB device on this host" if not devs else
+               "set LBX_TEST_USB_DEVICE=/dev/bus/usb/BBB/DDD to lend one to the test")
+        return
+    sock = os.path.join(tmp, "usbfs.sock")
+    rules = os.path.join(tmp, "usbfs.rules.json")
+    with open(rules, "w") as f:
+        f.write('[{"id": "*:*"}]')
+    p = subprocess.Popen([EXE, "--listen", sock, "--device", node, "--rules", rules,
+                          "--box", "usbtest"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        c = Client(sock)
+        t.ok(len(c.devlist()) == 1, "the usbfs device is listed")
+        c = Client(sock)
+        t.ok(c.import_() is not None, "and imported")
+        cmd, seq, st, d = c.control(0x80, 6, 0x0100, 0, 18)
+        t.ok(st == 0 and len(d) == 18 and d[1] == 1, "GET_DESCRIPTOR(device) through usbfs")
+    finally:
+        testlib.stop_process(p)
+
+
 def main():
     t = testlib.Tap()
     with tempfile.TemporaryDirectory(prefix="lbx-usbipd-") as tmp:
-        for fn in (test_acm, test_bulk_and_policy, test_garbage):
+        for fn in (test_acm, test_bulk_and_policy, test_garbage, test_usbfs):
             try:
                 fn(t, tmp)
             except Exception:

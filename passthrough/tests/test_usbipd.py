@@ -28,7 +28,15 @@ class Client:
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.settimeout(5)
-        self.s.connect(path)
+        # The socket's file exists from bind(), a moment before listen().
+        for _ in range(100):
+            try:
+                self.s.connect(path)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.02)
+        else:
+            self.s.connect(path)
         self.seq = 0
         self.dirs = {}
 

@@ -186,6 +186,8 @@ int main(int argc, char **argv)
 	if (usbipd_policy(&cfg, &dev, err, sizeof(err)) < 0) {
 		usbipd_audit(&cfg, "refuse", &dev, NULL, err);
 		lbx_err("%s", err);
+		dev.ops->close(&dev);
+		lbx_loop_free(loop);
 		return 2;
 	}
 	lfd = lbx_unix_listen(o.listen, 4, LBX_UNIX_NONBLOCK);

@@ -166,7 +166,8 @@ static size_t string_descriptor(const struct sim_kind *k, unsigned idx, uint8_t 
 static int reply(struct usbd_urb *u, const void *p, size_t n)
 {
 	u->actual = (uint32_t)LBX_MIN(n, (size_t)u->length);
-	memcpy(u->buf, p, u->actual);
+	if (u->actual)
+		memcpy(u->buf, p, u->actual);
 	u->status = 0;
 	return 0;
 }

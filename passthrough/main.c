@@ -31,10 +31,11 @@
 #define RULES_FILE_MAX (1u << 20)
 
 static const char usage[] =
-    "usage: lbx-usbipd --listen SOCKET (--device /dev/bus/usb/BBB/DDD | --sim KIND)\n"
+    "usage: lbx-usbipd --listen SOCKET (--device /dev/bus/usb/BBB/DDD | --tty PATH | --sim KIND)\n"
     "                  [--rules FILE] [--box NAME] [--audit-log FILE]\n"
     "  --listen SOCKET   the unix socket the box's vsock port reaches (USB/IP)\n"
     "  --device PATH     the host device to export, through usbfs\n"
+    "  --tty PATH        a host serial port that is not USB, as a CDC-ACM port (1209:0003)\n"
     "  --sim KIND        a simulated device instead (tests): cdc-acm, vendor-bulk;\n"
     "                    SIGUSR1 makes it re-enumerate\n"
     "  --rules FILE      the box's devices.usb rules (JSON array); none: refuse all\n"
@@ -45,15 +46,21 @@ static const char usage[] =
     "lbx-usbipd exits when SOCKET is removed (the box's clean-up).\n";
 
 static const struct option opts[] = {
-	{ "listen", required_argument, NULL, 'l' }, { "device", required_argument, NULL, 'd' },
-	{ "sim", required_argument, NULL, 's' },    { "rules", required_argument, NULL, 'r' },
-	{ "box", required_argument, NULL, 'b' },    { "audit-log", required_argument, NULL, 'a' },
-	{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
-	{ "name", required_argument, NULL, 'n' },   { NULL, 0, NULL, 0 },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "device", required_argument, NULL, 'd' },
+	{ "sim", required_argument, NULL, 's' },
+	{ "rules", required_argument, NULL, 'r' },
+	{ "box", required_argument, NULL, 'b' },
+	{ "audit-log", required_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "tty", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct options {
-	const char *listen, *device, *sim, *rules, *box, *audit, *name;
+	const char *listen, *device, *sim, *rules, *box, *audit, *name, *tty;
 };
 
 static int read_rules(const char *path, struct usb_rules *rules, char *err, size_t errsz)
@@ -120,12 +127,13 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'b': o->box = optarg; break;
 		case 'a': o->audit = optarg; break;
 		case 'n': o->name = optarg; break;
+		case 't': o->tty = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		case 'V': printf("lbx-usbipd %s\n", LBX_VERSION); exit(0);
 		default: fputs(usage, stderr); return -1;
 		}
 	}
-	if (optind != argc || !o->listen || !o->device == !o->sim) {
+	if (optind != argc || !o->listen || !!o->device + !!o->sim + !!o->tty != 1) {
 		fputs(usage, stderr);
 		return -1;
 	}
@@ -168,8 +176,9 @@ int main(int argc, char **argv)
 	loop = lbx_loop_new();
 	if (!loop)
 		return 1;
-	rc = o.sim ? usbd_sim_open(&dev, o.sim, loop, err, sizeof(err))
-		   : usbd_usbfs_open(&dev, o.device, loop, err, sizeof(err));
+	rc = o.sim   ? usbd_sim_open(&dev, o.sim, loop, err, sizeof(err))
+	     : o.tty ? usbd_tty_open(&dev, o.tty, loop, err, sizeof(err))
+		     : usbd_usbfs_open(&dev, o.device, loop, err, sizeof(err));
 	if (rc < 0) {
 		lbx_err("box %s: %s", o.box, err);
 		return 1;
@@ -204,7 +213,7 @@ int main(int argc, char **argv)
 		lbx_err("box %s: out of memory", o.box);
 		return 1;
 	}
-	rc = usbipd_sandbox_apply(!o.sim);
+	rc = usbipd_sandbox_apply(o.device != NULL);
 	if (rc < 0) {
 		lbx_err("box %s: cannot restrict lbx-usbipd: %s", o.box, strerror(-rc));
 		return 1;

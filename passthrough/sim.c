@@ -11,12 +11,25 @@
  *                comes back on bulk IN, and a DFU runtime interface
  *                (fe:01:01) to exercise the allow_dfu rule.
  *
- * 1209:0001 and 1209:0002 are pid.codes' test product ids.
+ *   tty          1209:0003 (usbd_tty_open, not --sim): the same CDC-ACM
+ *                function in front of a host tty that is not a USB device
+ *                (/dev/ttyS*, a non-USB adapter): bulk OUT is written to it,
+ *                what it reads comes back on bulk IN, SET_LINE_CODING sets
+ *                its baud rate, parity, data and stop bits (termios),
+ *                SET_CONTROL_LINE_STATE its DTR and RTS (TIOCMBIS/BIC),
+ *                SEND_BREAK sends a break. The guest sees a ttyACM port.
+ *
+ * 1209:0001, 1209:0002 and 1209:0003 are pid.codes' test product ids.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "bytequeue.h"
 #include "evloop.h"
@@ -68,32 +81,46 @@ static const uint8_t bulk_config[] = {
 };
 
 static const struct sim_kind kinds[] = {
-	{ "cdc-acm",
-	  0x1209,
-	  0x0001,
-	  0x02,
-	  "lbx simulated CDC-ACM",
-	  "LBXSIM-ACM",
-	  acm_config,
-	  sizeof(acm_config),
-	  { { 0x02, 0x02, 0x01 }, { 0x0a, 0x00, 0x00 } },
-	  2,
-	  2,
-	  1,
-	  3 },
-	{ "vendor-bulk",
-	  0x1209,
-	  0x0002,
-	  0x00,
-	  "lbx simulated vendor bulk",
-	  "LBXSIM-BULK",
-	  bulk_config,
-	  sizeof(bulk_config),
-	  { { 0xff, 0x00, 0x00 }, { 0xfe, 0x01, 0x01 } },
-	  2,
-	  1,
-	  1,
-	  0 },
+	{ .name = "cdc-acm",
+	  .vendor = 0x1209,
+	  .product = 0x0001,
+	  .dev_class = 0x02,
+	  .product_name = "lbx simulated CDC-ACM",
+	  .serial = "LBXSIM-ACM",
+	  .config = acm_config,
+	  .config_len = sizeof(acm_config),
+	  .ifs = { { 0x02, 0x02, 0x01 }, { 0x0a, 0x00, 0x00 } },
+	  .nifs = 2,
+	  .ep_out = 2,
+	  .ep_in = 1,
+	  .ep_intr = 3 },
+	{ .name = "vendor-bulk",
+	  .vendor = 0x1209,
+	  .product = 0x0002,
+	  .dev_class = 0x00,
+	  .product_name = "lbx simulated vendor bulk",
+	  .serial = "LBXSIM-BULK",
+	  .config = bulk_config,
+	  .config_len = sizeof(bulk_config),
+	  .ifs = { { 0xff, 0x00, 0x00 }, { 0xfe, 0x01, 0x01 } },
+	  .nifs = 2,
+	  .ep_out = 1,
+	  .ep_in = 1,
+	  .ep_intr = 0 },
+	/* Last: usbd_tty_open's, never --sim's. */
+	{ .name = "tty",
+	  .vendor = 0x1209,
+	  .product = 0x0003,
+	  .dev_class = 0x02,
+	  .product_name = "lbx serial bridge",
+	  .serial = "tty",
+	  .config = acm_config,
+	  .config_len = sizeof(acm_config),
+	  .ifs = { { 0x02, 0x02, 0x01 }, { 0x0a, 0x00, 0x00 } },
+	  .nifs = 2,
+	  .ep_out = 2,
+	  .ep_in = 1,
+	  .ep_intr = 3 },
 };
 
 struct sim {
@@ -104,6 +131,9 @@ struct sim {
 	uint16_t line_state;
 	uint8_t config;
 	int replug_timer;
+	int tty; /* the host tty of a serial bridge, -1 */
+	uint32_t tty_want;
+	char tty_path[64];
 };
 
 static void q_push(struct usbd_urb **q, struct usbd_urb *u)
@@ -166,7 +196,7 @@ static size_t string_descriptor(const struct sim_kind *k, unsigned idx, uint8_t 
 static int reply(struct usbd_urb *u, const void *p, size_t n)
 {
 	u->actual = (uint32_t)LBX_MIN(n, (size_t)u->length);
-	if (u->actual)
+	if (p && u->actual)
 		memcpy(u->buf, p, u->actual);
 	u->status = 0;
 	return 0;
@@ -195,6 +225,52 @@ static int get_descriptor(struct sim *s, struct usbd_urb *u, uint16_t value)
 	}
 }
 
+static const struct {
+	uint32_t rate;
+	speed_t speed;
+} tty_speeds[] = {
+	{ 300, B300 },	       { 1200, B1200 },	      { 2400, B2400 },	     { 4800, B4800 },
+	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },     { 57600, B57600 },
+	{ 115200, B115200 },   { 230400, B230400 },   { 460800, B460800 },   { 921600, B921600 },
+	{ 1000000, B1000000 }, { 2000000, B2000000 }, { 3000000, B3000000 },
+};
+
+/* The guest's line coding onto the host tty (termios). */
+static int tty_line_coding(struct sim *s, uint32_t rate, uint8_t stop, uint8_t par, uint8_t bits)
+{
+	struct termios t;
+	speed_t speed = 0;
+
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(tty_speeds); i++)
+		if (tty_speeds[i].rate == rate)
+			speed = tty_speeds[i].speed;
+	if (!speed || bits < 5 || bits > 8 || par > 2 || stop == 1 || tcgetattr(s->tty, &t) < 0) {
+		lbx_warn("serial %s: line coding %u baud, %u bits, parity %u, stop %u refused",
+			 s->tty_path, rate, bits, par, stop);
+		return -EINVAL;
+	}
+	cfmakeraw(&t);
+	cfsetispeed(&t, speed);
+	cfsetospeed(&t, speed);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | PARODD | CSTOPB);
+	t.c_cflag |= (bits == 5 ? CS5 : bits == 6 ? CS6 : bits == 7 ? CS7 : CS8) | CLOCAL | CREAD;
+	if (par)
+		t.c_cflag |= PARENB | (par == 1 ? PARODD : 0);
+	if (stop == 2)
+		t.c_cflag |= CSTOPB;
+	return tcsetattr(s->tty, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
+/* DTR (bit 0) and RTS (bit 1) onto the host tty's modem lines (boards reset on them). */
+static void tty_lines(struct sim *s, uint16_t value)
+{
+	int dtr = TIOCM_DTR, rts = TIOCM_RTS;
+
+	if (ioctl(s->tty, (value & 1) ? TIOCMBIS : TIOCMBIC, &dtr) < 0 ||
+	    ioctl(s->tty, (value & 2) ? TIOCMBIS : TIOCMBIC, &rts) < 0)
+		lbx_debug("serial %s: modem lines: %s", s->tty_path, strerror(errno));
+}
+
 /* CDC PSTN §6.3.10-12: the requests a serial port driver sends. */
 static int acm_request(struct sim *s, struct usbd_urb *u, uint8_t req, uint16_t value)
 {
@@ -215,6 +291,8 @@ static int acm_request(struct sim *s, struct usbd_urb *u, uint8_t req, uint16_t 
 			 stop == 0   ? "1"
 			 : stop == 1 ? "1.5"
 				     : "2");
+		if (s->tty >= 0 && tty_line_coding(s, rate, stop, par, bits) < 0)
+			return stall(u);
 		u->actual = 7;
 		u->status = 0;
 		return 0;
@@ -224,9 +302,13 @@ static int acm_request(struct sim *s, struct usbd_urb *u, uint8_t req, uint16_t 
 			lbx_info("sim %s: control lines DTR=%d RTS=%d", s->k->name, value & 1,
 				 (value >> 1) & 1);
 		s->line_state = value;
+		if (s->tty >= 0)
+			tty_lines(s, value);
 		return reply(u, NULL, 0);
 	case 0x23: /* SEND_BREAK */
 		lbx_info("sim %s: break %u ms", s->k->name, value);
+		if (s->tty >= 0)
+			tcsendbreak(s->tty, 0);
 		return reply(u, NULL, 0);
 	default: return stall(u);
 	}
@@ -266,12 +348,71 @@ static int control(struct sim *s, struct usbd_urb *u)
 	return stall(u);
 }
 
+static void on_tty(struct lbx_loop *loop, int fd, uint32_t events, void *data);
+
+/* A serial bridge: OUT URBs to the tty, the tty into IN URBs, as far as it goes now. */
+static void tty_pump(struct usbd *d)
+{
+	struct sim *s = d->priv;
+	uint32_t want = 0;
+
+	while (s->out_q) {
+		struct usbd_urb *u = s->out_q;
+		ssize_t n = u->length > u->actual
+				? write(s->tty, u->buf + u->actual, u->length - u->actual)
+				: 0;
+
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			u->status = -EPIPE;
+		} else {
+			u->actual += (uint32_t)n;
+			if (u->actual < u->length)
+				continue;
+			u->status = 0;
+		}
+		s->out_q = u->dev_next;
+		d->complete(d, u);
+	}
+	while (s->in_q) {
+		struct usbd_urb *u = s->in_q;
+		ssize_t n = read(s->tty, u->buf, u->length);
+
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0 && errno == EIO)
+			break; /* a pty whose other side is closed: nothing to read now */
+		if (n == 0)
+			break;
+		u->status = n < 0 ? -EPIPE : 0;
+		u->actual = n < 0 ? 0 : (uint32_t)n;
+		s->in_q = u->dev_next;
+		d->complete(d, u);
+	}
+	if (s->in_q)
+		want |= EPOLLIN;
+	if (s->out_q)
+		want |= EPOLLOUT;
+	if (lbx_loop_want(d->loop, s->tty, &s->tty_want, want, on_tty, d) < 0)
+		lbx_warn("serial %s: cannot watch it", s->tty_path);
+}
+
+static void on_tty(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	tty_pump(data);
+}
+
 /* Move bytes: OUT URBs into the FIFO, the FIFO into IN URBs, while either can go. */
 static void pump(struct usbd *d)
 {
 	struct sim *s = d->priv;
 	bool moved = true;
 
+	if (s->tty >= 0) {
+		tty_pump(d);
+		return;
+	}
 	while (moved) {
 		moved = false;
 		if (s->out_q && lbx_bq_room(&s->fifo) >= s->out_q->length) {
@@ -334,6 +475,10 @@ static void sim_close(struct usbd *d)
 
 	if (s->replug_timer >= 0)
 		lbx_loop_del(d->loop, s->replug_timer);
+	if (s->tty >= 0) {
+		lbx_loop_want(d->loop, s->tty, &s->tty_want, 0, on_tty, d);
+		close(s->tty);
+	}
 	lbx_bq_free(&s->fifo);
 	free(s);
 	d->priv = NULL;
@@ -368,13 +513,15 @@ static void sim_replug(struct usbd *d)
 }
 
 static const struct usbd_ops sim_ops = { sim_submit, sim_cancel, sim_close, sim_replug };
+/* A serial bridge does not re-enumerate. */
+static const struct usbd_ops tty_ops = { sim_submit, sim_cancel, sim_close, NULL };
 
 int usbd_sim_ident(const char *kind, struct usb_ident *ident, char *product, size_t psz)
 {
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(kinds); i++) {
 		const struct sim_kind *k = &kinds[i];
 
-		if (strcmp(k->name, kind))
+		if (strcmp(k->name, kind) || !strcmp(kind, "tty"))
 			continue;
 		memset(ident, 0, sizeof(*ident));
 		ident->vendor = k->vendor;
@@ -398,7 +545,7 @@ int usbd_sim_open(struct usbd *d, const char *kind, struct lbx_loop *loop, char 
 	struct sim *s;
 
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(kinds); i++)
-		if (!strcmp(kinds[i].name, kind))
+		if (!strcmp(kinds[i].name, kind) && strcmp(kind, "tty"))
 			k = &kinds[i];
 	if (!k) {
 		snprintf(err, errsz, "--sim %s: no such simulated device (cdc-acm, vendor-bulk)",
@@ -413,6 +560,7 @@ int usbd_sim_open(struct usbd *d, const char *kind, struct lbx_loop *loop, char 
 	}
 	s->k = k;
 	s->replug_timer = -1;
+	s->tty = -1;
 	/* 9600 8N1 until the driver says otherwise. */
 	memcpy(s->line_coding, (const uint8_t[7]){ 0x80, 0x25, 0, 0, 0, 0, 8 }, 7);
 	*d = (struct usbd){ .ops = &sim_ops, .present = true, .loop = loop, .priv = s };
@@ -439,5 +587,39 @@ int usbd_sim_open(struct usbd *d, const char *kind, struct lbx_loop *loop, char 
 		d->ident.ifs[i].subclass = k->ifs[i][1];
 		d->ident.ifs[i].protocol = k->ifs[i][2];
 	}
+	return 0;
+}
+
+int usbd_tty_open(struct usbd *d, const char *path, struct lbx_loop *loop, char *err, size_t errsz)
+{
+	const char *base = strrchr(path, '/');
+	int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), rc;
+	struct sim *s;
+
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot open the serial port %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!isatty(fd)) {
+		snprintf(err, errsz, "%s is not a tty", path);
+		close(fd);
+		return -ENOTTY;
+	}
+	rc = usbd_sim_open(d, "cdc-acm", loop, err, errsz);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	/* The same function as the simulated port, in front of the tty. */
+	s = d->priv;
+	s->k = &kinds[LBX_ARRAY_SIZE(kinds) - 1];
+	s->tty = fd;
+	snprintf(s->tty_path, sizeof(s->tty_path), "%s", path);
+	d->ops = &tty_ops;
+	d->info.product = d->ident.product = s->k->product;
+	snprintf(d->info.path, sizeof(d->info.path), "%s", path);
+	/* The serial number is the tty's name, so a rule can name the port. */
+	snprintf(d->ident.serial, sizeof(d->ident.serial), "%s", base ? base + 1 : path);
+	tty_line_coding(s, 9600, 0, 0, 8);
 	return 0;
 }

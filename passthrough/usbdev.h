@@ -65,6 +65,8 @@ struct usbd {
 
 /* Simulated devices: "cdc-acm" (a loopback serial port) or "vendor-bulk" (echoes). */
 int usbd_sim_open(struct usbd *d, const char *kind, struct lbx_loop *loop, char *err, size_t errsz);
+/* A host tty that is not a USB device, as a CDC-ACM serial port (1209:0003, sim.c). */
+int usbd_tty_open(struct usbd *d, const char *path, struct lbx_loop *loop, char *err, size_t errsz);
 /* The host device at /dev/bus/usb/BBB/DDD. */
 int usbd_usbfs_open(struct usbd *d, const char *path, struct lbx_loop *loop, char *err,
 		    size_t errsz);

@@ -293,6 +293,49 @@ def test_garbage(t, tmp):
         log.close()
 
 
+def test_serial_bridge(t, tmp):
+    """A host tty that is not USB (a pty here) as a CDC-ACM port: bytes both
+    ways, the line coding set on the tty."""
+    import termios
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    sock = os.path.join(tmp, "tty.sock")
+    rules = os.path.join(tmp, "tty.rules.json")
+    with open(rules, "w") as f:
+        json.dump([{"id": "1209:0003", "serial": os.path.basename(path)}], f)
+    log = open(os.path.join(tmp, "tty.log"), "w+")
+    p = subprocess.Popen([EXE, "--listen", sock, "--tty", path, "--rules", rules,
+                          "--box", "usbtest"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        c = Client(sock)
+        t.eq(c.import_(), (0x1209, 0x0003, 2), "the tty is offered as 1209:0003, its name the serial")
+        cmd, seq, st, d = c.control(0x21, 0x20, 0, 0, 7, struct.pack("<IBBB", 57600, 2, 1, 7))
+        t.eq(st, 0, "SET_LINE_CODING 57600 7O2")
+        attrs = termios.tcgetattr(slave)
+        cflag = attrs[2]
+        # A pty keeps CS8 and drops PARENB whatever it is told (drivers/tty/pty.c); a real
+        # port keeps them. The rest reaches it.
+        t.ok(attrs[5] == termios.B57600 and cflag & termios.PARODD and cflag & termios.CSTOPB,
+             "reaches the host tty's termios: 57600 baud, odd parity, 2 stop bits", attrs)
+        cmd, seq, st, d = c.control(0x21, 0x20, 0, 0, 7, struct.pack("<IBBB", 12345, 0, 0, 8))
+        t.eq(st, -EPIPE, "a baud rate termios has no name for is refused (stall)")
+        wr = c.submit(2, 0, 9, data=b"to-device")
+        t.eq(c.reply()[1], wr, "bulk OUT completes")
+        time.sleep(0.2)
+        t.eq(os.read(master, 64), b"to-device", "and its bytes are written to the tty")
+        rd = c.submit(1, 1, 64)
+        os.write(master, b"from-device")
+        t.eq(c.reply()[3], b"from-device", "what the tty reads comes back on bulk IN")
+    finally:
+        testlib.stop_process(p)
+        log.close()
+        os.close(master)
+        os.close(slave)
+
+
 def test_usbfs(t, tmp):
     """A real device through usbfs: only one the user lends the test, since
     lbx-usbipd claims it from its host drivers."""
@@ -327,7 +370,7 @@ def test_usbfs(t, tmp):
 def main():
     t = testlib.Tap()
     with tempfile.TemporaryDirectory(prefix="lbx-usbipd-") as tmp:
-        for fn in (test_acm, test_bulk_and_policy, test_garbage, test_usbfs):
+        for fn in (test_acm, test_bulk_and_policy, test_garbage, test_serial_bridge, test_usbfs):
             try:
                 fn(t, tmp)
             except Exception:

@@ -27,7 +27,7 @@ ECHO = os.path.join(build_dir(), "passthrough", "usb-bulk-echo")
 
 
 class Usbipd:
-    def __init__(self, tmp, name, kind, rules, listen):
+    def __init__(self, tmp, name, kind, rules, listen, extra=()):
         self.rules = os.path.join(tmp, name + ".rules.json")
         with open(self.rules, "w") as f:
             json.dump(rules, f)
@@ -35,7 +35,8 @@ class Usbipd:
         self.audit = os.path.join(tmp, name + ".audit")
         self.log = open(self.log_path, "w")
         self.listen = listen
-        self.proc = subprocess.Popen([USBIPD, "--listen", listen, "--sim", kind, "--rules",
+        what = ["--sim", kind] if kind else list(extra)
+        self.proc = subprocess.Popen([USBIPD, "--listen", listen] + what + ["--rules",
                                       self.rules, "--box", "usb-e2e", "--audit-log", self.audit],
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -128,6 +129,31 @@ def test_usb_passthrough(t):
             rc, out = sh(rb, vs, WAIT_NO_ACM + "ls /dev/ttyACM0 2>&1")
             t.ok("No such file" in out, "detach removes /dev/ttyACM0 from the guest", out)
             t.ok(acm.events()[-1:] == ["detach"], "the detach is audited", acm.events())
+
+            # A host serial port that is not USB (a pty here), bridged as a CDC-ACM port.
+            import termios
+            master, slave = os.openpty()
+            try:
+                tty = Usbipd(tmp, "tty", None, [{"id": "1209:0003"}], f"{vs.uds}_{ACM_PORT}",
+                             extra=["--tty", os.ttyname(slave)])
+                servers.append(tty)
+                wait_for_path(tty.listen, tty.proc, "lbx-usbipd")
+                rc, out = sh(rb, vs, WAIT_ACM + "stty -F /dev/ttyACM0 57600 raw -echo && "
+                             "printf bridged > /dev/ttyACM0 && echo sent")
+                time.sleep(0.5)
+                os.set_blocking(master, False)
+                try:
+                    got = os.read(master, 64)
+                except BlockingIOError:
+                    got = b""
+                t.ok("sent" in out and got == b"bridged",
+                     "a host tty that is not USB: guest writes reach it", (out, got))
+                t.eq(termios.tcgetattr(slave)[5], termios.B57600,
+                     "and the guest's baud rate is set on it")
+                tty.stop()
+            finally:
+                os.close(master)
+                os.close(slave)
 
             # The vendor-bulk device through libusb in the guest.
             bulk = Usbipd(tmp, "bulk", "vendor-bulk",

@@ -90,6 +90,8 @@ void box_config_free(struct box_config *c)
 	free(c->ssh_policy);
 	free(c->net_policy);
 	free(c->usb_rules);
+	for (unsigned i = 0; i < c->nserial; i++)
+		free(c->serial_ports[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -284,13 +286,32 @@ static int check_usb(struct box_config *c, const char *text, char *err, size_t e
 
 static int parse_devices(struct box_config *c, const struct lbx_json_val *v)
 {
-	static const char *const keys[] = { "usb", NULL };
-	struct lbx_json_val usb;
+	static const char *const keys[] = { "usb", "serial", NULL };
+	struct lbx_json_val usb, ser, e;
+	struct lbx_json_iter it;
+	const char *s;
+	size_t n;
 
 	if (lbx_json_object(v, keys))
 		return -EINVAL;
 	if (lbx_json_member(v, "usb", &usb) == 0 && parse_section(c, &usb, check_usb, &c->usb_rules))
 		return -EINVAL;
+	if (lbx_json_member(v, "serial", &ser) != 0)
+		return 0;
+	if (lbx_json_array(&ser, &n))
+		return -EINVAL;
+	if (n > BOX_MAX_SERIAL)
+		return lbx_json_fail(&ser, "at most %d serial ports", BOX_MAX_SERIAL);
+	lbx_json_iter_init(&it, &ser);
+	while (lbx_json_iter_next(&it, &e)) {
+		if (lbx_json_string(&e, &s))
+			return -EINVAL;
+		if (strncmp(s, "/dev/", 5) || strstr(s, "/..") || strlen(s) >= 64 || strchr(s, ','))
+			return lbx_json_fail(&e, "expected a tty under /dev, like \"/dev/ttyS0\"");
+		c->serial_ports[c->nserial] = strdup(s);
+		if (!c->serial_ports[c->nserial++])
+			return -ENOMEM;
+	}
 	return 0;
 }
 

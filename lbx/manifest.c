@@ -379,7 +379,7 @@ static int usb_add(struct mf_build *b)
 	char sock[64], err[512], role[48];
 	unsigned n, slot = 0;
 
-	if (!c->usb_rules)
+	if (!c->usb_rules && !c->nserial)
 		return 0;
 	/* Every slot's socket is the box's, whether a device is there now or not (clean-up). */
 	for (unsigned i = 0; i < MF_USB_SLOTS; i++) {
@@ -387,6 +387,21 @@ static int usb_add(struct mf_build *b)
 		if (note_file(b, sock) < 0)
 			return -EINVAL;
 	}
+	/* Serial ports first: the definition names each by its path. */
+	for (unsigned i = 0; i < c->nserial && slot < MF_USB_SLOTS; i++) {
+		struct mf_device *d;
+
+		usb_slot_file(slot++, sock, sizeof(sock));
+		snprintf(role, sizeof(role), "lbx-usbipd (%s)", c->serial_ports[i]);
+		d = add_device(b, MF_USB, role, sock);
+		if (!d || data_file(b, "usb-audit.log", d->audit, sizeof(d->audit)) < 0)
+			return -EINVAL;
+		d->box = b->m->paths->name;
+		d->usb_tty = c->serial_ports[i];
+		snprintf(d->usb_name, sizeof(d->usb_name), "%s", c->serial_ports[i]);
+	}
+	if (!c->usb_rules)
+		return 0;
 	if (usb_rules_parse(c->usb_rules, strlen(c->usb_rules), c->file, &rules, err,
 			    sizeof(err)) < 0)
 		return build_fail(b, "%s", err);
@@ -415,10 +430,16 @@ static void usb_argv(const struct mf_device *d, struct argv_buf *a)
 {
 	argv_add(a, "--listen");
 	argv_add(a, "%s", d->socket);
-	argv_add(a, d->usb_sim[0] ? "--sim" : "--device");
-	argv_add(a, "%s", d->usb_sim[0] ? d->usb_sim : d->usb_node);
-	argv_add(a, "--rules");
-	argv_add(a, "%s", d->policy);
+	if (d->usb_tty) {
+		/* Granted by its path: no rules to match. */
+		argv_add(a, "--tty");
+		argv_add(a, "%s", d->usb_tty);
+	} else {
+		argv_add(a, d->usb_sim[0] ? "--sim" : "--device");
+		argv_add(a, "%s", d->usb_sim[0] ? d->usb_sim : d->usb_node);
+		argv_add(a, "--rules");
+		argv_add(a, "%s", d->policy);
+	}
 	argv_add(a, "--box");
 	argv_add(a, "%s", d->box);
 	argv_add(a, "--audit-log");
@@ -582,7 +603,7 @@ static int agent_words(struct mf_build *b)
 			rc |= word(b, d->read_only ? AP_RO : AP_RW, "%s", d->guest_path);
 	}
 	/* Every USB slot, so `lbx device attach` can fill one while the box runs. */
-	for (unsigned i = 0; c->usb_rules && !light(b) && i < MF_USB_SLOTS; i++)
+	for (unsigned i = 0; (c->usb_rules || c->nserial) && !light(b) && i < MF_USB_SLOTS; i++)
 		rc |= word(b, AP_USB, "vsock:%u", LBX_USB_PORT + i);
 	for (unsigned i = 0; i < c->nenv; i++)
 		rc |= word(b, AP_ENV, "%s", c->env[i]);

@@ -73,6 +73,7 @@ struct mf_device {
 	char usb_node[64];
 	char usb_sim[16];
 	char usb_name[48]; /* its host name ("1-1.2", "sim:cdc-acm"): lbx-usbipd --name */
+	const char *usb_tty; /* a serial port that is not USB (devices.serial): --tty */
 };
 
 struct box_manifest {

@@ -19,7 +19,8 @@
  *   quota    a host resource like cpus and memory.
  *
  * devices.usb widens with every rule the approved definition has no
- * equal of (a device the box may now take), and with allow_dfu newly set.
+ * equal of (a device the box may now take), and with allow_dfu newly set;
+ * devices.serial with every port it did not name.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -483,6 +484,14 @@ static void diff_devices(struct diff_ctx *x)
 	static struct usb_rules a, n;
 	char err[LBX_JSON_ERROR_MAX], id[16];
 
+	for (unsigned i = 0; i < x->n->nserial; i++) {
+		bool had = false;
+
+		for (unsigned j = 0; j < x->a->nserial && !had; j++)
+			had = !strcmp(x->a->serial_ports[j], x->n->serial_ports[i]);
+		if (!had)
+			widen(x, "devices.serial", "the serial port %s", x->n->serial_ports[i]);
+	}
 	if (!x->n->usb_rules)
 		return;
 	if (usb_rules_parse(x->n->usb_rules, strlen(x->n->usb_rules), "devices", &n, err,

@@ -39,6 +39,7 @@ static const char usage[] =
     "  --sim KIND        a simulated device instead (tests): cdc-acm, vendor-bulk;\n"
     "                    SIGUSR1 makes it re-enumerate\n"
     "  --rules FILE      the box's devices.usb rules (JSON array); none: refuse all\n"
+    "                    (but the --tty, which its path grants)\n"
     "  --box NAME        the box, for messages and audit lines\n"
     "  --audit-log FILE  append a JSON line for every attach, detach and refusal\n"
     "  --name NAME       the busid the device is offered as (lbx: its host name)\n"
@@ -184,6 +185,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	g_dev = &dev;
+	/* A serial port is granted by its path (devices.serial): it has no USB identity to match. */
+	if (o.tty && !o.rules) {
+		struct usb_rule *r = &rules.rule[0];
+
+		*r = (struct usb_rule){ .vendor = dev.ident.vendor, .product = dev.ident.product,
+					.has_serial = true };
+		snprintf(r->name, sizeof(r->name), "devices.serial");
+		snprintf(r->serial, sizeof(r->serial), "%s", dev.ident.serial);
+		rules.n = 1;
+		cfg.rules_file = "the box's devices.serial";
+	}
 	if (o.name) {
 		if (strlen(o.name) >= sizeof(dev.info.busid)) {
 			lbx_err("box %s: --name %s: at most %zu bytes", o.box, o.name,

@@ -67,7 +67,10 @@ static bool usb_sim_argv(const struct mf_device *d)
 
 	manifest_backend_argv(d, "/exe", &b);
 	argv = argv_finish(&b, NULL, err, sizeof(err));
-	found = argv && find_after(argv, "--sim") && !strcmp(find_after(argv, "--sim"), "cdc-acm");
+	found = argv && ((find_after(argv, "--sim") && !strcmp(find_after(argv, "--sim"), "cdc-acm") &&
+			  find_after(argv, "--rules")) ||
+			 (find_after(argv, "--tty") && !strcmp(find_after(argv, "--tty"), "/dev/ttyS9") &&
+			  !find_after(argv, "--rules")));
 	engine_argv_free(argv);
 	return found;
 }
@@ -82,6 +85,8 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	/* A simulated USB device (the test flag) that the box's rule names. */
 	setenv("LBX_USB_SIM", "cdc-acm", 1);
 	c->usb_rules = strdup("[{\"id\": \"1209:0001\"}]");
+	/* And a serial port that is not USB, granted by its path. */
+	c->serial_ports[c->nserial++] = strdup("/dev/ttyS9");
 	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
 		const char *name = box_engine_name(engines[e]);
 		struct box_manifest m;
@@ -121,9 +126,9 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			} else if (d->kind == MF_USB) {
 				ok(count_with(argv, d->socket) == 0 && cl &&
 					   strstr(cl, "lbx.usb=vsock:1100") &&
-					   strstr(d->socket, "vsock.sock_1100") &&
+					   strstr(d->socket, "vsock.sock_110") &&
 					   usb_sim_argv(d),
-				   "%s: lbx-usbipd serves slot 1100 for the guest's vhci, no device",
+				   "%s: lbx-usbipd serves a USB slot for the guest's vhci, no device",
 				   name);
 			} else if (d->kind != MF_SSH) {
 				ok(d->spawn && count_with(argv, d->socket) == 1,
@@ -134,8 +139,9 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			}
 		}
 		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount", name);
-		is_int(usb, engines[e] == ENGINE_LIGHT ? 0 : 1,
-		       "%s: one USB device on the VM engines, none in a container", name);
+		is_int(usb, engines[e] == ENGINE_LIGHT ? 0 : 2,
+		       "%s: the serial port and the USB device on the VM engines, none in a container",
+		       name);
 		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
 		   name);
 		if (engines[e] == ENGINE_LIGHT) {

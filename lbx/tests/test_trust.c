@@ -46,6 +46,11 @@ static const struct diff_case cases[] = {
 	{ "usb: allow_dfu added", "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}",
 	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\", \"allow_dfu\": true}]}}",
 	  "devices.usb" },
+	{ "serial: a port added", "{\"devices\": {\"serial\": [\"/dev/ttyS0\"]}}",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS0\", \"/dev/ttyS1\"]}}", "devices.serial" },
+	{ "serial: a port removed",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS0\", \"/dev/ttyS1\"]}}",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS1\"]}}", NULL },
 	/* workdir */
 	{ "workdir moved", "{}", "{\"workdir\": \"/etc\"}", "workdir" },
 	{ "workdir kept", "{\"workdir\": \"/w\"}", "{\"workdir\": \"/w\"}", NULL },
@@ -681,7 +686,7 @@ int main(void)
 	test_canonical_root_containerfile();
 #if defined(__x86_64__)
 	/* A new field in struct box_config must be classified in trust_diff.c (widens or not). */
-	is_int(sizeof(struct box_config), 1744,
+	is_int(sizeof(struct box_config), 1784,
 	       "struct box_config has the fields trust_diff.c knows");
 #endif
 	if (!mkdtemp(tmp)) {

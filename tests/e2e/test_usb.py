@@ -180,6 +180,37 @@ def test_usb_passthrough(t):
         shutil.rmtree(tmp, True)
 
 
+def test_box_user_owns_the_device(t):
+    """The box user, not root, opens the port and the USB node, as probe-rs's
+    udev rules would let a plugdev user."""
+    tmp = tempfile.mkdtemp(prefix="lbx-usb-user-")
+    vs = VhostUserVsock()
+    box = Box(devices=[vs])
+    acm = None
+    try:
+        with box.start(extra=[f"lbx.usb=vsock:{ACM_PORT}", "lbx.uid=1000", "lbx.gid=1000",
+                              "lbx.user=dev", "lbx.home=/tmp"]) as rb:
+            if not t.ok(rb.wait_ready(), "a box whose user is uid 1000", rb.text()):
+                return
+            acm = Usbipd(tmp, "acm", "cdc-acm", [{"id": "1209:0001"}], f"{vs.uds}_{ACM_PORT}")
+            wait_for_path(acm.listen, acm.proc, "lbx-usbipd")
+            rc, out = sh(rb, vs, WAIT_ACM + "sleep 1; id -u; ls -ln /dev/ttyACM0 /dev/bus/usb/*/*")
+            lines = out.splitlines()
+            t.ok(lines[:1] == ["1000"] and any("1000     1000" in ln and "ttyACM0" in ln
+                                              for ln in lines),
+                 "the box user owns /dev/ttyACM0", out)
+            t.ok(any(ln.startswith("crw-rw----") and "1000" in ln and ln.endswith("/001/002")
+                     for ln in lines) and
+                 any(ln.startswith("crw-------") and ln.endswith("/001/001") for ln in lines),
+                 "and the device's USB node, not the root hub's", out)
+            rc, out = sh(rb, vs, ECHO_TEST)
+            t.ok("lbx-loopback" in out, "and uses the port without root", out)
+    finally:
+        if acm:
+            acm.stop()
+        shutil.rmtree(tmp, True)
+
+
 def test_lbx_up_and_device_cli(t):
     """The real CLI: `lbx up` attaches what the box's rules name, `lbx device`
     lists, refuses, detaches and attaches again."""
@@ -252,4 +283,4 @@ def test_lbx_up_and_device_cli(t):
 
 
 if __name__ == "__main__":
-    main([test_usb_passthrough, test_lbx_up_and_device_cli])
+    main([test_usb_passthrough, test_box_user_owns_the_device, test_lbx_up_and_device_cli])

@@ -13,6 +13,7 @@ libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap mmdebstrap
 libslirp-dev
+libusb-1.0-0-dev usbutils
 "
 
 missing=

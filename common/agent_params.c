@@ -20,6 +20,7 @@ static const char *const names[AP_COUNT] = {
 	[AP_RO] = "ro",		    [AP_ELSEWHERE] = "elsewhere",
 	[AP_NET] = "net",	    [AP_NET_STREAM] = "net-stream",
 	[AP_FS_GUARD] = "fs-guard",
+	[AP_USB] = "usb",
 };
 
 const char *agent_param_name(enum agent_param k)

@@ -183,6 +183,7 @@ static void run_init(void)
 		fatal(err);
 	agent_report("ready uptime_ms=%lu", uptime_ms());
 	notify_host(&cfg);
+	agent_usb_start(&cfg);
 	if (cfg.argc == 0 && listen_fd < 0)
 		fatal("nothing to do: give lbx.argv= or lbx.serve= on the kernel command line");
 

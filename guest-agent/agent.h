@@ -52,6 +52,9 @@ int agent_notify_ready(const struct lbx_endpoint *ep, unsigned long uptime_ms);
 int agent_serve(int listen_fd, const struct exec_service_config *cfg, pid_t watch_pid,
 		int *watch_status);
 
+/* usbip_attach.c: import the host's USB devices into vhci-hcd (a child process). */
+void agent_usb_start(const struct agent_config *cfg);
+
 /* power.c: stop every process, sync, and power off (reset). Never returns. */
 void agent_poweroff(void) __attribute__((noreturn));
 /* net.c: bring ifname up with a static address and route; write /etc/resolv.conf. */

@@ -111,6 +111,17 @@ static int p_endpoint(struct param_ctx *p, char *val, size_t off)
 	return 0;
 }
 
+static int p_usb(struct param_ctx *p, char *val, size_t off)
+{
+	(void)off;
+	if (p->cfg->nusb >= AGENT_MAX_USB)
+		return bad(p, "more than %d USB slots", AGENT_MAX_USB);
+	if (lbx_endpoint_parse(val, strlen(val), &p->cfg->usb[p->cfg->nusb]) < 0)
+		return bad(p, "expected vsock:PORT, unix:/PATH or a port number");
+	p->cfg->nusb++;
+	return 0;
+}
+
 static int p_id(struct param_ctx *p, char *val, size_t off)
 {
 	uint64_t v = 0;
@@ -278,6 +289,7 @@ static const struct {
 	[AP_NET] = { p_net, 0 },
 	[AP_NET_STREAM] = { p_endpoint, offsetof(struct agent_config, net_stream) },
 	[AP_FS_GUARD] = { p_flag_on, offsetof(struct agent_config, fs_guard) },
+	[AP_USB] = { p_usb, 0 },
 };
 
 /* One word "lbx.KEY=VALUE" (already unquoted), n bytes. */

@@ -20,6 +20,7 @@
 #define AGENT_HOSTNAME_MAX 64
 #define AGENT_MAX_MOUNTS 18 /* the project and 16 mounts (BOX_MAX_MOUNTS), and room */
 #define AGENT_MAX_PATHS 32
+#define AGENT_MAX_USB 8
 
 struct agent_mount {
 	char tag[37]; /* virtio-fs tags are at most 36 bytes (virtio 1.2 §5.11.4) */
@@ -53,6 +54,8 @@ struct agent_config {
 	unsigned nro;
 	bool elsewhere_readable;
 	bool fs_guard; /* sessions under lbx_sandbox_fs_guard (engine light) */
+	struct lbx_endpoint usb[AGENT_MAX_USB]; /* USB/IP slots (usbip_attach.c) */
+	unsigned nusb;
 };
 
 /*

@@ -49,6 +49,7 @@ static const struct {
 	[ASSET_OWN_TREE] = { "images/lbx-own-tree", "lbx-own-tree", PROGRAM, "lbx-own-tree" },
 	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh", DATA,
 				"the Debian base image's recipe" },
+	[ASSET_USBIPD] = { "passthrough/lbx-usbipd", "lbx-usbipd", PROGRAM, "lbx-usbipd" },
 	[ASSET_BUILD_KERNEL] = { "lbx/build-kernel.sh", "build-kernel.sh", DATA,
 				 "the guest kernel's recipe (build-kernel.sh)" },
 };

@@ -19,6 +19,7 @@ int lbx_cmd_build(int argc, char **argv);
 /* Hidden: what `lbx up` would run, as JSON (cmd_engine_argv.c; for tests). */
 int lbx_cmd_engine_argv(int argc, char **argv);
 int lbx_cmd_allow(int argc, char **argv);
+int lbx_cmd_device(int argc, char **argv);
 
 /*
  * $XDG_RUNTIME_DIR/lbx/NAME/FILE (or /run/user/UID/... , else /tmp/lbx-UID/...)

@@ -12,6 +12,7 @@
 /* Two components each call their policy header policy.h: name them by path. */
 #include "../backends/net/policy.h"
 #include "../vsock-ssh/policy.h"
+#include "../passthrough/rules.h"
 
 #include <cjson/cJSON.h>
 
@@ -88,6 +89,9 @@ void box_config_free(struct box_config *c)
 		free(c->protect[i]);
 	free(c->ssh_policy);
 	free(c->net_policy);
+	free(c->usb_rules);
+	for (unsigned i = 0; i < c->nserial; i++)
+		free(c->serial_ports[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -272,6 +276,45 @@ static int check_network(struct box_config *c, const char *text, char *err, size
 	return rc;
 }
 
+/* "devices": {"usb": RULES} (passthrough/rules.h); "usb" is kept as text for lbx-usbipd. */
+static int check_usb(struct box_config *c, const char *text, char *err, size_t errsz)
+{
+	static struct usb_rules rules;
+
+	return usb_rules_parse(text, strlen(text), c->file, &rules, err, errsz);
+}
+
+static int parse_devices(struct box_config *c, const struct lbx_json_val *v)
+{
+	static const char *const keys[] = { "usb", "serial", NULL };
+	struct lbx_json_val usb, ser, e;
+	struct lbx_json_iter it;
+	const char *s;
+	size_t n;
+
+	if (lbx_json_object(v, keys))
+		return -EINVAL;
+	if (lbx_json_member(v, "usb", &usb) == 0 && parse_section(c, &usb, check_usb, &c->usb_rules))
+		return -EINVAL;
+	if (lbx_json_member(v, "serial", &ser) != 0)
+		return 0;
+	if (lbx_json_array(&ser, &n))
+		return -EINVAL;
+	if (n > BOX_MAX_SERIAL)
+		return lbx_json_fail(&ser, "at most %d serial ports", BOX_MAX_SERIAL);
+	lbx_json_iter_init(&it, &ser);
+	while (lbx_json_iter_next(&it, &e)) {
+		if (lbx_json_string(&e, &s))
+			return -EINVAL;
+		if (strncmp(s, "/dev/", 5) || strstr(s, "/..") || strlen(s) >= 64 || strchr(s, ','))
+			return lbx_json_fail(&e, "expected a tty under /dev, like \"/dev/ttyS0\"");
+		c->serial_ports[c->nserial] = strdup(s);
+		if (!c->serial_ports[c->nserial++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* A path inside the project: relative, no "." or ".." parts, joined to the project's path. */
 static int project_path(const struct box_config *c, const struct lbx_json_val *v, char **out)
 {
@@ -406,7 +449,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", "protect",
 					    "quota",  NULL };
-	static const char *const later[] = { "wayland", "devices" };
+	static const char *const later[] = { "wayland" };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
@@ -463,6 +506,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	if (lbx_json_member(root, "protect", &v) == 0 && parse_protect(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "quota", &v) == 0 && parse_quota(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "devices", &v) == 0 && parse_devices(c, &v))
 		return -EINVAL;
 	return 0;
 }

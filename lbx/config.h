@@ -15,6 +15,7 @@
 #define BOX_MAX_PATHS 32
 #define BOX_NAME_MAX 63
 #define BOX_MAX_PROTECT 16
+#define BOX_MAX_SERIAL 4
 
 enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT };
 
@@ -60,6 +61,11 @@ struct box_config {
 	unsigned nprotect;
 	/* "quota": bytes each tree the box writes through lbx-fsd may hold (0: none). */
 	unsigned long long quota_bytes;
+	/* "devices": {"usb": [...]}: the rules as JSON text for lbx-usbipd --rules (NULL: none). */
+	char *usb_rules;
+	/* "devices": {"serial": [PATH...]}: host ttys that are not USB, bridged (lbx-usbipd --tty). */
+	char *serial_ports[BOX_MAX_SERIAL];
+	unsigned nserial;
 };
 
 /* Defaults for a project directory (name from its base name). */

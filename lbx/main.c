@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
 	{ "build", lbx_cmd_build, "build a box's image (Containerfile or Debian) into its root" },
 	{ "allow", lbx_cmd_allow, "approve a box's definition as it is now (or --show it)" },
 	{ "doctor", lbx_cmd_doctor, "what this host can do for lbx (KVM, Landlock, podman...)" },
+	{ "device", lbx_cmd_device, "host USB devices, the rules that name them, attach/detach" },
 };
 
 static void usage(FILE *f)

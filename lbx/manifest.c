@@ -19,6 +19,7 @@
 #include "agent_params.h"
 #include "engine.h"
 #include "image.h"
+#include "../passthrough/usb_host.h"
 
 #define ENG(e) (1u << (e))
 #define ENG_VMS (ENG(ENGINE_VM) | ENG(ENGINE_QEMU))
@@ -363,6 +364,91 @@ static void ssh_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->audit);
 }
 
+/* --- usb: one lbx-usbipd per host device a rule of devices.usb names (VMs: vhci-hcd) --- */
+
+/* RUNTIME/vsock.sock_PORT of USB slot i: lbx-vsockd's host side of guest port LBX_USB_PORT + i. */
+static void usb_slot_file(unsigned i, char *buf, size_t sz)
+{
+	snprintf(buf, sz, MF_VSOCK_UDS "_%u", LBX_USB_PORT + i);
+}
+
+static int usb_add(struct mf_build *b)
+{
+	static struct usb_host_dev host[USB_HOST_MAX];
+	static struct usb_rules rules;
+	const struct box_config *c = b->m->cfg;
+	char sock[64], err[512], role[48];
+	unsigned n, slot = 0;
+
+	if (!c->usb_rules && !c->nserial)
+		return 0;
+	/* Every slot's socket is the box's, whether a device is there now or not (clean-up). */
+	for (unsigned i = 0; i < MF_USB_SLOTS; i++) {
+		usb_slot_file(i, sock, sizeof(sock));
+		if (note_file(b, sock) < 0)
+			return -EINVAL;
+	}
+	/* Serial ports first: the definition names each by its path. */
+	for (unsigned i = 0; i < c->nserial && slot < MF_USB_SLOTS; i++) {
+		struct mf_device *d;
+
+		usb_slot_file(slot++, sock, sizeof(sock));
+		snprintf(role, sizeof(role), "lbx-usbipd (%s)", c->serial_ports[i]);
+		d = add_device(b, MF_USB, role, sock);
+		if (!d || data_file(b, "usb-audit.log", d->audit, sizeof(d->audit)) < 0)
+			return -EINVAL;
+		d->box = b->m->paths->name;
+		d->usb_tty = c->serial_ports[i];
+		snprintf(d->usb_name, sizeof(d->usb_name), "%s", c->serial_ports[i]);
+	}
+	if (!c->usb_rules)
+		return 0;
+	if (usb_rules_parse(c->usb_rules, strlen(c->usb_rules), c->file, &rules, err,
+			    sizeof(err)) < 0)
+		return build_fail(b, "%s", err);
+	n = usb_host_list(NULL, host, USB_HOST_MAX);
+	for (unsigned i = 0; i < n && slot < MF_USB_SLOTS; i++) {
+		struct mf_device *d;
+
+		if (usb_rules_match(&rules, &host[i].ident) < 0)
+			continue;
+		usb_slot_file(slot++, sock, sizeof(sock));
+		snprintf(role, sizeof(role), "lbx-usbipd (%s)", host[i].name);
+		d = add_device(b, MF_USB, role, sock);
+		if (!d || data_file(b, "usb-rules.json", d->policy, sizeof(d->policy)) < 0 ||
+		    data_file(b, "usb-audit.log", d->audit, sizeof(d->audit)) < 0)
+			return -EINVAL;
+		d->policy_text = c->usb_rules;
+		d->box = b->m->paths->name;
+		snprintf(d->usb_node, sizeof(d->usb_node), "%s", host[i].node);
+		snprintf(d->usb_sim, sizeof(d->usb_sim), "%s", host[i].sim);
+		snprintf(d->usb_name, sizeof(d->usb_name), "%s", host[i].name);
+	}
+	return 0;
+}
+
+static void usb_argv(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--listen");
+	argv_add(a, "%s", d->socket);
+	if (d->usb_tty) {
+		/* Granted by its path: no rules to match. */
+		argv_add(a, "--tty");
+		argv_add(a, "%s", d->usb_tty);
+	} else {
+		argv_add(a, d->usb_sim[0] ? "--sim" : "--device");
+		argv_add(a, "%s", d->usb_sim[0] ? d->usb_sim : d->usb_node);
+		argv_add(a, "--rules");
+		argv_add(a, "%s", d->policy);
+	}
+	argv_add(a, "--box");
+	argv_add(a, "%s", d->box);
+	argv_add(a, "--audit-log");
+	argv_add(a, "%s", d->audit);
+	argv_add(a, "--name");
+	argv_add(a, "%s", d->usb_name);
+}
+
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */
 static void no_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a)
 {
@@ -398,10 +484,12 @@ static const struct mf_kind_ops {
 		     no_light },
 	[MF_NET] = { "net", ASSET_NETD, ENG_ALL, net_add, net_argv, net_qemu, net_vmm,
 		     net_light },
+	/* A container has no vhci-hcd of its own: USB passthrough is for the VM engines. */
+	[MF_USB] = { "usb", ASSET_USBIPD, ENG_VMS, usb_add, usb_argv, no_qemu, no_vmm, no_light },
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */
-static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET };
+static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB };
 
 enum lbx_asset manifest_program(const struct mf_device *d)
 {
@@ -515,6 +603,9 @@ static int agent_words(struct mf_build *b)
 		else if (d->guest_path)
 			rc |= word(b, d->read_only ? AP_RO : AP_RW, "%s", d->guest_path);
 	}
+	/* Every USB slot, so `lbx device attach` can fill one while the box runs. */
+	for (unsigned i = 0; (c->usb_rules || c->nserial) && !light(b) && i < MF_USB_SLOTS; i++)
+		rc |= word(b, AP_USB, "vsock:%u", LBX_USB_PORT + i);
 	for (unsigned i = 0; i < c->nenv; i++)
 		rc |= word(b, AP_ENV, "%s", c->env[i]);
 	/*

@@ -29,6 +29,9 @@
 #define LBX_AGENT_EXEC_PORT 1024
 #define LBX_AGENT_READY_PORT 1025
 #define LBX_SSH_PORT 1026
+/* USB slots: lbx-usbipd for the box's Nth device serves host port LBX_USB_PORT + N. */
+#define LBX_USB_PORT 1100
+#define MF_USB_SLOTS 4
 
 /* Files of the runtime directory that outlive a single device. */
 #define MF_VSOCK_UDS "vsock.sock"	  /* lbx-vsockd's host side (VMs) */
@@ -39,10 +42,10 @@
 #define MF_LIGHT_GUEST_DIR "/run/lbx/host"
 
 #define MF_SOCK_MAX 108 /* sizeof(sockaddr_un.sun_path) */
-#define MF_MAX_DEVICES (4 + BOX_MAX_MOUNTS)
+#define MF_MAX_DEVICES (4 + BOX_MAX_MOUNTS + MF_USB_SLOTS)
 #define MF_MAX_FILES (3 * MF_MAX_DEVICES + 8)
 
-enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_KIND_COUNT };
+enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_USB, MF_KIND_COUNT };
 
 struct mf_device {
 	enum mf_kind kind;
@@ -65,7 +68,12 @@ struct mf_device {
 	bool stream;		   /* net: a framed stream (a container's tap relay) */
 	char audit[PATH_MAX];	   /* ssh: audit log */
 	const char *upstream;	   /* ssh: the user's agent */
-	const char *box;	   /* ssh: the box's name, for its audit lines */
+	const char *box;	   /* ssh, usb: the box's name, for its audit lines */
+	/* usb: the host device (usbfs node) or simulated kind lbx-usbipd exports */
+	char usb_node[64];
+	char usb_sim[16];
+	char usb_name[48]; /* its host name ("1-1.2", "sim:cdc-acm"): lbx-usbipd --name */
+	const char *usb_tty; /* a serial port that is not USB (devices.serial): --tty */
 };
 
 struct box_manifest {

@@ -101,6 +101,14 @@ static cJSON *canonical_box(const struct box_config *c)
 		cJSON_AddItemToObject(box, "ssh", cJSON_Parse(c->ssh_policy));
 	if (c->net_policy)
 		cJSON_AddItemToObject(box, "network", cJSON_Parse(c->net_policy));
+	if (c->usb_rules || c->nserial) {
+		cJSON *dev = cJSON_AddObjectToObject(box, "devices");
+
+		if (c->usb_rules)
+			cJSON_AddItemToObject(dev, "usb", cJSON_Parse(c->usb_rules));
+		if (c->nserial)
+			cJSON_AddItemToObject(dev, "serial", str_array(c->serial_ports, c->nserial));
+	}
 	return box;
 }
 

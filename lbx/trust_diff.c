@@ -17,6 +17,10 @@
  *            or its contents (or its context's) changed.
  *   name     bound to its project by trust_check_owner instead.
  *   quota    a host resource like cpus and memory.
+ *
+ * devices.usb widens with every rule the approved definition has no
+ * equal of (a device the box may now take), and with allow_dfu newly set;
+ * devices.serial with every port it did not name.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -29,6 +33,7 @@
 /* Two components each call their policy header policy.h: name them by path. */
 #include "../backends/net/policy.h"
 #include "../vsock-ssh/policy.h"
+#include "../passthrough/rules.h"
 
 struct diff_ctx {
 	const struct box_config *a, *n; /* approved, now */
@@ -460,6 +465,63 @@ static void diff_ssh(struct diff_ctx *x)
 	sshp_policy_free(&n);
 }
 
+static bool usb_rule_covered(const struct usb_rules *a, const struct usb_rule *r)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		const struct usb_rule *o = &a->rule[i];
+
+		if (o->vendor == r->vendor && o->product == r->product &&
+		    o->has_serial == r->has_serial && !strcmp(o->serial, r->serial) &&
+		    o->nifs == r->nifs && !memcmp(o->ifs, r->ifs, sizeof(o->ifs[0]) * o->nifs) &&
+		    (o->allow_dfu || !r->allow_dfu))
+			return true;
+	}
+	return false;
+}
+
+static void diff_devices(struct diff_ctx *x)
+{
+	static struct usb_rules a, n;
+	char err[LBX_JSON_ERROR_MAX], id[16];
+
+	for (unsigned i = 0; i < x->n->nserial; i++) {
+		bool had = false;
+
+		for (unsigned j = 0; j < x->a->nserial && !had; j++)
+			had = !strcmp(x->a->serial_ports[j], x->n->serial_ports[i]);
+		if (!had)
+			widen(x, "devices.serial", "the serial port %s", x->n->serial_ports[i]);
+	}
+	if (!x->n->usb_rules)
+		return;
+	if (usb_rules_parse(x->n->usb_rules, strlen(x->n->usb_rules), "devices", &n, err,
+			    sizeof(err)) < 0) {
+		widen(x, "devices.usb", "rules lbx cannot read");
+		return;
+	}
+	if (!x->a->usb_rules || usb_rules_parse(x->a->usb_rules, strlen(x->a->usb_rules),
+						"devices", &a, err, sizeof(err)) < 0)
+		a.n = 0;
+	for (unsigned i = 0; i < n.n; i++) {
+		const struct usb_rule *r = &n.rule[i];
+
+		if (usb_rule_covered(&a, r))
+			continue;
+		if (r->vendor < 0)
+			snprintf(id, sizeof(id), "*:");
+		else
+			snprintf(id, sizeof(id), "%04x:", r->vendor);
+		if (r->product < 0)
+			snprintf(id + strlen(id), sizeof(id) - strlen(id), "*");
+		else
+			snprintf(id + strlen(id), sizeof(id) - strlen(id), "%04x", r->product);
+		widen(x, "devices.usb", "USB devices %s%s%s%s (rule %s)%s", id,
+		      r->has_serial ? " serial " : "", r->has_serial ? r->serial : "",
+		      r->nifs ? ", listed interfaces" : ", any interfaces", r->name,
+		      r->allow_dfu ? ", may be reflashed (allow_dfu)" : "");
+	}
+}
+
 /* Every key of a definition that can widen, in the order they are shown. */
 static const struct {
 	void (*fn)(struct diff_ctx *x);
@@ -467,7 +529,7 @@ static const struct {
 } checks[] = {
 	{ diff_image, true },	 { diff_engine, false }, { diff_mounts, false },
 	{ diff_network, false }, { diff_ssh, false },	 { diff_landlock, false },
-	{ diff_workdir, false }, { diff_protect, false },
+	{ diff_workdir, false }, { diff_protect, false }, { diff_devices, false },
 };
 
 void trust_diff(const struct box_config *approved, const struct trust_recipe *ar,

@@ -59,6 +59,23 @@ static bool has_agent_words(const struct box_manifest *m, char **argv, const cha
 }
 
 /* A box with every kind of device, against the argv of each engine. */
+/* lbx-usbipd's command line exports the simulated device. */
+static bool usb_sim_argv(const struct mf_device *d)
+{
+	struct argv_buf b = { 0 };
+	char err[256], **argv;
+	bool found;
+
+	manifest_backend_argv(d, "/exe", &b);
+	argv = argv_finish(&b, NULL, err, sizeof(err));
+	found = argv && ((find_after(argv, "--sim") && !strcmp(find_after(argv, "--sim"), "cdc-acm") &&
+			  find_after(argv, "--rules")) ||
+			 (find_after(argv, "--tty") && !strcmp(find_after(argv, "--tty"), "/dev/ttyS9") &&
+			  !find_after(argv, "--rules")));
+	engine_argv_free(argv);
+	return found;
+}
+
 static void every_device(struct box_config *c, const struct box_paths *paths)
 {
 	static const enum box_engine engines[] = { ENGINE_QEMU, ENGINE_VM, ENGINE_LIGHT };
@@ -66,11 +83,16 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 
 	setenv("SSH_AUTH_SOCK", "/tmp/agent.sock", 1);
 	c->ssh_policy = strdup("{}");
+	/* A simulated USB device (the test flag) that the box's rule names. */
+	setenv("LBX_USB_SIM", "cdc-acm", 1);
+	c->usb_rules = strdup("[{\"id\": \"1209:0001\"}]");
+	/* And a serial port that is not USB, granted by its path. */
+	c->serial_ports[c->nserial++] = strdup("/dev/ttyS9");
 	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
 		const char *name = box_engine_name(engines[e]);
 		struct box_manifest m;
 		char **argv, *cl = NULL;
-		int fs = 0;
+		int fs = 0, usb = 0;
 
 		if (!ok(manifest_build(&m, c, paths, engines[e], err, sizeof(err)) == 0,
 			"%s: manifest of every device (%s)", name, err))
@@ -95,12 +117,20 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			   d->socket);
 			engine_argv_free(bargv);
 			fs += d->kind == MF_FS;
+			usb += d->kind == MF_USB;
 			if (engines[e] == ENGINE_LIGHT) {
 				ok(!d->spawn == (d->kind == MF_FS), "light: %s %s", d->role,
 				   d->spawn ? "runs" : "is a bind, no server");
 				if (d->kind == MF_FS && d->guest_path)
 					ok(count_with(argv, d->guest_path) >= 1,
 					   "light: %s bound at %s", d->role, d->guest_path);
+			} else if (d->kind == MF_USB) {
+				ok(count_with(argv, d->socket) == 0 && cl &&
+					   strstr(cl, "lbx.usb=vsock:1100") &&
+					   strstr(d->socket, "vsock.sock_110") &&
+					   usb_sim_argv(d),
+				   "%s: lbx-usbipd serves a USB slot for the guest's vhci, no device",
+				   name);
 			} else if (d->kind != MF_SSH) {
 				ok(d->spawn && count_with(argv, d->socket) == 1,
 				   "%s: the engine connects %s at %s", name, d->role, d->socket);
@@ -110,6 +140,9 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			}
 		}
 		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount", name);
+		is_int(usb, engines[e] == ENGINE_LIGHT ? 0 : 2,
+		       "%s: the serial port and the USB device on the VM engines, none in a container",
+		       name);
 		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
 		   name);
 		if (engines[e] == ENGINE_LIGHT) {

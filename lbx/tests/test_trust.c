@@ -32,6 +32,25 @@ static const struct diff_case cases[] = {
 	{ "engine light -> qemu", "{\"engine\": \"light\"}", "{\"engine\": \"qemu\"}", NULL },
 	{ "engine auto -> vm", "{}", "{\"engine\": \"vm\"}", NULL },
 	{ "engine light -> light", "{\"engine\": \"light\"}", "{\"engine\": \"light\"}", NULL },
+	/* devices.usb: a rule with no approved equal, or allow_dfu newly set */
+	{ "usb: a first rule", "{}", "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}",
+	  "devices.usb" },
+	{ "usb: the same rule", "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}",
+	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}", NULL },
+	{ "usb: a rule removed",
+	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}, {\"id\": \"1209:0001\"}]}}",
+	  "{\"devices\": {\"usb\": [{\"id\": \"1209:0001\"}]}}", NULL },
+	{ "usb: the serial dropped (any probe of the kind)",
+	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\", \"serial\": \"A1\"}]}}",
+	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}", "devices.usb" },
+	{ "usb: allow_dfu added", "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\"}]}}",
+	  "{\"devices\": {\"usb\": [{\"id\": \"0483:3748\", \"allow_dfu\": true}]}}",
+	  "devices.usb" },
+	{ "serial: a port added", "{\"devices\": {\"serial\": [\"/dev/ttyS0\"]}}",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS0\", \"/dev/ttyS1\"]}}", "devices.serial" },
+	{ "serial: a port removed",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS0\", \"/dev/ttyS1\"]}}",
+	  "{\"devices\": {\"serial\": [\"/dev/ttyS1\"]}}", NULL },
 	/* workdir */
 	{ "workdir moved", "{}", "{\"workdir\": \"/etc\"}", "workdir" },
 	{ "workdir kept", "{\"workdir\": \"/w\"}", "{\"workdir\": \"/w\"}", NULL },
@@ -667,7 +686,7 @@ int main(void)
 	test_canonical_root_containerfile();
 #if defined(__x86_64__)
 	/* A new field in struct box_config must be classified in trust_diff.c (widens or not). */
-	is_int(sizeof(struct box_config), 1736,
+	is_int(sizeof(struct box_config), 1784,
 	       "struct box_config has the fields trust_diff.c knows");
 #endif
 	if (!mkdtemp(tmp)) {

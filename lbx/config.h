@@ -16,7 +16,7 @@
 #define BOX_NAME_MAX 63
 #define BOX_MAX_PROTECT 16
 
-enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT };
+enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT, ENGINE_LIBVIRT, ENGINE_COUNT };
 
 struct box_mount {
 	char *host;

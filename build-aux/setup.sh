@@ -13,6 +13,7 @@ libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap debootstrap
 libslirp-dev
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-dev
 "
 
 missing=

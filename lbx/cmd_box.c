@@ -193,6 +193,14 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 2;
 	}
+	if (a.connect && !engine_libvirt_uri_local(a.connect)) {
+		lbx_err("up: box %s: --connect %s: engine libvirt runs the box's backends on this "
+			"machine, so it needs a local URI (qemu:///session, qemu:///system); see "
+			"docs/remote.md",
+			cfg.name, a.connect);
+		box_config_free(&cfg);
+		return 2;
+	}
 	o.libvirt_uri = a.connect;
 	if (why[0] && !a.json)
 		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);

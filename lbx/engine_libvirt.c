@@ -50,6 +50,21 @@ void engine_libvirt_domain(const char *box, char *buf, size_t sz)
 	snprintf(buf, sz, "lbx-%s", box);
 }
 
+bool engine_libvirt_uri_local(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+
+	return sep && sep[3] == '/';
+}
+
+/* A session daemon runs QEMU as the user already. */
+static bool uri_session(const char *uri)
+{
+	const char *path = strstr(uri, ":///");
+
+	return path && !strncmp(path + 4, "session", 7) && (path[11] == '\0' || path[11] == '?');
+}
+
 /* --- the domain's XML --- */
 
 static void xml_head(FILE *f, const struct box_manifest *m, const char *kernel, const char *initrd,
@@ -78,11 +93,23 @@ static void xml_head(FILE *f, const struct box_manifest *m, const char *kernel, 
 	      f);
 }
 
+/*
+ * A system daemon would run QEMU as its own user (libvirt-qemu), which can
+ * open neither the box's sockets in the user's runtime directory (0700)
+ * nor its files: the user's own ids, with nothing relabelled.
+ */
+static void xml_seclabel(FILE *f, const char *uri)
+{
+	if (uri_session(uri))
+		return;
+	fputs("  <seclabel type='static' model='dac' relabel='no'>\n", f);
+	mf_xml_line(f, "    <label>+%u:+%u</label>", (unsigned)getuid(), (unsigned)getgid());
+	fputs("  </seclabel>\n", f);
+}
+
 static void xml_fixed_devices(FILE *f, const char *console_log)
 {
-	fputs("  <devices>\n    <controller type='usb' model='none'/>\n"
-	      "    <memballoon model='none'/>\n",
-	      f);
+	fputs("    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n", f);
 	fputs("    <serial type='file'>\n", f);
 	mf_xml_line(f, "      <source path='%s'/>", console_log);
 	fputs("      <target port='0'/>\n    </serial>\n", f);
@@ -91,8 +118,8 @@ static void xml_fixed_devices(FILE *f, const char *console_log)
 	      f);
 }
 
-char *engine_libvirt_xml(const struct box_manifest *m, const char *kernel, const char *initrd,
-			 const char *console_log, char *err, size_t errsz)
+char *engine_libvirt_xml(const struct box_manifest *m, const char *uri, const char *kernel,
+			 const char *initrd, const char *console_log, char *err, size_t errsz)
 {
 	char *cmdline = manifest_kernel_cmdline(m, "t");
 	char *dev = NULL, *qemu = NULL, *out = NULL;
@@ -113,9 +140,12 @@ char *engine_libvirt_xml(const struct box_manifest *m, const char *kernel, const
 	ok &= !x.oom;
 	if (ok) {
 		xml_head(f, m, kernel, initrd, cmdline);
+		fputs("  <devices>\n", f);
 		xml_fixed_devices(f, console_log);
 		fputs(dev, f);
-		fputs("  </devices>\n  <qemu:commandline>\n", f);
+		fputs("  </devices>\n", f);
+		xml_seclabel(f, uri);
+		fputs("  <qemu:commandline>\n", f);
 		fputs(qemu, f);
 		fputs("  </qemu:commandline>\n</domain>\n", f);
 	}
@@ -249,9 +279,10 @@ static int connect_and_watch(struct lv_run *r)
 
 	r->conn = virConnectOpen(r->uri);
 	if (!r->conn) {
-		lbx_err("cannot connect to libvirt at %s: %s (is libvirt-daemon-driver-qemu "
-			"installed?)",
-			r->uri, last_error());
+		lbx_err("cannot connect to libvirt at %s: %s (%s)", r->uri, last_error(),
+			uri_session(r->uri) ? "are libvirt-daemon and libvirt-daemon-driver-qemu "
+					      "installed?"
+					    : "is the libvirt daemon for this URI running?");
 		return -1;
 	}
 	/* Registered before the domain exists, so that no early stop is missed. */

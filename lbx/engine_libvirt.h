@@ -8,6 +8,7 @@
 #ifndef LBX_ENGINE_LIBVIRT_H
 #define LBX_ENGINE_LIBVIRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,11 +20,19 @@ struct box_manifest;
 void engine_libvirt_domain(const char *box, char *buf, size_t sz);
 
 /*
- * The transient domain's XML for box manifest m (heap; NULL with a reason
- * in err). console_log: the file the guest's serial console goes to.
+ * Whether uri names a daemon on this machine (no host part): the box's
+ * backends and files are here, so a remote one cannot run it yet
+ * (docs/remote.md).
  */
-char *engine_libvirt_xml(const struct box_manifest *m, const char *kernel, const char *initrd,
-			 const char *console_log, char *err, size_t errsz);
+bool engine_libvirt_uri_local(const char *uri);
+
+/*
+ * The transient domain's XML for box manifest m on connection uri (heap;
+ * NULL with a reason in err). console_log: the file the guest's serial
+ * console goes to.
+ */
+char *engine_libvirt_xml(const struct box_manifest *m, const char *uri, const char *kernel,
+			 const char *initrd, const char *console_log, char *err, size_t errsz);
 
 /*
  * Fork the engine process: it connects to uri, creates the domain from

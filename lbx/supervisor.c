@@ -321,7 +321,7 @@ static int start_libvirt(struct sup *s, const char *kernel, const char *initrd,
 			 const char *console, const char *log, char *err, size_t errsz)
 {
 	const char *uri = s->o->libvirt_uri ? s->o->libvirt_uri : LBX_LIBVIRT_DEFAULT_URI;
-	char *xml = engine_libvirt_xml(s->m, kernel, initrd, console, err, errsz);
+	char *xml = engine_libvirt_xml(s->m, uri, kernel, initrd, console, err, errsz);
 	char domain[BOX_NAME_MAX + 8], file[PATH_MAX + 32];
 	pid_t pid;
 

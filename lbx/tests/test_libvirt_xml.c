@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -209,8 +210,8 @@ int main(void)
 	if (!ok(manifest_build(&m, &c, &paths, ENGINE_LIBVIRT, err, sizeof(err)) == 0,
 		"libvirt manifest of every device (%s)", err))
 		return tap_done();
-	xml = engine_libvirt_xml(&m, "/k/vm&linux", "/r/<initrd>.cpio", "/d/console 'log'", err,
-				 sizeof(err));
+	xml = engine_libvirt_xml(&m, "qemu:///session", "/k/vm&linux", "/r/<initrd>.cpio",
+				 "/d/console 'log'", err, sizeof(err));
 	if (!ok(xml != NULL, "the domain XML (%s)", err))
 		return tap_done();
 	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
@@ -223,6 +224,7 @@ int main(void)
 			   (const xmlChar *)"http://libvirt.org/schemas/domain/qemu/1.0");
 	machine(&m);
 	devices(&m);
+	is_int(nodes("/domain/seclabel"), 0, "qemu:///session: no seclabel (QEMU is the user's)");
 	ok(strstr(text("string(/domain/os/cmdline)"),
 		  "lbx.mount=project:/home/u/src/a%26b%20%3Cc%3E") != NULL,
 	   "the project path as the agent's escaped word, inside XML escaping: %s",
@@ -235,15 +237,29 @@ int main(void)
 	c.net_none = true;
 	if (ok(manifest_build(&m, &c, &paths, ENGINE_LIBVIRT, err, sizeof(err)) == 0,
 	       "a box without network") &&
-	    (xml = engine_libvirt_xml(&m, "/k", "/i", "/c", err, sizeof(err)))) {
+	    (xml = engine_libvirt_xml(&m, "qemu:///system", "/k", "/i", "/c", err, sizeof(err)))) {
 		doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
 		ctx = xmlXPathNewContext(doc);
+		char label[64];
+
 		is_int(nodes("/domain/devices/interface"), 0, "mode none: no <interface>");
+		snprintf(label, sizeof(label), "+%u:+%u", (unsigned)getuid(), (unsigned)getgid());
+		is_int(
+		    nodes("/domain/seclabel[@type='static' and @model='dac' and @relabel='no' and "
+			  "label='%s']",
+			  label),
+		    1, "qemu:///system: QEMU runs as the user (DAC label %s), nothing relabelled",
+		    label);
 		xmlXPathFreeContext(ctx);
 		xmlFreeDoc(doc);
 		free(xml);
 		manifest_free(&m);
 	}
 	box_config_free(&c);
+	ok(engine_libvirt_uri_local("qemu:///session") &&
+	       engine_libvirt_uri_local("qemu:///system") &&
+	       !engine_libvirt_uri_local("qemu+ssh://big/system") &&
+	       !engine_libvirt_uri_local("qemu://h/session") && !engine_libvirt_uri_local("junk"),
+	   "local URIs are told from remote ones");
 	return tap_done();
 }

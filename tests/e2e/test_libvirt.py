@@ -258,6 +258,10 @@ def test_libvirt(t):
         lines = r.stderr.decode(errors="replace").strip().splitlines()
         t.ok(r.returncode != 0 and lines and "/nonexistent/libvirt-sock" in lines[-1],
              "a libvirt URI that cannot be reached fails with one line naming it", r.stderr)
+        r = u.lbx("up", "--engine", "libvirt", "--connect", "qemu+ssh://elsewhere/system")
+        t.ok(r.returncode == 2 and b"needs a local URI" in r.stderr and
+             b"docs/remote.md" in r.stderr, "a remote URI is refused, pointing at the design note",
+             r.stderr)
         r = u.lbx("up", "--engine", "qemu", "--connect", "qemu:///session")
         t.ok(r.returncode == 2 and b"--connect is for engine libvirt" in r.stderr,
              "--connect with another engine is refused", r.stderr)

@@ -273,6 +273,18 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 		r->name, r->uri, reason);
 }
 
+static const char *connect_hint(const char *uri)
+{
+	/* libvirt gives root no session daemon: its qemu:///session is the system one. */
+	if (uri_session(uri) && getuid() == 0)
+		return "root's qemu:///session is the system daemon (libvirt-daemon-system); run "
+		       "lbx "
+		       "as an ordinary user for a session daemon";
+	if (uri_session(uri))
+		return "are libvirt-daemon and libvirt-daemon-driver-qemu installed?";
+	return "is the libvirt daemon for this URI running?";
+}
+
 static int connect_and_watch(struct lv_run *r)
 {
 	virDomainPtr old;
@@ -280,9 +292,7 @@ static int connect_and_watch(struct lv_run *r)
 	r->conn = virConnectOpen(r->uri);
 	if (!r->conn) {
 		lbx_err("cannot connect to libvirt at %s: %s (%s)", r->uri, last_error(),
-			uri_session(r->uri) ? "are libvirt-daemon and libvirt-daemon-driver-qemu "
-					      "installed?"
-					    : "is the libvirt daemon for this URI running?");
+			connect_hint(r->uri));
 		return -1;
 	}
 	/* Registered before the domain exists, so that no early stop is missed. */

@@ -98,7 +98,8 @@ static void up_usage(FILE *f)
 		   "Start the box NAME, or the box of the project in the current directory.\n"
 		   "--light runs it as a podman container (sharing the host kernel). An engine\n"
 		   "given here is remembered for the box's next 'lbx up'. --connect names\n"
-		   "engine libvirt's connection (default " LBX_LIBVIRT_DEFAULT_URI ").\n");
+		   "engine libvirt's connection (default " LBX_LIBVIRT_DEFAULT_URI
+		   "), remembered too.\n");
 }
 
 /*
@@ -127,6 +128,34 @@ static bool engine_recalled(const struct box_paths *p, enum box_engine *e)
 		if (!strcmp(line, box_engine_name((enum box_engine)i)))
 			return *e = (enum box_engine)i, true;
 	return false;
+}
+
+/*
+ * DATA/libvirt-uri: engine libvirt's URI last given with --connect to an
+ * `lbx up` that worked, used by a later one that gives none (NULL: the
+ * default); connect_remember() writes it.
+ */
+static const char *connect_recalled(const struct box_paths *p, const char *given)
+{
+	static char uri[1024];
+	char file[PATH_MAX + 16];
+
+	if (given)
+		return given;
+	box_path(p->data, "libvirt-uri", file, sizeof(file));
+	if (box_read_file(file, uri, sizeof(uri)) <= 0)
+		return NULL;
+	uri[strcspn(uri, "\n")] = '\0';
+	return uri[0] ? uri : NULL;
+}
+
+static void connect_remember(const struct box_paths *p, const char *uri)
+{
+	char file[PATH_MAX + 16], line[1024];
+
+	box_path(p->data, "libvirt-uri", file, sizeof(file));
+	snprintf(line, sizeof(line), "%s\n", uri);
+	box_write_file(file, line);
 }
 
 static unsigned ready_timeout(void)
@@ -201,7 +230,6 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 2;
 	}
-	o.libvirt_uri = a.connect;
 	if (why[0] && !a.json)
 		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);
 	if (o.engine == ENGINE_VM && !a.json)
@@ -212,6 +240,8 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 1;
 	}
+	if (o.engine == ENGINE_LIBVIRT)
+		o.libvirt_uri = connect_recalled(&paths, a.connect);
 	if (box_running(&paths)) {
 		if (!a.json)
 			fprintf(stderr, "lbx: box %s is already up\n", cfg.name);
@@ -238,6 +268,8 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 1;
 	}
+	if (a.connect)
+		connect_remember(&paths, a.connect);
 	if (a.json) {
 		cJSON *up = cJSON_CreateObject();
 

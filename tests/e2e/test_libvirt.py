@@ -109,11 +109,13 @@ class As:
             os.chown(path, self.pw.pw_uid, self.pw.pw_gid)
 
     def processes(self):
-        """Processes of the test's directories (lbx's and the domain's), not libvirt's own."""
+        """Processes of the test's directories (lbx's and the domain's), not libvirt's own
+        nor the test's SSH agent."""
         out = subprocess.run(["ps", "-eo", "pid,args"], stdout=subprocess.PIPE, text=True).stdout
         return [line for line in out.splitlines()
                 if (self.tmp in line or f"guest={DOMAIN}" in line) and "ps -eo" not in line
-                and "libvirtd" not in line and "virtlogd" not in line]
+                and "libvirtd" not in line and "virtlogd" not in line
+                and "ssh-agent" not in line]
 
     def qemu_pid(self):
         for line in self.processes():
@@ -137,6 +139,43 @@ class As:
             self.virsh("destroy", DOMAIN)
         self.stop_daemons()
         shutil.rmtree(self.tmp, True)
+
+
+def user_ssh_agent(u):
+    """A real ssh-agent of the test's user with two fresh keys; (process, {name: fingerprint})."""
+    if not all(shutil.which(p) for p in ("ssh-agent", "ssh-add", "ssh-keygen")):
+        raise Skip("OpenSSH client tools are not installed (make setup installs openssh-client)")
+    sock = os.path.join(u.tmp, "agent.sock")
+    pre = ["runuser", "-u", u.pw.pw_name, "--"] if os.getuid() == 0 else []
+    agent = subprocess.Popen(pre + ["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.1)
+    u.env["SSH_AUTH_SOCK"] = sock
+    fps = {}
+    for name in ("given", "other"):
+        key = os.path.join(u.tmp, "id_" + name)
+        u.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key)
+        u.run("ssh-add", "-q", key)
+        fps[name] = u.run("ssh-keygen", "-l", "-E", "sha256", "-f",
+                          key + ".pub").stdout.decode().split()[1]
+    return agent, fps
+
+
+def check_ssh(t, u, fps):
+    st = json.loads(u.lbx("status", "proj", "--json").stdout)
+    t.ok("lbx-ssh-proxy" in [p["role"] for p in st["state"]["processes"]],
+         "the supervisor runs lbx-ssh-proxy")
+    proxy = os.path.join(u.env["XDG_RUNTIME_DIR"], "lbx", "proj", "vsock.sock_1026")
+    r = u.run("env", f"SSH_AUTH_SOCK={proxy}", "ssh-add", "-l")
+    out = r.stdout.decode()
+    t.ok(fps["given"] in out and fps["other"] not in out,
+         "the box's SSH agent offers only the given key", out + r.stderr.decode())
+    r = u.lbx("exec", "proj", "--", "sh", "-c", 'test -S "$SSH_AUTH_SOCK" && echo $SSH_AUTH_SOCK')
+    t.eq(r.stdout, b"/run/lbx/ssh-agent.sock\n", "sessions in the box get SSH_AUTH_SOCK",
+         r.stderr)
 
 
 def wait_stopped(u, timeout=60):
@@ -207,9 +246,12 @@ def test_libvirt(t):
     u = As(pw)
     srv = http_server(body=b"hello, libvirt box\n")
     other = http_server(body=b"hello, not for the box\n")
+    agent = None
     try:
-        u.write("lbx.json", json.dumps({"image": "busybox",
-                                        "network": {"host": [f"tcp:{srv.server_address[1]}"]}}))
+        agent, fps = user_ssh_agent(u)
+        u.write("lbx.json", json.dumps({
+            "image": "busybox", "network": {"host": [f"tcp:{srv.server_address[1]}"]},
+            "ssh": {"keys": [{"key": fps["given"], "namespaces": ["git"]}]}}))
         u.write("from-host.txt", "host data\n")
         r = u.lbx("up", "--engine", "libvirt")
         if not t.ok(r.returncode == 0 and b"engine libvirt" in r.stderr,
@@ -221,6 +263,7 @@ def test_libvirt(t):
             return
         check_state(t, u)
         check_box(t, u, srv.server_address[1], other.server_address[1])
+        check_ssh(t, u, fps)
 
         r = u.lbx("down", "proj")
         t.ok(r.returncode == 0 and b"is down" in r.stderr, "lbx down", r.stderr)
@@ -245,27 +288,37 @@ def test_libvirt(t):
             t.eq(u.processes(), [], "nor running")
 
         # Destroyed behind lbx's back (virsh destroy): named as such.
-        r = u.lbx("up")
-        if t.ok(r.returncode == 0, "up a third time", r.stderr):
+        r = u.lbx("up", "--connect=qemu+unix:///session")
+        if t.ok(r.returncode == 0, "up a third time, with --connect", r.stderr):
             u.virsh("destroy", DOMAIN)
             r = wait_stopped(u)
             t.ok(r.returncode == 3 and b"destroyed outside lbx" in r.stdout,
                  "virsh destroy stops the box, and status says so", r.stdout)
+        r = u.lbx("up")
+        st = json.loads(u.lbx("status", "proj", "--json").stdout)
+        t.ok(r.returncode == 0 and
+             st.get("state", {}).get("libvirt", {}).get("uri") == "qemu+unix:///session",
+             "the URI given with --connect is remembered for the next up", st)
+        u.lbx("down", "proj")
 
         # A URI without a daemon is one line that names it.
-        r = u.lbx("up", "--engine", "libvirt", "--connect",
-                  "qemu+unix:///session?socket=/nonexistent/libvirt-sock")
+        # --connect=URI: approve_first's box_name_arg skips only --engine's value.
+        r = u.lbx("up", "--engine", "libvirt",
+                  "--connect=qemu+unix:///session?socket=/nonexistent/libvirt-sock")
         lines = r.stderr.decode(errors="replace").strip().splitlines()
         t.ok(r.returncode != 0 and lines and "/nonexistent/libvirt-sock" in lines[-1],
              "a libvirt URI that cannot be reached fails with one line naming it", r.stderr)
-        r = u.lbx("up", "--engine", "libvirt", "--connect", "qemu+ssh://elsewhere/system")
+        r = u.lbx("up", "--engine", "libvirt", "--connect=qemu+ssh://elsewhere/system")
         t.ok(r.returncode == 2 and b"needs a local URI" in r.stderr and
              b"docs/remote.md" in r.stderr, "a remote URI is refused, pointing at the design note",
              r.stderr)
-        r = u.lbx("up", "--engine", "qemu", "--connect", "qemu:///session")
+        r = u.lbx("up", "--engine", "qemu", "--connect=qemu:///session")
         t.ok(r.returncode == 2 and b"--connect is for engine libvirt" in r.stderr,
              "--connect with another engine is refused", r.stderr)
     finally:
+        if agent:
+            agent.terminate()
+            agent.wait(10)
         srv.shutdown()
         srv.server_close()
         other.shutdown()

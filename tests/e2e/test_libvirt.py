@@ -287,6 +287,18 @@ def test_libvirt(t):
             t.eq(u.domains(), [], "and nothing is left defined")
             t.eq(u.processes(), [], "nor running")
 
+        # A backend dying is still the backend's fault, not the domain's.
+        r = u.lbx("up")
+        fsd = [line.split()[0] for line in u.processes()
+               if "lbx-fsd" in line and "--tag project" in line]
+        if t.ok(r.returncode == 0 and len(fsd) == 1, "up again: one lbx-fsd serves the project",
+                r.stderr):
+            os.kill(int(fsd[0]), signal.SIGKILL)
+            r = wait_stopped(u)
+            t.ok(r.returncode == 3 and b"lbx-fsd (project) was killed by signal 9" in r.stdout,
+                 "kill -9 of lbx-fsd stops the box and status names it", r.stdout)
+            t.eq(u.domains(), [], "and the domain is gone")
+
         # Destroyed behind lbx's back (virsh destroy): named as such.
         r = u.lbx("up", "--connect=qemu+unix:///session")
         if t.ok(r.returncode == 0, "up a third time, with --connect", r.stderr):

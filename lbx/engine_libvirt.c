@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -317,22 +318,35 @@ static int connect_and_watch(struct lv_run *r)
 	return 0;
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)((b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000);
+}
+
 static int run_engine(struct lv_run *r, const char *xml)
 {
+	struct timespec t0, t1;
+
 	if (virEventRegisterDefaultImpl() < 0 ||
 	    virEventAddHandle(term_pipe[0], VIR_EVENT_HANDLE_READABLE, on_term_readable, r, NULL) <
 		0) {
 		lbx_err("cannot set up libvirt's event loop: %s", last_error());
 		return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (connect_and_watch(r) < 0)
 		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	lbx_debug("connected to %s in %ld ms", r->uri, ms_between(&t0, &t1));
+	t0 = t1;
 	r->dom = virDomainCreateXML(r->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
 	if (!r->dom) {
 		lbx_err("libvirt at %s cannot start domain %s: %s", r->uri, r->name, last_error());
 		return 1;
 	}
-	lbx_info("domain %s started at %s (id %d)", r->name, r->uri, (int)virDomainGetID(r->dom));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	lbx_info("domain %s started at %s (id %d) in %ld ms", r->name, r->uri,
+		 (int)virDomainGetID(r->dom), ms_between(&t0, &t1));
 	while (!r->stopped) {
 		if (r->term && !r->destroying) {
 			r->destroying = true;

@@ -224,6 +224,12 @@ def check_box(t, u, port, denied):
     t.ok(os.path.exists(path) and open(path).read() == "guest data\n" and
          os.stat(path).st_uid == u.pw.pw_uid,
          "a file written in the guest is on the host, the user's")
+    u.lbx("exec", "--root", "proj", "--", "sh", "-c", "echo marker-console > /dev/console")
+    time.sleep(0.5)
+    r = u.lbx("logs", "proj")
+    t.ok(b"marker-console" in r.stdout and b"@lbx ready" in r.stdout,
+         "lbx logs shows the guest's serial console (libvirt's <serial type='file'>)",
+         r.stdout[-300:])
     r = u.lbx("exec", "--root", "proj", "--", "sh", "-c",
               "mkdir -p -m 1777 /srv/shared && touch /srv/shared/by-root")
     t.eq(r.returncode, 0, "a --root session may write anywhere", r.stderr)

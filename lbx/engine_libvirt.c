@@ -278,9 +278,8 @@ static const char *connect_hint(const char *uri)
 {
 	/* libvirt gives root no session daemon: its qemu:///session is the system one. */
 	if (uri_session(uri) && getuid() == 0)
-		return "root's qemu:///session is the system daemon (libvirt-daemon-system); run "
-		       "lbx "
-		       "as an ordinary user for a session daemon";
+		return "root's qemu:///session is the system daemon (libvirt-daemon-system); "
+		       "run lbx as an ordinary user for a session daemon";
 	if (uri_session(uri))
 		return "are libvirt-daemon and libvirt-daemon-driver-qemu installed?";
 	return "is the libvirt daemon for this URI running?";

@@ -305,6 +305,19 @@ def test_libvirt(t):
                  "kill -9 of lbx-fsd stops the box and status names it", r.stdout)
             t.eq(u.domains(), [], "and the domain is gone")
 
+        # A guest that cannot power off (paused by virsh): lbx down destroys the domain.
+        r = u.lbx("up")
+        if t.ok(r.returncode == 0, "up for a hung guest", r.stderr):
+            u.virsh("suspend", DOMAIN)
+            st = json.loads(u.lbx("status", "proj", "--json").stdout)
+            t.eq(st.get("state", {}).get("libvirt", {}).get("state"), "paused",
+                 "status --json shows libvirt's state as it is: paused")
+            r = u.lbx("down", "proj", timeout=120)
+            t.ok(r.returncode == 0 and b"is down" in r.stderr,
+                 "lbx down of a guest that does not power off", r.stderr)
+            t.eq(u.domains(), [], "the domain is destroyed")
+            t.eq(u.processes(), [], "and nothing is left running")
+
         # Destroyed behind lbx's back (virsh destroy): named as such.
         r = u.lbx("up", "--connect=qemu+unix:///session")
         if t.ok(r.returncode == 0, "up a third time, with --connect", r.stderr):

@@ -196,7 +196,8 @@ int lbx_cmd_up(int argc, char **argv)
 			if (!strcmp(a.engine, box_engine_name((enum box_engine)i)))
 				e = (enum box_engine)i, known = true;
 		if (!known) {
-			lbx_err("up: --engine %s: expected auto, vm, qemu, light or libvirt", a.engine);
+			lbx_err("up: --engine %s: expected auto, vm, qemu, light or libvirt",
+				a.engine);
 			box_config_free(&cfg);
 			return 2;
 		}
@@ -218,7 +219,8 @@ int lbx_cmd_up(int argc, char **argv)
 	}
 	o.engine = engine_resolve(cfg.engine, why, sizeof(why));
 	if (a.connect && o.engine != ENGINE_LIBVIRT) {
-		lbx_err("up: box %s: --connect is for engine libvirt (add --engine libvirt)", cfg.name);
+		lbx_err("up: box %s: --connect is for engine libvirt (add --engine libvirt)",
+			cfg.name);
 		box_config_free(&cfg);
 		return 2;
 	}
@@ -392,8 +394,10 @@ static void print_status(const char *name, cJSON *list)
 	if (pid) {
 		cJSON *o = status_json(name), *st = cJSON_GetObjectItemCaseSensitive(o, "state");
 		cJSON *lv = cJSON_GetObjectItemCaseSensitive(st, "libvirt");
-		const char *dom = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "domain"));
-		const char *live = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "state"));
+		const char *dom =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "domain"));
+		const char *live =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "state"));
 
 		if (dom)
 			printf("%-20s running  (supervisor pid %d; libvirt domain %s: %s)\n", name,

@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 
 static const char *const engine_names[] = {
-	[ENGINE_AUTO] = "auto", [ENGINE_VM] = "vm", [ENGINE_QEMU] = "qemu", [ENGINE_LIGHT] = "light",
-	[ENGINE_LIBVIRT] = "libvirt",
+	[ENGINE_AUTO] = "auto",	  [ENGINE_VM] = "vm",		[ENGINE_QEMU] = "qemu",
+	[ENGINE_LIGHT] = "light", [ENGINE_LIBVIRT] = "libvirt",
 };
 
 const char *box_engine_name(enum box_engine e)

@@ -339,7 +339,8 @@ static void net_vmm(const struct mf_device *d, struct argv_buf *a)
 /* QEMU's own default MAC, so the guest's card is the same as on engine qemu. */
 static void net_libvirt(const struct mf_device *d, unsigned idx, struct mf_xml *x)
 {
-	fputs("    <interface type='vhostuser'>\n      <mac address='52:54:00:12:34:56'/>\n", x->dev);
+	fputs("    <interface type='vhostuser'>\n      <mac address='52:54:00:12:34:56'/>\n",
+	      x->dev);
 	mf_xml_line(x->dev, "      <source type='unix' path='%s' mode='client'/>", d->socket);
 	fputs("      <model type='virtio'/>\n      <address type='virtio-mmio'/>\n"
 	      "    </interface>\n",
@@ -432,14 +433,14 @@ static const struct mf_kind_ops {
 	int (*light)(const struct mf_device *d, struct argv_buf *a, char *err, size_t errsz);
 	void (*libvirt)(const struct mf_device *d, unsigned idx, struct mf_xml *x);
 } kinds[MF_KIND_COUNT] = {
-	[MF_VSOCK] = { "vsock", ASSET_VSOCKD, ENG_VMS, vsock_add, vsock_argv, vsock_qemu,
-		       vsock_vmm, no_light, vsock_libvirt },
+	[MF_VSOCK] = { "vsock", ASSET_VSOCKD, ENG_VMS, vsock_add, vsock_argv, vsock_qemu, vsock_vmm,
+		       no_light, vsock_libvirt },
 	[MF_FS] = { "fs", ASSET_FSD, ENG_ALL, fs_add, fs_argv, fs_qemu, fs_vmm, fs_light,
 		    fs_libvirt },
-	[MF_SSH] = { "ssh", ASSET_SSH_PROXY, ENG_ALL, ssh_add, ssh_argv, no_qemu, no_vmm,
-		     no_light, no_libvirt },
-	[MF_NET] = { "net", ASSET_NETD, ENG_ALL, net_add, net_argv, net_qemu, net_vmm,
-		     net_light, net_libvirt },
+	[MF_SSH] = { "ssh", ASSET_SSH_PROXY, ENG_ALL, ssh_add, ssh_argv, no_qemu, no_vmm, no_light,
+		     no_libvirt },
+	[MF_NET] = { "net", ASSET_NETD, ENG_ALL, net_add, net_argv, net_qemu, net_vmm, net_light,
+		     net_libvirt },
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */

@@ -317,8 +317,8 @@ static int start_light(struct sup *s, char *err, size_t errsz)
 }
 
 /* Engine libvirt: the domain's XML (kept in DATA/libvirt.xml), then the engine process. */
-static int start_libvirt(struct sup *s, const char *kernel, const char *initrd,
-			 const char *console, const char *log, char *err, size_t errsz)
+static int start_libvirt(struct sup *s, const char *kernel, const char *initrd, const char *console,
+			 const char *log, char *err, size_t errsz)
 {
 	const char *uri = s->o->libvirt_uri ? s->o->libvirt_uri : LBX_LIBVIRT_DEFAULT_URI;
 	char *xml = engine_libvirt_xml(s->m, uri, kernel, initrd, console, err, errsz);
@@ -389,8 +389,9 @@ static void write_state(struct sup *s)
 			cJSON *lv = cJSON_AddObjectToObject(st, "libvirt");
 
 			engine_libvirt_domain(s->o->paths->name, domain, sizeof(domain));
-			cJSON_AddStringToObject(lv, "uri", s->o->libvirt_uri ? s->o->libvirt_uri
-									   : LBX_LIBVIRT_DEFAULT_URI);
+			cJSON_AddStringToObject(lv, "uri",
+						s->o->libvirt_uri ? s->o->libvirt_uri
+								  : LBX_LIBVIRT_DEFAULT_URI);
 			cJSON_AddStringToObject(lv, "domain", domain);
 		}
 		for (int i = 0; i < s->nkids; i++) {

@@ -32,6 +32,9 @@ static const struct diff_case cases[] = {
 	{ "engine light -> qemu", "{\"engine\": \"light\"}", "{\"engine\": \"qemu\"}", NULL },
 	{ "engine auto -> vm", "{}", "{\"engine\": \"vm\"}", NULL },
 	{ "engine light -> light", "{\"engine\": \"light\"}", "{\"engine\": \"light\"}", NULL },
+	{ "engine qemu -> libvirt", "{\"engine\": \"qemu\"}", "{\"engine\": \"libvirt\"}", NULL },
+	{ "engine libvirt -> light", "{\"engine\": \"libvirt\"}", "{\"engine\": \"light\"}",
+	  "engine" },
 	/* workdir */
 	{ "workdir moved", "{}", "{\"workdir\": \"/etc\"}", "workdir" },
 	{ "workdir kept", "{\"workdir\": \"/w\"}", "{\"workdir\": \"/w\"}", NULL },

@@ -172,7 +172,8 @@ struct lv_run {
 	bool stopped; /* libvirt says the domain is gone */
 	bool term;    /* SIGTERM: destroy it */
 	bool destroying;
-	int status; /* the exit status once stopped */
+	bool closed; /* the connection went, the domain perhaps not */
+	int status;  /* the exit status once stopped */
 };
 
 static int term_pipe[2] = { -1, -1 };
@@ -268,10 +269,36 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	if (r->stopped)
 		return;
 	r->stopped = true;
+	r->closed = true;
 	r->status = 1;
-	lbx_err("domain %s: the connection to %s closed (reason %d): the libvirt daemon stopped "
-		"or cannot be reached",
+	lbx_err("domain %s stopped: the connection to %s closed (reason %d): the libvirt daemon "
+		"stopped or cannot be reached",
 		r->name, r->uri, reason);
+}
+
+/*
+ * A daemon that dies leaves its QEMU running (auto-destroy is its memory
+ * of our connection), and the box's backends are about to go: a new
+ * connection (the session daemon starts again and finds the domain)
+ * destroys it, so nothing outlives the box.
+ */
+static void destroy_after_close(struct lv_run *r)
+{
+	virConnectPtr conn = virConnectOpen(r->uri);
+	virDomainPtr dom = conn ? virDomainLookupByName(conn, r->name) : NULL;
+
+	if (dom && virDomainDestroy(dom) == 0)
+		lbx_info("domain %s destroyed through a new connection to %s", r->name, r->uri);
+	else if (conn && (!dom || virGetLastErrorCode() == VIR_ERR_NO_DOMAIN))
+		lbx_info("domain %s is gone", r->name);
+	else
+		lbx_warn("domain %s may still run: cannot destroy it through %s (%s); 'virsh -c %s "
+			 "destroy %s' does",
+			 r->name, r->uri, last_error(), r->uri, r->name);
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
 }
 
 static const char *connect_hint(const char *uri)
@@ -362,6 +389,8 @@ static int run_engine(struct lv_run *r, const char *xml)
 			return 1;
 		}
 	}
+	if (r->closed)
+		destroy_after_close(r);
 	return r->status;
 }
 

@@ -312,9 +312,13 @@ def test_libvirt(t):
             st = json.loads(u.lbx("status", "proj", "--json").stdout)
             t.eq(st.get("state", {}).get("libvirt", {}).get("state"), "paused",
                  "status --json shows libvirt's state as it is: paused")
-            r = u.lbx("down", "proj", timeout=120)
-            t.ok(r.returncode == 0 and b"is down" in r.stderr,
-                 "lbx down of a guest that does not power off", r.stderr)
+            # The supervisor waits for the agent (30 s for its vsock port, 20 s for the
+            # power-off) before it destroys the domain; `lbx down` itself gives up
+            # waiting after 60 s, which a loaded machine can exceed.
+            u.lbx("down", "proj", timeout=300)
+            r = wait_stopped(u, timeout=120)
+            t.ok(r.returncode == 3 and b"stopped by lbx down" in r.stdout,
+                 "lbx down of a guest that does not power off", r.stdout)
             t.eq(u.domains(), [], "the domain is destroyed")
             t.eq(u.processes(), [], "and nothing is left running")
 
@@ -333,6 +337,22 @@ def test_libvirt(t):
         u.lbx("down", "proj")
 
         # A URI without a daemon is one line that names it.
+        # The session daemon killed: the box stops, and its QEMU does not outlive it.
+        r = u.lbx("up")
+        pidfile = os.path.join(u.env["XDG_RUNTIME_DIR"], "libvirt", "libvirtd.pid")
+        if t.ok(r.returncode == 0 and os.path.exists(pidfile), "up with a session daemon",
+                r.stderr):
+            with open(pidfile) as f:
+                os.kill(int(f.read().split()[0]), signal.SIGKILL)
+            r = wait_stopped(u)
+            t.ok(r.returncode == 3 and b"the connection to" in r.stdout and b"closed" in r.stdout,
+                 "a libvirt daemon that dies stops the box, and status says so", r.stdout)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and u.processes():
+                time.sleep(0.5)
+            t.eq(u.processes(), [], "and its QEMU is destroyed through a new daemon")
+            t.eq(u.domains(), [], "which has no domain left")
+
         # --connect=URI: approve_first's box_name_arg skips only --engine's value.
         r = u.lbx("up", "--engine", "libvirt",
                   "--connect=qemu+unix:///session?socket=/nonexistent/libvirt-sock")

@@ -133,11 +133,24 @@ class As:
             except (OSError, ValueError, IndexError):
                 pass
 
+    def stop_podman_pause(self):
+        """The test's own user only: the pause process rootless podman leaves (lbx makes
+        the root tree under `podman unshare`)."""
+        if os.getuid() != 0 or self.pw.pw_name != USER:
+            return
+        out = subprocess.run(["ps", "-u", USER, "-o", "pid=,args="], stdout=subprocess.PIPE,
+                             text=True).stdout
+        for line in out.splitlines():
+            pid, _, args = line.strip().partition(" ")
+            if args.strip() == "podman":
+                os.kill(int(pid), signal.SIGTERM)
+
     def cleanup(self):
         self.lbx("down", "proj", timeout=120)
         if DOMAIN in self.domains():
             self.virsh("destroy", DOMAIN)
         self.stop_daemons()
+        self.stop_podman_pause()
         shutil.rmtree(self.tmp, True)
 
 

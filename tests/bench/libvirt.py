@@ -88,6 +88,18 @@ def stop_session_daemons(env):
             pass
 
 
+def stop_podman_pause(pw):
+    """The bench's own user only: the pause process rootless podman leaves."""
+    if not pw or pw.pw_name != USER:
+        return
+    out = subprocess.run(["ps", "-u", USER, "-o", "pid=,args="], stdout=subprocess.PIPE,
+                         text=True).stdout
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if args.strip() == "podman":
+            os.kill(int(pid), signal.SIGTERM)
+
+
 def main():
     pw = bench_user()
     engines = ("qemu", "libvirt")
@@ -110,6 +122,7 @@ def main():
                 subprocess.run(lbx_cmd(pw, env, "down", "bench"), cwd=proj,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 stop_session_daemons(env)
+            stop_podman_pause(pw)
         figures = {e: (statistics.median(ups[e]), statistics.median(execs[e])) for e in engines}
     (qup, qex), (lup, lex) = figures["qemu"], figures["libvirt"]
     print(f"medians of {RUNS} starts and {RUNS * EXECS_PER_RUN} execs, same box, TCG")

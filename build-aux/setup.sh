@@ -14,6 +14,7 @@ libcjson-dev openssh-client openssh-server
 podman runc uidmap mmdebstrap
 libslirp-dev
 libusb-1.0-0-dev usbutils
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-dev
 "
 
 missing=

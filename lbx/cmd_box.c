@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "engine_libvirt.h"
 #include "image.h"
 #include "manifest.h"
 #include "log.h"
@@ -32,6 +33,7 @@ struct box_args {
 	const char *name;
 	bool json, light, follow;
 	const char *engine;
+	const char *connect; /* engine libvirt's URI */
 };
 
 static int parse_box_args(int argc, char **argv, const char *allowed, struct box_args *a,
@@ -42,6 +44,7 @@ static int parse_box_args(int argc, char **argv, const char *allowed, struct box
 		{ "engine", required_argument, NULL, 'E' },
 		{ "light", no_argument, NULL, 'L' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "connect", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -63,6 +66,7 @@ static int parse_box_args(int argc, char **argv, const char *allowed, struct box
 		case 'E': a->engine = optarg; break;
 		case 'L': a->light = true; break;
 		case 'f': a->follow = true; break;
+		case 'C': a->connect = optarg; break;
 		}
 	}
 	if (optind < argc)
@@ -89,10 +93,13 @@ static void print_json(cJSON *doc)
 
 static void up_usage(FILE *f)
 {
-	fprintf(f, "usage: lbx up [NAME] [--engine auto|vm|qemu|light] [--light] [--json]\n"
+	fprintf(f, "usage: lbx up [NAME] [--engine auto|vm|qemu|light|libvirt] [--light]\n"
+		   "              [--connect URI] [--json]\n"
 		   "Start the box NAME, or the box of the project in the current directory.\n"
 		   "--light runs it as a podman container (sharing the host kernel). An engine\n"
-		   "given here is remembered for the box's next 'lbx up'.\n");
+		   "given here is remembered for the box's next 'lbx up'. --connect names\n"
+		   "engine libvirt's connection (default " LBX_LIBVIRT_DEFAULT_URI
+		   "), remembered too.\n");
 }
 
 /*
@@ -117,10 +124,38 @@ static bool engine_recalled(const struct box_paths *p, enum box_engine *e)
 	if (box_read_file(file, line, sizeof(line)) <= 0)
 		return false;
 	line[strcspn(line, "\n")] = '\0';
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < ENGINE_COUNT; i++)
 		if (!strcmp(line, box_engine_name((enum box_engine)i)))
 			return *e = (enum box_engine)i, true;
 	return false;
+}
+
+/*
+ * DATA/libvirt-uri: engine libvirt's URI last given with --connect to an
+ * `lbx up` that worked, used by a later one that gives none (NULL: the
+ * default); connect_remember() writes it.
+ */
+static const char *connect_recalled(const struct box_paths *p, const char *given)
+{
+	static char uri[1024];
+	char file[PATH_MAX + 16];
+
+	if (given)
+		return given;
+	box_path(p->data, "libvirt-uri", file, sizeof(file));
+	if (box_read_file(file, uri, sizeof(uri)) <= 0)
+		return NULL;
+	uri[strcspn(uri, "\n")] = '\0';
+	return uri[0] ? uri : NULL;
+}
+
+static void connect_remember(const struct box_paths *p, const char *uri)
+{
+	char file[PATH_MAX + 16], line[1024];
+
+	box_path(p->data, "libvirt-uri", file, sizeof(file));
+	snprintf(line, sizeof(line), "%s\n", uri);
+	box_write_file(file, line);
 }
 
 static unsigned ready_timeout(void)
@@ -139,7 +174,7 @@ int lbx_cmd_up(int argc, char **argv)
 	struct box_args a;
 	char err[600], why[200];
 	unsigned ms = 0;
-	int rc = parse_box_args(argc, argv, "jEL", &a, up_usage);
+	int rc = parse_box_args(argc, argv, "jELC", &a, up_usage);
 
 	if (rc)
 		return rc > 0 ? 0 : 2;
@@ -157,11 +192,12 @@ int lbx_cmd_up(int argc, char **argv)
 		enum box_engine e = ENGINE_AUTO;
 		bool known = false;
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < ENGINE_COUNT; i++)
 			if (!strcmp(a.engine, box_engine_name((enum box_engine)i)))
 				e = (enum box_engine)i, known = true;
 		if (!known) {
-			lbx_err("up: --engine %s: expected auto, vm, qemu or light", a.engine);
+			lbx_err("up: --engine %s: expected auto, vm, qemu, light or libvirt",
+				a.engine);
 			box_config_free(&cfg);
 			return 2;
 		}
@@ -182,6 +218,20 @@ int lbx_cmd_up(int argc, char **argv)
 		return 1;
 	}
 	o.engine = engine_resolve(cfg.engine, why, sizeof(why));
+	if (a.connect && o.engine != ENGINE_LIBVIRT) {
+		lbx_err("up: box %s: --connect is for engine libvirt (add --engine libvirt)",
+			cfg.name);
+		box_config_free(&cfg);
+		return 2;
+	}
+	if (a.connect && !engine_libvirt_uri_local(a.connect)) {
+		lbx_err("up: box %s: --connect %s: engine libvirt runs the box's backends on this "
+			"machine, so it needs a local URI (qemu:///session, qemu:///system); see "
+			"docs/remote.md",
+			cfg.name, a.connect);
+		box_config_free(&cfg);
+		return 2;
+	}
 	if (why[0] && !a.json)
 		fprintf(stderr, "lbx: engine auto: using qemu (TCG, slower): %s.\n", why);
 	if (o.engine == ENGINE_VM && !engine_vm_proven() && !a.json)
@@ -192,6 +242,8 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 1;
 	}
+	if (o.engine == ENGINE_LIBVIRT)
+		o.libvirt_uri = connect_recalled(&paths, a.connect);
 	if (box_running(&paths)) {
 		if (!a.json)
 			fprintf(stderr, "lbx: box %s is already up\n", cfg.name);
@@ -218,6 +270,8 @@ int lbx_cmd_up(int argc, char **argv)
 		box_config_free(&cfg);
 		return 1;
 	}
+	if (a.connect)
+		connect_remember(&paths, a.connect);
 	if (a.json) {
 		cJSON *up = cJSON_CreateObject();
 
@@ -275,6 +329,26 @@ int lbx_cmd_down(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Engine libvirt: the domain in the box's state (state.json's "libvirt":
+ * uri, domain) gets libvirt's own word for it, asked now ("state", or
+ * "error" when the daemon cannot be reached).
+ */
+static void libvirt_live(cJSON *state)
+{
+	cJSON *lv = cJSON_GetObjectItemCaseSensitive(state, "libvirt");
+	const char *uri = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "uri"));
+	const char *dom = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "domain"));
+	char live[64], err[300];
+
+	if (!uri || !dom)
+		return;
+	if (engine_libvirt_state(uri, dom, live, sizeof(live), err, sizeof(err)) == 0)
+		cJSON_AddStringToObject(lv, "state", live);
+	else
+		cJSON_AddStringToObject(lv, "error", err);
+}
+
 /* One box's status as a JSON object (cJSON; NULL when out of memory). */
 static cJSON *status_json(const char *name)
 {
@@ -293,8 +367,10 @@ static cJSON *status_json(const char *name)
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddBoolToObject(o, "running", pid != 0);
 	cJSON_AddStringToObject(o, "last_exit", pid ? "" : last);
-	if (pid && box_read_file(file, state, sizeof(state)) > 0 && (st = cJSON_Parse(state)))
+	if (pid && box_read_file(file, state, sizeof(state)) > 0 && (st = cJSON_Parse(state))) {
+		libvirt_live(st);
 		cJSON_AddItemToObject(o, "state", st);
+	}
 	return o;
 }
 
@@ -315,9 +391,21 @@ static void print_status(const char *name, cJSON *list)
 	box_path(p.data, "last-exit", file, sizeof(file));
 	if (box_read_file(file, last, sizeof(last)) > 0)
 		last[strcspn(last, "\n")] = '\0';
-	if (pid)
-		printf("%-20s running  (supervisor pid %d)\n", name, (int)pid);
-	else
+	if (pid) {
+		cJSON *o = status_json(name), *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		cJSON *lv = cJSON_GetObjectItemCaseSensitive(st, "libvirt");
+		const char *dom =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "domain"));
+		const char *live =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lv, "state"));
+
+		if (dom)
+			printf("%-20s running  (supervisor pid %d; libvirt domain %s: %s)\n", name,
+			       (int)pid, dom, live ? live : "unreachable");
+		else
+			printf("%-20s running  (supervisor pid %d)\n", name, (int)pid);
+		cJSON_Delete(o);
+	} else
 		printf("%-20s stopped  %s\n", name, last[0] ? last : "");
 }
 

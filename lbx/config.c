@@ -17,12 +17,13 @@
 #include <cjson/cJSON.h>
 
 static const char *const engine_names[] = {
-	[ENGINE_AUTO] = "auto", [ENGINE_VM] = "vm", [ENGINE_QEMU] = "qemu", [ENGINE_LIGHT] = "light",
+	[ENGINE_AUTO] = "auto",	  [ENGINE_VM] = "vm",		[ENGINE_QEMU] = "qemu",
+	[ENGINE_LIGHT] = "light", [ENGINE_LIBVIRT] = "libvirt",
 };
 
 const char *box_engine_name(enum box_engine e)
 {
-	return (unsigned)e < 4 ? engine_names[e] : "?";
+	return (unsigned)e < ENGINE_COUNT ? engine_names[e] : "?";
 }
 
 /* A box name from a directory's base name: invalid characters become '-'. */
@@ -434,13 +435,13 @@ static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 
 	if (lbx_json_string(v, &s))
 		return -EINVAL;
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < ENGINE_COUNT; i++) {
 		if (!strcmp(s, engine_names[i])) {
 			c->engine = (enum box_engine)i;
 			return 0;
 		}
 	}
-	return lbx_json_fail(v, "expected \"auto\", \"vm\", \"qemu\" or \"light\"");
+	return lbx_json_fail(v, "expected \"auto\", \"vm\", \"qemu\", \"light\" or \"libvirt\"");
 }
 
 static int parse_top(struct box_config *c, const struct lbx_json_val *root, const char *project_dir)

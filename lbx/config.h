@@ -17,7 +17,7 @@
 #define BOX_MAX_PROTECT 16
 #define BOX_MAX_SERIAL 4
 
-enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT };
+enum box_engine { ENGINE_AUTO, ENGINE_VM, ENGINE_QEMU, ENGINE_LIGHT, ENGINE_LIBVIRT, ENGINE_COUNT };
 
 struct box_mount {
 	char *host;

@@ -22,7 +22,7 @@
 #include "../passthrough/usb_host.h"
 
 #define ENG(e) (1u << (e))
-#define ENG_VMS (ENG(ENGINE_VM) | ENG(ENGINE_QEMU))
+#define ENG_VMS (ENG(ENGINE_VM) | ENG(ENGINE_QEMU) | ENG(ENGINE_LIBVIRT))
 #define ENG_ALL (ENG_VMS | ENG(ENGINE_LIGHT))
 
 struct mf_build {
@@ -139,6 +139,19 @@ static void vsock_vmm(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "vsock,%s", d->socket);
 }
 
+/*
+ * libvirt 9.0's <vsock> is the kernel's vhost-vsock (/dev/vhost-vsock),
+ * which would bypass lbx-vsockd: QEMU's vhost-user-vsock-device goes in
+ * the QEMU namespace instead.
+ */
+static void vsock_libvirt(const struct mf_device *d, unsigned idx, struct mf_xml *x)
+{
+	mf_xml_qemu_arg(x, "-chardev");
+	mf_xml_qemu_arg(x, "socket,id=lbx-dev%u,path=%s", idx, d->socket);
+	mf_xml_qemu_arg(x, "-device");
+	mf_xml_qemu_arg(x, "vhost-user-vsock-device,chardev=lbx-dev%u", idx);
+}
+
 /* --- fs: one lbx-fsd per tree (root, project, each mount); binds in a container --- */
 
 static int fs_add_one(struct mf_build *b, const char *tag, const char *host, const char *guest,
@@ -222,6 +235,20 @@ static void fs_vmm(const struct mf_device *d, struct argv_buf *a)
 {
 	argv_add(a, "--vhost-user");
 	argv_add(a, "fs,%s,tag=%s", d->socket, d->tag);
+}
+
+/*
+ * A virtiofs <filesystem> whose daemon runs outside libvirt (<source
+ * socket>): QEMU's vhost-user-fs-device on lbx-fsd's socket. libvirt
+ * takes no <readonly/> for virtiofs; lbx-fsd --read-only and the agent's
+ * read-only mount enforce it, as on engine qemu.
+ */
+static void fs_libvirt(const struct mf_device *d, unsigned idx, struct mf_xml *x)
+{
+	fputs("    <filesystem type='mount'>\n      <driver type='virtiofs'/>\n", x->dev);
+	mf_xml_line(x->dev, "      <source socket='%s'/>", d->socket);
+	mf_xml_line(x->dev, "      <target dir='%s'/>", d->tag);
+	fputs("      <address type='virtio-mmio'/>\n    </filesystem>\n", x->dev);
 }
 
 /* podman --mount splits on ',' and '='; such a path cannot be given to it. */
@@ -309,6 +336,17 @@ static void net_vmm(const struct mf_device *d, struct argv_buf *a)
 {
 	argv_add(a, "--vhost-user");
 	argv_add(a, "net,%s", d->socket);
+}
+
+/* QEMU's own default MAC, so the guest's card is the same as on engine qemu. */
+static void net_libvirt(const struct mf_device *d, unsigned idx, struct mf_xml *x)
+{
+	fputs("    <interface type='vhostuser'>\n      <mac address='52:54:00:12:34:56'/>\n",
+	      x->dev);
+	mf_xml_line(x->dev, "      <source type='unix' path='%s' mode='client'/>", d->socket);
+	fputs("      <model type='virtio'/>\n      <address type='virtio-mmio'/>\n"
+	      "    </interface>\n",
+	      x->dev);
 }
 
 /* The tap the agent relays (agent_params.h net-stream); it drops the capability after. */
@@ -463,6 +501,10 @@ static int no_light(const struct mf_device *d, struct argv_buf *a, char *err, si
 	return 0;
 }
 
+static void no_libvirt(const struct mf_device *d, unsigned idx, struct mf_xml *x)
+{
+}
+
 /*
  * The table. Rows are in start-up order: the supervisor starts backends
  * in this order, and each engine lists its devices in it.
@@ -476,16 +518,19 @@ static const struct mf_kind_ops {
 	void (*qemu)(const struct mf_device *d, unsigned idx, struct argv_buf *a);
 	void (*vmm)(const struct mf_device *d, struct argv_buf *a);
 	int (*light)(const struct mf_device *d, struct argv_buf *a, char *err, size_t errsz);
+	void (*libvirt)(const struct mf_device *d, unsigned idx, struct mf_xml *x);
 } kinds[MF_KIND_COUNT] = {
-	[MF_VSOCK] = { "vsock", ASSET_VSOCKD, ENG_VMS, vsock_add, vsock_argv, vsock_qemu,
-		       vsock_vmm, no_light },
-	[MF_FS] = { "fs", ASSET_FSD, ENG_ALL, fs_add, fs_argv, fs_qemu, fs_vmm, fs_light },
-	[MF_SSH] = { "ssh", ASSET_SSH_PROXY, ENG_ALL, ssh_add, ssh_argv, no_qemu, no_vmm,
-		     no_light },
-	[MF_NET] = { "net", ASSET_NETD, ENG_ALL, net_add, net_argv, net_qemu, net_vmm,
-		     net_light },
+	[MF_VSOCK] = { "vsock", ASSET_VSOCKD, ENG_VMS, vsock_add, vsock_argv, vsock_qemu, vsock_vmm,
+		       no_light, vsock_libvirt },
+	[MF_FS] = { "fs", ASSET_FSD, ENG_ALL, fs_add, fs_argv, fs_qemu, fs_vmm, fs_light,
+		    fs_libvirt },
+	[MF_SSH] = { "ssh", ASSET_SSH_PROXY, ENG_ALL, ssh_add, ssh_argv, no_qemu, no_vmm, no_light,
+		     no_libvirt },
+	[MF_NET] = { "net", ASSET_NETD, ENG_ALL, net_add, net_argv, net_qemu, net_vmm, net_light,
+		     net_libvirt },
 	/* A container has no vhci-hcd of its own: USB passthrough is for the VM engines. */
-	[MF_USB] = { "usb", ASSET_USBIPD, ENG_VMS, usb_add, usb_argv, no_qemu, no_vmm, no_light },
+	[MF_USB] = { "usb", ASSET_USBIPD, ENG_VMS, usb_add, usb_argv, no_qemu, no_vmm, no_light,
+		     no_libvirt },
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */
@@ -515,6 +560,68 @@ void manifest_vmm_device(const struct mf_device *d, struct argv_buf *a)
 int manifest_light_device(const struct mf_device *d, struct argv_buf *a, char *err, size_t errsz)
 {
 	return kinds[d->kind].light(d, a, err, errsz);
+}
+
+void manifest_libvirt_device(const struct mf_device *d, unsigned idx, struct mf_xml *x)
+{
+	kinds[d->kind].libvirt(d, idx, x);
+}
+
+/* --- XML for engine libvirt: every value passes through one escaper --- */
+
+void mf_xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/* fmt's literal text as it is, each %s / %u value escaped (the only conversions used). */
+void mf_xml_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	char num[24];
+
+	va_start(ap, fmt);
+	for (const char *p = fmt; *p; p++) {
+		if (p[0] != '%' || (p[1] != 's' && p[1] != 'u')) {
+			fputc(*p, f);
+			continue;
+		}
+		if (p[1] == 's') {
+			mf_xml_escape(f, va_arg(ap, const char *));
+		} else {
+			snprintf(num, sizeof(num), "%u", va_arg(ap, unsigned));
+			fputs(num, f);
+		}
+		p++;
+	}
+	va_end(ap);
+	fputc('\n', f);
+}
+
+void mf_xml_qemu_arg(struct mf_xml *x, const char *fmt, ...)
+{
+	va_list ap;
+	char *arg = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&arg, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		x->oom = true;
+		return;
+	}
+	mf_xml_line(x->qemu, "    <qemu:arg value='%s'/>", arg);
+	free(arg);
 }
 
 /* --- the agent's parameters (common/agent_params.h), the same words for every engine --- */
@@ -645,7 +752,7 @@ int manifest_build(struct box_manifest *m, const struct box_config *c, const str
 	*m = (struct box_manifest){ .engine = e, .cfg = c, .paths = p };
 	m->kvm = e == ENGINE_QEMU && engine_kvm_runs_linux();
 	err[0] = '\0';
-	if (e != ENGINE_VM && e != ENGINE_QEMU && e != ENGINE_LIGHT)
+	if (e != ENGINE_VM && e != ENGINE_QEMU && e != ENGINE_LIGHT && e != ENGINE_LIBVIRT)
 		return build_fail(&b, "engine %s is not available in this version",
 				  box_engine_name(e));
 	for (size_t i = 0; rc == 0 && i < LBX_ARRAY_SIZE(order); i++)

@@ -8,7 +8,8 @@
  * socket that backend serves (its length checked here, once, with a clear
  * error), its virtio-fs tag, vsock port and files. The supervisor starts
  * the entries, each engine renders them (engine_qemu.c, engine_vm.c,
- * engine_light.c: QEMU argv, lbx-vmm argv, podman argv), clean-up walks
+ * engine_light.c, engine_libvirt.c: QEMU argv, lbx-vmm argv, podman argv,
+ * libvirt XML), clean-up walks
  * them, and the agent's parameters (common/agent_params.h) come from here
  * too. A new kind of device is one row of kinds[] in manifest.c plus its
  * own folder.
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "assets.h"
 #include "box.h"
@@ -94,7 +96,7 @@ struct box_manifest {
 };
 
 /*
- * The manifest of box c on engine e (vm, qemu or light). 0, or -errno with
+ * The manifest of box c on engine e (vm, qemu, light or libvirt). 0, or -errno with
  * one line in err (a socket path too long for its runtime directory, an
  * ssh section without SSH_AUTH_SOCK, out of memory).
  */
@@ -112,6 +114,24 @@ void manifest_vmm_device(const struct mf_device *d, struct argv_buf *a);
 /* Engine light: 0, or -1 with err (podman cannot take the path). */
 int manifest_light_device(const struct mf_device *d, struct argv_buf *a, char *err,
 			  size_t errsz);
+
+/*
+ * Engine libvirt (engine_libvirt.c): each device as elements of the
+ * domain's <devices> (dev), and, where libvirt 9.0 has no element for it,
+ * as QEMU arguments for <qemu:commandline> (qemu). Values are escaped.
+ */
+struct mf_xml {
+	FILE *dev;
+	FILE *qemu;
+	bool oom;
+};
+void manifest_libvirt_device(const struct mf_device *d, unsigned idx, struct mf_xml *x);
+/* s as XML text or attribute value (& < > ' " escaped). */
+void mf_xml_escape(FILE *f, const char *s);
+/* One line: fmt's text as it is, each %s or %u argument escaped (no other conversions). */
+void mf_xml_line(FILE *f, const char *fmt, ...) LBX_PRINTF(2, 3);
+/* One <qemu:arg value='...'/> line (printf format, the result escaped). */
+void mf_xml_qemu_arg(struct mf_xml *x, const char *fmt, ...) LBX_PRINTF(2, 3);
 
 /* "console=... lbx.KEY=VALUE ..." for a VM, reboot= as the engine ends the machine. */
 char *manifest_kernel_cmdline(const struct box_manifest *m, const char *reboot);

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "connect.h"
 #include "engine_args.h"
+#include "engine_libvirt.h"
 #include "engine_light.h"
 #include "manifest.h"
 #include "evloop.h"
@@ -101,9 +102,19 @@ static void fail(struct sup *s, const char *fmt, ...)
 	lbx_loop_stop(s->loop, 1);
 }
 
+/* A child of ours (pid), watched from now on; its index in kids. */
+static int adopt(struct sup *s, const char *role, pid_t pid, const char *log)
+{
+	struct child *k = &s->kids[s->nkids++];
+
+	*k = (struct child){ .pid = pid };
+	snprintf(k->role, sizeof(k->role), "%s", role);
+	snprintf(k->log, sizeof(k->log), "%s", log);
+	return s->nkids - 1;
+}
+
 static int spawn(struct sup *s, const char *role, char *const argv[], const char *log)
 {
-	struct child *k;
 	pid_t pid;
 
 	if (s->nkids >= SUP_MAX_CHILDREN)
@@ -125,11 +136,7 @@ static int spawn(struct sup *s, const char *role, char *const argv[], const char
 		dprintf(2, "lbx: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	k = &s->kids[s->nkids++];
-	*k = (struct child){ .pid = pid };
-	snprintf(k->role, sizeof(k->role), "%s", role);
-	snprintf(k->log, sizeof(k->log), "%s", log);
-	return s->nkids - 1;
+	return adopt(s, role, pid, log);
 }
 
 /*
@@ -173,6 +180,29 @@ static void describe_exit(const struct child *k, char *buf, size_t sz)
 		snprintf(buf, sz, "%s exited with status %d", k->role, WEXITSTATUS(k->status));
 }
 
+static bool wait_exit(struct sup *s, int idx, unsigned ms);
+
+/*
+ * Engine libvirt, once ready: the engine process says what libvirt
+ * reported (engine_libvirt.c). A guest that goes takes its vhost-user
+ * backends with it, and libvirt's event comes after their exit: a backend
+ * leaving waits a moment for the engine's word, which is the reason.
+ */
+#define SUP_LIBVIRT_GRACE_MS 3000
+
+static bool libvirt_stopped(struct sup *s, int i)
+{
+	struct child *k = &s->kids[s->engine];
+	char what[160], line[256];
+
+	if (s->engine < 0 || (i != s->engine && !wait_exit(s, s->engine, SUP_LIBVIRT_GRACE_MS)))
+		return false;
+	describe_exit(k, what, sizeof(what));
+	last_error_line(k->log, line, sizeof(line));
+	fail(s, "the guest stopped (%s%s%s)", what, line[0] ? ": " : "", line);
+	return true;
+}
+
 static void reap(struct sup *s, bool report)
 {
 	int status;
@@ -190,7 +220,9 @@ static void reap(struct sup *s, bool report)
 			if (!report)
 				break;
 			describe_exit(k, what, sizeof(what));
-			if (i == s->engine && s->ready) {
+			if (s->o->engine == ENGINE_LIBVIRT && s->ready && libvirt_stopped(s, i)) {
+				/* Said there. */
+			} else if (i == s->engine && s->ready) {
 				fail(s, "the guest stopped (%s)", what);
 			} else if (i == s->engine) {
 				char line[256];
@@ -281,6 +313,30 @@ static int start_light(struct sup *s, char *err, size_t errsz)
 	return 0;
 }
 
+/* Engine libvirt: the domain's XML (kept in DATA/libvirt.xml), then the engine process. */
+static int start_libvirt(struct sup *s, const char *kernel, const char *initrd, const char *console,
+			 const char *log, char *err, size_t errsz)
+{
+	const char *uri = s->o->libvirt_uri ? s->o->libvirt_uri : LBX_LIBVIRT_DEFAULT_URI;
+	char *xml = engine_libvirt_xml(s->m, uri, kernel, initrd, console, err, errsz);
+	char domain[BOX_NAME_MAX + 8], file[PATH_MAX + 32];
+	pid_t pid;
+
+	if (!xml)
+		return -ENOMEM;
+	box_path(s->o->paths->data, "libvirt.xml", file, sizeof(file));
+	box_write_file(file, xml);
+	engine_libvirt_domain(s->o->paths->name, domain, sizeof(domain));
+	pid = s->nkids < SUP_MAX_CHILDREN ? engine_libvirt_start(uri, domain, xml, log) : -ENOSPC;
+	free(xml);
+	if (pid < 0) {
+		snprintf(err, errsz, "cannot start the engine: %s", strerror((int)-pid));
+		return (int)pid;
+	}
+	s->engine = adopt(s, "the engine (libvirt)", pid, log);
+	return 0;
+}
+
 static int start_engine(struct sup *s, char *err, size_t errsz)
 {
 	char kernel[PATH_MAX], initrd[PATH_MAX + 32], console[PATH_MAX + 32], log[PATH_MAX + 32];
@@ -297,6 +353,8 @@ static int start_engine(struct sup *s, char *err, size_t errsz)
 	box_path(s->o->paths->data, "console.log", console, sizeof(console));
 	box_path(s->o->paths->data, "engine.log", log, sizeof(log));
 	unlink(console);
+	if (s->o->engine == ENGINE_LIBVIRT)
+		return start_libvirt(s, kernel, initrd, console, log, err, errsz);
 	argv = vm ? engine_vm_argv(s->m, vmm, kernel, initrd, console, err, errsz)
 		  : engine_qemu_argv(s->m, kernel, initrd, console, err, errsz);
 	if (!argv)
@@ -323,6 +381,16 @@ static void write_state(struct sup *s)
 		cJSON_AddNumberToObject(st, "ready_ms", elapsed_ms(s));
 		if (s->agent_pid > 0)
 			cJSON_AddNumberToObject(st, "agent_pid", (double)s->agent_pid);
+		if (s->o->engine == ENGINE_LIBVIRT) {
+			char domain[BOX_NAME_MAX + 8];
+			cJSON *lv = cJSON_AddObjectToObject(st, "libvirt");
+
+			engine_libvirt_domain(s->o->paths->name, domain, sizeof(domain));
+			cJSON_AddStringToObject(lv, "uri",
+						s->o->libvirt_uri ? s->o->libvirt_uri
+								  : LBX_LIBVIRT_DEFAULT_URI);
+			cJSON_AddStringToObject(lv, "domain", domain);
+		}
 		for (int i = 0; i < s->nkids; i++) {
 			cJSON *k = cJSON_CreateObject();
 

@@ -18,7 +18,8 @@
 struct supervisor_opts {
 	const struct box_config *cfg;
 	const struct box_paths *paths;
-	enum box_engine engine; /* resolved: vm, qemu or light */
+	enum box_engine engine;	 /* resolved: vm, qemu, light or libvirt */
+	const char *libvirt_uri; /* engine libvirt: the connection (NULL: qemu:///session) */
 	unsigned ready_timeout_s;
 };
 

@@ -55,6 +55,10 @@ int main(void)
 	ok(c.nrw == 1 && c.nro == 1 && !c.elsewhere_readable && !c.root_sessions, "landlock");
 	box_config_free(&c);
 
+	ok(parse("{\"engine\": \"libvirt\"}", &c, err, "/src/app") == 0 &&
+		   c.engine == ENGINE_LIBVIRT && !strcmp(box_engine_name(c.engine), "libvirt"),
+	   "engine libvirt (%s)", err);
+	box_config_free(&c);
 	expect_error("{\"nmae\": \"x\"}", "nmae", "an unknown key is named");
 	expect_error("{\"cpus\": \"4\"}", "cpus", "a string where a number belongs");
 	expect_error("{\"cpus\": 0}", "cpus", "cpus out of range");

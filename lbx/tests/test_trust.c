@@ -51,6 +51,9 @@ static const struct diff_case cases[] = {
 	{ "serial: a port removed",
 	  "{\"devices\": {\"serial\": [\"/dev/ttyS0\", \"/dev/ttyS1\"]}}",
 	  "{\"devices\": {\"serial\": [\"/dev/ttyS1\"]}}", NULL },
+	{ "engine qemu -> libvirt", "{\"engine\": \"qemu\"}", "{\"engine\": \"libvirt\"}", NULL },
+	{ "engine libvirt -> light", "{\"engine\": \"libvirt\"}", "{\"engine\": \"light\"}",
+	  "engine" },
 	/* workdir */
 	{ "workdir moved", "{}", "{\"workdir\": \"/etc\"}", "workdir" },
 	{ "workdir kept", "{\"workdir\": \"/w\"}", "{\"workdir\": \"/w\"}", NULL },

@@ -11,7 +11,7 @@ _lbx_boxes()
 _lbx()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-	local cmds="up enter exec down status ls logs rm net build doctor"
+	local cmds="up enter exec down status ls logs rm net build doctor allow device"
 	local cmd= i opts= names=1
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -26,12 +26,13 @@ _lbx()
 		return 0
 	fi
 	case $prev in
-	--engine) COMPREPLY=($(compgen -W "auto vm qemu light" -- "$cur")); return 0 ;;
+	--engine) COMPREPLY=($(compgen -W "auto vm qemu light libvirt" -- "$cur")); return 0 ;;
+	--connect) return 0 ;;
 	-w|--workdir|--vsock-uds|--agent-socket) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
 	-e|--env) return 0 ;;
 	esac
 	case $cmd in
-	up) opts="--engine --light --json --help" ;;
+	up) opts="--engine --connect --light --json --help" ;;
 	enter) opts="-w --workdir --root --help" ;;
 	exec) opts="-t --tty --root -w --workdir -e --env --vsock-uds --agent-socket --help" ;;
 	status|net) opts="--json --help" ;;
@@ -39,6 +40,8 @@ _lbx()
 	logs) opts="-f --follow --help" ;;
 	down|rm|build) opts="--help" ;;
 	doctor) opts="--json --quiet --help"; names=0 ;;
+	allow) opts="--show --json --help" ;;
+	device) opts="ls attach detach --json --help" ;;
 	*) return 0 ;;
 	esac
 	if [[ $cur == -* ]] || [ "$names" = 0 ]; then

@@ -85,7 +85,7 @@ $L doctor --json > doctor.json; echo "@doctor $?"
 $L up 2> up.err; echo "@up $?"
 echo "@exec $($L exec proj -- sh -c 'echo in-box; cat /proc/cmdline' | head -n 1)"
 $L status proj --json > status.json
-for p in $(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' status.json); do readlink /proc/$p/exe; done > exes.txt
+for p in $(grep -o '"pid": *[0-9]*' status.json | grep -o '[0-9]*$'); do readlink /proc/$p/exe; done > exes.txt
 $L down proj 2> down.err; echo "@down $?"
 $L rm proj 2> rm.err; echo "@rm $?"
 """

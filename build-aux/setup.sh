@@ -13,6 +13,7 @@ libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap debootstrap
 libslirp-dev
+libwayland-dev wayland-protocols weston wayland-utils waypipe wl-clipboard
 "
 
 missing=

@@ -536,6 +536,8 @@ static int check_args(struct wlp_conn *c, struct msg *m)
 					    m->iface->name, m->m->name, v->u);
 			if (!a->iface) {
 				const struct wlp_iface *ni = wlp_iface_find(v->str, v->len);
+				if (!ni && c->role == WLP_HOST)
+					audit(c, "refused bind", v->str, "not offered to the box");
 				if (!ni || v->version == 0 || v->version > ni->version)
 					return fail(c, "%s.%s: unknown interface %s version %u",
 						    m->iface->name, m->m->name, v->str, v->version);

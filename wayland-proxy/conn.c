@@ -337,7 +337,8 @@ static void pipe_close(struct pipe *p)
 
 	if (p->ask && c->ops && c->ops->ask_cancel)
 		c->ops->ask_cancel(c->ctx, p->ask);
-	lbx_loop_want(c->loop, p->fd, &p->ev, 0, NULL, NULL);
+	if (c->loop)
+		lbx_loop_want(c->loop, p->fd, &p->ev, 0, NULL, NULL);
 	close(p->fd);
 	free(p->buf);
 	memset(p, 0, sizeof(*p));

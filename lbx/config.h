@@ -60,6 +60,8 @@ struct box_config {
 	unsigned nprotect;
 	/* "quota": bytes each tree the box writes through lbx-fsd may hold (0: none). */
 	unsigned long long quota_bytes;
+	/* The "wayland" section as JSON text for lbx-wayland-proxy (NULL: no Wayland). */
+	char *wayland_policy;
 };
 
 /* Defaults for a project directory (name from its base name). */

@@ -101,6 +101,8 @@ static cJSON *canonical_box(const struct box_config *c)
 		cJSON_AddItemToObject(box, "ssh", cJSON_Parse(c->ssh_policy));
 	if (c->net_policy)
 		cJSON_AddItemToObject(box, "network", cJSON_Parse(c->net_policy));
+	if (c->wayland_policy)
+		cJSON_AddItemToObject(box, "wayland", cJSON_Parse(c->wayland_policy));
 	return box;
 }
 

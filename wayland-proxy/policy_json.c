@@ -73,6 +73,24 @@ int wlp_policy_from_json(const struct lbx_json_val *v, struct wlp_policy *p)
 	return 0;
 }
 
+int wlp_policy_parse(const char *text, size_t len, const char *file, struct wlp_policy *p,
+		     char *err, size_t errsz)
+{
+	struct lbx_json_doc doc;
+	struct lbx_json_val root;
+	int rc = lbx_json_parse(&doc, file, text, len);
+
+	wlp_policy_default(p);
+	if (rc == 0) {
+		lbx_json_root(&doc, "wayland", &root);
+		rc = wlp_policy_from_json(&root, p);
+	}
+	if (rc < 0)
+		snprintf(err, errsz, "%s", lbx_json_error(&doc));
+	lbx_json_doc_free(&doc);
+	return rc;
+}
+
 int wlp_policy_load(const char *path, struct wlp_policy *p, char *msg, size_t msgsz)
 {
 	struct lbx_json_doc doc;

@@ -19,6 +19,9 @@
 
 /* p starts as wlp_policy_default. 0 or -EINVAL (message in the document). */
 LBX_MUST_CHECK int wlp_policy_from_json(const struct lbx_json_val *v, struct wlp_policy *p);
+/* Parse text (a "wayland" section); file names it in the one-line error. */
+LBX_MUST_CHECK int wlp_policy_parse(const char *text, size_t len, const char *file,
+				    struct wlp_policy *p, char *err, size_t errsz);
 /* Load a policy file; on error msg holds one line. */
 LBX_MUST_CHECK int wlp_policy_load(const char *path, struct wlp_policy *p, char *msg, size_t msgsz);
 

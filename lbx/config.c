@@ -17,10 +17,7 @@
 #include <cjson/cJSON.h>
 
 static const char *const engine_names[] = {
-	[ENGINE_AUTO] = "auto",
-	[ENGINE_VM] = "vm",
-	[ENGINE_QEMU] = "qemu",
-	[ENGINE_LIGHT] = "light",
+	[ENGINE_AUTO] = "auto", [ENGINE_VM] = "vm", [ENGINE_QEMU] = "qemu", [ENGINE_LIGHT] = "light",
 };
 
 const char *box_engine_name(enum box_engine e)
@@ -38,8 +35,7 @@ static void name_from_dir(const char *dir, char *out, size_t sz)
 	for (const char *p = base; *p && n + 1 < sz; p++) {
 		char ch = *p;
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '_' ||
-			  (n > 0 && (ch == '.' || ch == '-'));
+			  (ch >= '0' && ch <= '9') || ch == '_' || (n > 0 && (ch == '.' || ch == '-'));
 
 		out[n++] = ok ? ch : '-';
 	}
@@ -67,8 +63,8 @@ int box_config_defaults(struct box_config *c, const char *project)
 	c->nprotect = 2;
 	name_from_dir(project, c->name, sizeof(c->name));
 	return c->file && c->project && c->workdir && c->image && c->protect[0] && c->protect[1]
-		   ? 0
-		   : -ENOMEM;
+		       ? 0
+		       : -ENOMEM;
 }
 
 void box_config_free(struct box_config *c)
@@ -296,7 +292,8 @@ static int project_path(const struct box_config *c, const struct lbx_json_val *v
 		return -EINVAL;
 	n = strlen(s);
 	if (!n || s[0] == '/' || !strcmp(s, "..") || !strncmp(s, "../", 3) || strstr(s, "/../") ||
-	    (n >= 3 && !strcmp(s + n - 3, "/..")) || strstr(s, "//") || strchr(s, '\n') || n > 1000)
+	    (n >= 3 && !strcmp(s + n - 3, "/..")) || strstr(s, "//") || strchr(s, '\n') ||
+	    n > 1000)
 		return lbx_json_fail(v, "expected a path relative to the project, without '..'");
 	if (asprintf(out, "%s/%s", c->project, s) < 0) {
 		*out = NULL;
@@ -388,11 +385,8 @@ static int parse_quota(struct box_config *c, const struct lbx_json_val *v)
 	errno = 0;
 	n = strtoull(s, &end, 10);
 	if (end != s && end[0] && !end[1])
-		unit = end[0] == 'K'   ? 1ull << 10
-		       : end[0] == 'M' ? 1ull << 20
-		       : end[0] == 'G' ? 1ull << 30
-		       : end[0] == 'T' ? 1ull << 40
-				       : 0;
+		unit = end[0] == 'K' ? 1ull << 10 : end[0] == 'M' ? 1ull << 20 :
+		       end[0] == 'G' ? 1ull << 30 : end[0] == 'T' ? 1ull << 40 : 0;
 	else if (end == s || end[0])
 		unit = 0;
 	if (errno || !unit || n == 0 || n > (1ull << 50) / unit || n * unit < (1ull << 20))
@@ -418,10 +412,10 @@ static int parse_engine(struct box_config *c, const struct lbx_json_val *v)
 
 static int parse_top(struct box_config *c, const struct lbx_json_val *root, const char *project_dir)
 {
-	static const char *const keys[] = { "name",  "project", "workdir", "image",   "engine",
-					    "cpus",  "memory",	"mounts",  "env",     "landlock",
-					    "ssh",   "network", "wayland", "devices", "protect",
-					    "quota", NULL };
+	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
+					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
+					    "ssh",    "network", "wayland", "devices", "protect",
+					    "quota",  NULL };
 	static const char *const later[] = { "devices" };
 	struct lbx_json_val v;
 	const char *s;
@@ -449,8 +443,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	} else if (!project_dir) {
 		return lbx_json_fail(root, "\"project\" is required outside a project directory");
 	}
-	if (lbx_json_member(root, "workdir", &v) == 0 &&
-	    (abs_path(&v, &s) || set_str(&c->workdir, s)))
+	if (lbx_json_member(root, "workdir", &v) == 0 && (abs_path(&v, &s) || set_str(&c->workdir, s)))
 		return -EINVAL;
 	if (lbx_json_member(root, "image", &v) == 0 && parse_image(c, &v))
 		return -EINVAL;
@@ -472,8 +465,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 		return -EINVAL;
 	if (lbx_json_member(root, "landlock", &v) == 0 && parse_landlock(c, &v))
 		return -EINVAL;
-	if (lbx_json_member(root, "ssh", &v) == 0 &&
-	    parse_section(c, &v, check_ssh, &c->ssh_policy))
+	if (lbx_json_member(root, "ssh", &v) == 0 && parse_section(c, &v, check_ssh, &c->ssh_policy))
 		return -EINVAL;
 	if (lbx_json_member(root, "network", &v) == 0 &&
 	    parse_section(c, &v, check_network, &c->net_policy))
@@ -489,8 +481,9 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 }
 
 /* Parse text (path NULL) or the file at path over the defaults. */
-static int load_or_parse(struct box_config *c, const char *file, const char *path, const char *text,
-			 size_t len, const char *project_dir, char *err, size_t errsz)
+static int load_or_parse(struct box_config *c, const char *file, const char *path,
+			 const char *text, size_t len, const char *project_dir, char *err,
+			 size_t errsz)
 {
 	struct lbx_json_doc doc;
 	struct lbx_json_val root;
@@ -507,8 +500,8 @@ static int load_or_parse(struct box_config *c, const char *file, const char *pat
 		rc = parse_top(c, &root, project_dir);
 	}
 	if (rc)
-		snprintf(err, errsz, "%s",
-			 lbx_json_error(&doc)[0] ? lbx_json_error(&doc) : strerror(-rc));
+		snprintf(err, errsz, "%s", lbx_json_error(&doc)[0] ? lbx_json_error(&doc)
+								  : strerror(-rc));
 	lbx_json_doc_free(&doc);
 	return rc;
 }

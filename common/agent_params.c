@@ -19,7 +19,7 @@ static const char *const names[AP_COUNT] = {
 	[AP_MOUNT] = "mount",	    [AP_RW] = "rw",
 	[AP_RO] = "ro",		    [AP_ELSEWHERE] = "elsewhere",
 	[AP_NET] = "net",	    [AP_NET_STREAM] = "net-stream",
-	[AP_FS_GUARD] = "fs-guard",
+	[AP_FS_GUARD] = "fs-guard", [AP_WAYLAND] = "wayland",
 };
 
 const char *agent_param_name(enum agent_param k)

@@ -30,6 +30,8 @@
  *                          (containers: the VM engines have a virtio-net device)
  *   fs-guard=1             every session under the file-system guard (sandbox.h
  *                          lbx_sandbox_fs_guard): a container's files are the host's
+ *   wayland=ENDPOINT       lbx-wayland-proxy: the agent starts lbx-wayland-guest,
+ *                          sessions get $XDG_RUNTIME_DIR/wayland-0
  */
 #ifndef LBX_AGENT_PARAMS_H
 #define LBX_AGENT_PARAMS_H
@@ -61,6 +63,7 @@ enum agent_param {
 	AP_NET,
 	AP_NET_STREAM,
 	AP_FS_GUARD,
+	AP_WAYLAND,
 	AP_COUNT
 };
 

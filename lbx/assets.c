@@ -48,6 +48,8 @@ static const struct {
 	[ASSET_OWN_TREE] = { "images/lbx-own-tree", "lbx-own-tree", "lbx-own-tree" },
 	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh",
 				"the Debian base image's recipe" },
+	[ASSET_WAYLAND_PROXY] = { "wayland-proxy/lbx-wayland-proxy", "lbx-wayland-proxy",
+				  "lbx-wayland-proxy" },
 };
 
 static int kernel_path(const char *root, char *buf, size_t sz)

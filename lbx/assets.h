@@ -23,6 +23,7 @@ enum lbx_asset {
 	ASSET_AGENT,	     /* lbx-agent, the init of engine light's container */
 	ASSET_OWN_TREE,	     /* lbx-own-tree (images/owntree.h) */
 	ASSET_DEBIAN_BASE,   /* debian-base.sh, the Debian base image's recipe */
+	ASSET_WAYLAND_PROXY,
 };
 
 /* Path of an asset that exists, or -ENOENT with a message in err. */

@@ -29,6 +29,7 @@
 #define LBX_AGENT_EXEC_PORT 1024
 #define LBX_AGENT_READY_PORT 1025
 #define LBX_SSH_PORT 1026
+#define LBX_WAYLAND_PORT 1027
 
 /* Files of the runtime directory that outlive a single device. */
 #define MF_VSOCK_UDS "vsock.sock"	  /* lbx-vsockd's host side (VMs) */
@@ -42,7 +43,7 @@
 #define MF_MAX_DEVICES (4 + BOX_MAX_MOUNTS)
 #define MF_MAX_FILES (3 * MF_MAX_DEVICES + 8)
 
-enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_KIND_COUNT };
+enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_WAYLAND, MF_KIND_COUNT };
 
 struct mf_device {
 	enum mf_kind kind;
@@ -66,6 +67,7 @@ struct mf_device {
 	char audit[PATH_MAX];	   /* ssh: audit log */
 	const char *upstream;	   /* ssh: the user's agent */
 	const char *box;	   /* ssh: the box's name, for its audit lines */
+	const char *compositor;	   /* wayland: the host compositor's socket */
 };
 
 struct box_manifest {

@@ -20,6 +20,7 @@
 #include <linux/vm_sockets.h>
 
 #include "conn.h"
+#include "endpoint.h"
 #include "evloop.h"
 #include "log.h"
 #include "unixsock.h"
@@ -56,6 +57,12 @@ static int parse_endpoint(const char *s, struct guest *g)
 
 	if (strncmp(s, "unix:", 5) == 0 && s[5] == '/' && strlen(s + 5) < sizeof(g->unix_path)) {
 		strcpy(g->unix_path, s + 5);
+		return 0;
+	}
+	struct lbx_endpoint ep;
+	if (lbx_endpoint_parse(s, strlen(s), &ep) == 0 && ep.kind == LBX_EP_VSOCK) {
+		g->cid = 2; /* the host */
+		g->port = ep.port;
 		return 0;
 	}
 	if (strncmp(s, "vsock:", 6) == 0) {

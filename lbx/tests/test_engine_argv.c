@@ -64,12 +64,16 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	char err[256];
 
 	setenv("SSH_AUTH_SOCK", "/tmp/agent.sock", 1);
+	setenv("WAYLAND_DISPLAY", "/tmp/wayland-0", 1);
 	c->ssh_policy = strdup("{}");
 	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
 		const char *name = box_engine_name(engines[e]);
 		struct box_manifest m;
 		char **argv, *cl = NULL;
-		int fs = 0;
+		int fs = 0, wl = 0;
+
+		free(c->wayland_policy);
+		c->wayland_policy = engines[e] == ENGINE_LIGHT ? NULL : strdup("{}");
 
 		if (!ok(manifest_build(&m, c, paths, engines[e], err, sizeof(err)) == 0,
 			"%s: manifest of every device (%s)", name, err))
@@ -94,12 +98,18 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			   d->socket);
 			engine_argv_free(bargv);
 			fs += d->kind == MF_FS;
+			wl += d->kind == MF_WAYLAND;
 			if (engines[e] == ENGINE_LIGHT) {
 				ok(!d->spawn == (d->kind == MF_FS), "light: %s %s", d->role,
 				   d->spawn ? "runs" : "is a bind, no server");
 				if (d->kind == MF_FS && d->guest_path)
 					ok(count_with(argv, d->guest_path) >= 1,
 					   "light: %s bound at %s", d->role, d->guest_path);
+			} else if (d->kind == MF_WAYLAND) {
+				ok(count_with(argv, d->socket) == 0 && cl &&
+					   strstr(cl, "lbx.wayland=vsock:1027") &&
+					   strstr(d->socket, "vsock.sock_1027"),
+				   "%s: the guest reaches the Wayland proxy by vsock, no device", name);
 			} else if (d->kind != MF_SSH) {
 				ok(d->spawn && count_with(argv, d->socket) == 1,
 				   "%s: the engine connects %s at %s", name, d->role, d->socket);
@@ -109,6 +119,8 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			}
 		}
 		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount", name);
+		if (engines[e] != ENGINE_LIGHT)
+			is_int(wl, 1, "%s: one Wayland proxy", name);
 		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
 		   name);
 		if (engines[e] == ENGINE_LIGHT) {
@@ -124,6 +136,15 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	}
 	free(c->ssh_policy);
 	c->ssh_policy = NULL;
+	/* engine light does not carry Wayland yet: one clear line, not a box without it */
+	struct box_manifest m;
+	c->wayland_policy = strdup("{}");
+	ok(manifest_build(&m, c, paths, ENGINE_LIGHT, err, sizeof(err)) < 0 &&
+		   strstr(err, "wayland"),
+	   "light: a wayland section is refused: %s", err);
+	free(c->wayland_policy);
+	c->wayland_policy = NULL;
+	unsetenv("WAYLAND_DISPLAY");
 }
 
 /* A socket path that cannot be a unix address fails once, with a clear line. */

@@ -24,8 +24,7 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..", "tests"))
 from testlib import Tap, stop_process  # noqa: E402
 
-PROXY = os.path.abspath(sys.argv[1])
-GUEST = os.path.abspath(sys.argv[2])
+PROXY = GUEST = None  # set from argv when run as the test
 t = Tap()
 LIVE = []
 
@@ -401,11 +400,14 @@ def main():
         t.eq(stop_process(p), 0, "%s exits 0 on SIGTERM" % name)
 
 
-try:
-    main()
-except Exception as e:  # a crash of the harness is a failure, never a skip
-    t.ok(False, "test harness: %s" % e)
-finally:
-    for p in LIVE:
-        stop_process(p, timeout=5)
-sys.exit(t.result())
+if __name__ == "__main__":
+    PROXY = os.path.abspath(sys.argv[1])
+    GUEST = os.path.abspath(sys.argv[2])
+    try:
+        main()
+    except Exception as e:  # a crash of the harness is a failure, never a skip
+        t.ok(False, "test harness: %s" % e)
+    finally:
+        for p in LIVE:
+            stop_process(p, timeout=5)
+    sys.exit(t.result())

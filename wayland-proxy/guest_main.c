@@ -26,11 +26,12 @@
 #include "unixsock.h"
 
 static const char usage[] =
-    "Usage: lbx-wayland-guest --listen PATH --connect unix:PATH|vsock:CID:PORT\n"
+    "Usage: lbx-wayland-guest --listen PATH --connect unix:PATH|vsock:CID:PORT|vsock:PORT\n"
     "Offer a Wayland socket and carry its clients to lbx-wayland-proxy.\n"
     "\n"
     "  -l, --listen PATH          the Wayland socket to offer (e.g. $XDG_RUNTIME_DIR/wayland-0)\n"
-    "  -c, --connect ENDPOINT     where lbx-wayland-proxy is: unix:PATH or vsock:CID:PORT\n"
+    "  -c, --connect ENDPOINT     where lbx-wayland-proxy is: unix:PATH, vsock:CID:PORT\n"
+    "                             or vsock:PORT (the host's)\n"
     "  -m, --max-clients N        clients served at once; more are refused (default 64)\n"
     "  -h, --help                 show this help and exit\n"
     "  -V, --version              show the version and exit\n";

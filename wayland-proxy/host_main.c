@@ -6,6 +6,7 @@
  * See docs/lbx-wayland-proxy.1.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "policy_json.h"
+#include "sandbox.h"
 #include "unixsock.h"
 
 static const char usage[] =
@@ -220,6 +222,41 @@ static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *dat
 	lbx_debug("client %u connected", cl->id);
 }
 
+/*
+ * Before the first byte from a box: the proxy may read or write no file of
+ * the host's (its listening socket, the audit log and the policy are open
+ * already). Reaching the compositor is a connect to a path socket, which
+ * Landlock leaves alone. The askpass program inherits the domain, so it
+ * gets what a program needs to run, and the X authority file.
+ */
+static int restrict_self(const struct proxy *px)
+{
+	static const char *const sys[] = { "/usr", "/bin", "/lib", "/lib64", "/etc", "/dev" };
+	struct lbx_landlock_rule rules[LBX_ARRAY_SIZE(sys) + 2];
+	char xauth[PATH_MAX];
+	const char *xa = getenv("XAUTHORITY"), *home = getenv("HOME");
+	size_t n = 0;
+
+	if (px->askpass) {
+		for (size_t i = 0; i < LBX_ARRAY_SIZE(sys); i++)
+			if (access(sys[i], F_OK) == 0)
+				rules[n++] = (struct lbx_landlock_rule){ sys[i],
+									 LBX_FS_READ | LBX_FS_EXEC };
+		if (!xa && home && (size_t)snprintf(xauth, sizeof(xauth), "%s/.Xauthority", home) <
+					   sizeof(xauth))
+			xa = xauth;
+		if (xa && access(xa, R_OK) == 0)
+			rules[n++] = (struct lbx_landlock_rule){ xa, LBX_FS_READ };
+		if (access(px->askpass, F_OK) == 0)
+			rules[n++] = (struct lbx_landlock_rule){ px->askpass,
+								 LBX_FS_READ | LBX_FS_EXEC };
+	}
+	int abi = lbx_sandbox_landlock(rules, n, LBX_LANDLOCK_BEST_EFFORT | LBX_LANDLOCK_NO_TCP);
+	if (abi == 0)
+		lbx_warn("Landlock is not available: the proxy runs unrestricted");
+	return abi < 0 ? abi : 0;
+}
+
 static void on_signal(struct lbx_loop *loop, int signo, void *data)
 {
 	lbx_loop_stop(loop, 0);
@@ -317,10 +354,15 @@ int main(int argc, char **argv)
 		lbx_err("cannot set up the event loop");
 		return 1;
 	}
+	if (restrict_self(&px) < 0) {
+		lbx_err("cannot restrict the proxy with Landlock");
+		return 1;
+	}
 	lbx_info("serving %s for %s", px.listen, px.compositor);
 	int rc = lbx_loop_run(px.loop);
 	while (px.clients)
 		client_closed(px.clients->conn, NULL, &px);
+	/* Under Landlock this may fail; a stale socket is replaced by the next listen. */
 	unlink(px.listen);
 	lbx_loop_free(px.loop);
 	return rc < 0 ? 1 : 0;

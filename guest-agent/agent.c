@@ -220,8 +220,8 @@ static void run_init(void)
 	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
 	/* Opened before the initramfs goes away with the root switch. */
-	wayland_exe = cfg.wayland.kind != LBX_EP_NONE ? open("/lbx-wayland-guest", O_RDONLY | O_CLOEXEC)
-						     : -1;
+	wayland_exe =
+	    cfg.wayland.kind != LBX_EP_NONE ? open("/lbx-wayland-guest", O_RDONLY | O_CLOEXEC) : -1;
 	if (cfg.rootfs[0] && agent_switch_root(cfg.rootfs, err, sizeof(err)) < 0)
 		fatal(err);
 	if (cfg.net_cidr[0] &&

@@ -41,9 +41,18 @@ def start(cmd, env, **kw):
 
 
 def wait_path(path, proc, what):
+    """Until path is a socket that takes connections (it exists from bind on,
+    before listen)."""
     for _ in range(1000):
         if os.path.exists(path):
-            return
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                return
+            except ConnectionRefusedError:
+                pass
+            finally:
+                s.close()
         if proc.poll() is not None:
             raise RuntimeError("%s exited early: %s" % (what, proc.stderr.read().decode()))
         time.sleep(0.01)
@@ -173,7 +182,12 @@ class FakeGuest:
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.settimeout(10)
-        self.s.connect(path)
+        for _ in range(100):  # the socket file appears at bind, before listen
+            try:
+                self.s.connect(path)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.02)
         self.buf = b""
 
     def send(self, *frames):
@@ -263,6 +277,81 @@ HOSTILE = [
     ("an unknown frame type",
      lambda g, r: g.send(frame(99, b""))),
 ]
+
+
+def ev(obj, op, args=b""):
+    return msg(obj, op, args)
+
+
+def clipboard_ask(env, tmp, answer):
+    """The box reads the host's selection under "ask", with a real askpass
+    program run by the proxy (inside its Landlock domain) and a scripted
+    compositor: does the host's data reach the box?"""
+    askpass = os.path.join(tmp, "askpass-%s" % answer)
+    with open(askpass, "w") as f:
+        f.write("#!/bin/sh\nexit %d\n" % (0 if answer == "yes" else 1))
+    os.chmod(askpass, 0o755)
+    comp_path = os.path.join(tmp, "fake-comp-%s.sock" % answer)
+    comp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    comp.bind(comp_path)
+    comp.listen(1)
+    comp.settimeout(20)
+    policy = os.path.join(tmp, "ask.json")
+    with open(policy, "w") as f:
+        json.dump({"clipboard": {"from_host": "ask"}}, f)
+    psock = os.path.join(tmp, "proxy-ask-%s.sock" % answer)
+    proxy = start([PROXY, "-l", psock, "-c", comp_path, "-p", policy, "-A", askpass,
+                   "-a", os.path.join(tmp, "audit-ask.log")], env)
+    # no probing connection: the scripted compositor takes exactly one
+    for _ in range(1000):
+        if os.path.exists(psock) or proxy.poll() is not None:
+            break
+        time.sleep(0.01)
+    g = FakeGuest(psock)
+    g.send(frame(MSG, msg(1, 1, u32(2))))
+    c, _ = comp.accept()
+    c.settimeout(20)
+    c.recv(4096)  # get_registry
+    c.sendall(ev(2, 0, u32(1) + wstr("wl_seat") + u32(7)) +
+              ev(2, 0, u32(2) + wstr("wl_data_device_manager") + u32(3)))
+    g.events(lambda e: len(e) >= 2)
+    g.send(frame(MSG, msg(2, 0, u32(1) + wstr("wl_seat") + u32(7, 3))),
+           frame(MSG, msg(2, 0, u32(2) + wstr("wl_data_device_manager") + u32(3, 4))),
+           frame(MSG, msg(4, 1, u32(5, 3))))
+    got = b""
+    while len(got) < 3 * 8 + 2 * 28 - 8:
+        got += c.recv(4096)
+    c.sendall(ev(5, 0, u32(0xff000000)) + ev(5, 5, u32(0xff000000)))
+    g.events(lambda e: len(e) >= 2)
+    g.send(frame(FD_PIPE, u32(7)), frame(MSG, msg(0xff000000, 1, wstr("text/plain"))))
+    data, fds, _, _ = socket.recv_fds(c, 4096, 4)
+    if fds:
+        try:
+            os.write(fds[0], b"host secret")
+        except BrokenPipeError:
+            pass  # a quick "no" closed the proxy's end first
+        for fd in fds:
+            os.close(fd)
+    # what reaches the box: PIPE_DATA (6) and PIPE_CLOSE (7) frames
+    frames, buf = [], g.buf
+    g.s.settimeout(20)
+    while not any(f[0] == 7 for f in frames):
+        d = g.s.recv(65536)
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 8:
+            typ, n = struct.unpack("<II", buf[:8])
+            if len(buf) < 8 + n:
+                break
+            frames.append((typ, buf[8:8 + n]))
+            buf = buf[8 + n:]
+    g.s.close()
+    c.close()
+    comp.close()
+    stop_process(proxy)
+    carried = b"".join(p[4:] for typ, p in frames if typ == 6)
+    return bool(fds), carried, any(f[0] == 7 for f in frames)
 
 
 def main():
@@ -395,6 +484,14 @@ def main():
     rc, out, err = client(env, "wl-box", ["wayland-info"])
     t.ok(rc == 0, "a client that does not read does not stall the others", err)
     lazy.s.close()
+
+    # ---- clipboard "ask" with a real askpass program ----
+    for answer in ("yes", "no"):
+        forwarded, carried, closed = clipboard_ask(env, tmp, answer)
+        t.ok(forwarded, "ask (%s): the box's read reaches the compositor with a pipe" % answer)
+        want = b"host secret" if answer == "yes" else b""
+        t.eq(carried, want, "ask (%s): what the box gets of the host's selection" % answer)
+        t.ok(closed, "ask (%s): and its pipe is closed after" % answer)
 
     for p, name in ((guest, "lbx-wayland-guest"), (proxy, "lbx-wayland-proxy")):
         t.eq(stop_process(p), 0, "%s exits 0 on SIGTERM" % name)

@@ -15,6 +15,7 @@ podman runc uidmap mmdebstrap
 libslirp-dev
 libusb-1.0-0-dev usbutils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-dev
+libwayland-dev wayland-protocols weston wayland-utils waypipe wl-clipboard
 "
 
 missing=

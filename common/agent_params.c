@@ -21,6 +21,7 @@ static const char *const names[AP_COUNT] = {
 	[AP_NET] = "net",	    [AP_NET_STREAM] = "net-stream",
 	[AP_FS_GUARD] = "fs-guard",
 	[AP_USB] = "usb",
+	[AP_WAYLAND] = "wayland",
 };
 
 const char *agent_param_name(enum agent_param k)

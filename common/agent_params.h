@@ -32,6 +32,8 @@
  *                          lbx_sandbox_fs_guard): a container's files are the host's
  *   usb=ENDPOINT           a USB device slot: lbx-usbipd may serve there; the agent
  *                          imports its device into vhci-hcd (repeated, one per slot)
+ *   wayland=ENDPOINT       lbx-wayland-proxy: the agent starts lbx-wayland-guest,
+ *                          sessions get $XDG_RUNTIME_DIR/wayland-0
  */
 #ifndef LBX_AGENT_PARAMS_H
 #define LBX_AGENT_PARAMS_H
@@ -64,6 +66,7 @@ enum agent_param {
 	AP_NET_STREAM,
 	AP_FS_GUARD,
 	AP_USB,
+	AP_WAYLAND,
 	AP_COUNT
 };
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -146,13 +148,59 @@ static void notify_host(const struct agent_config *cfg)
 	}
 }
 
+/*
+ * lbx.wayland: lbx-wayland-guest (opened in the initramfs as exe, before
+ * the root moved) runs as the box user on $XDG_RUNTIME_DIR/wayland-0, and
+ * every session gets XDG_RUNTIME_DIR and WAYLAND_DISPLAY for it.
+ */
+static void start_wayland(struct agent_config *cfg, int exe)
+{
+	char dir[48], sock[64], conn[LBX_EP_PATH_MAX + 8];
+	pid_t pid;
+
+	if (cfg->wayland.kind == LBX_EP_NONE)
+		return;
+	if (exe < 0 || lbx_endpoint_format(&cfg->wayland, conn, sizeof(conn)) < 0) {
+		lbx_warn("no Wayland in this box: /lbx-wayland-guest is not in the initramfs");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/run/user/%u", cfg->uid);
+	snprintf(sock, sizeof(sock), "%s/wayland-0", dir);
+	mkdir("/run/user", 0755);
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || chown(dir, cfg->uid, cfg->gid) < 0) {
+		lbx_warn("no Wayland in this box: %s: %s", dir, strerror(errno));
+		close(exe);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "lbx-wayland-guest", "--listen", sock, "--connect", conn, NULL };
+		char *envp[] = { NULL };
+
+		if (setgroups(0, NULL) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+			_exit(126);
+		fexecve(exe, argv, envp);
+		_exit(127);
+	}
+	close(exe);
+	if (pid < 0) {
+		lbx_warn("no Wayland in this box: fork: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 2 && cfg->envc < AGENT_MAX_ENV; i++) {
+		char *kv = NULL;
+		if (asprintf(&kv, i ? "WAYLAND_DISPLAY=wayland-0" : "XDG_RUNTIME_DIR=%s", dir) >= 0)
+			cfg->env[cfg->envc++] = kv;
+	}
+}
+
 /* PID 1 of a box. Never returns: the box powers off at the end. */
 static void run_init(void) __attribute__((noreturn));
 static void run_init(void)
 {
 	struct exec_service_config svc;
 	struct agent_config cfg;
-	int listen_fd = -1, status = 0;
+	int listen_fd = -1, status = 0, wayland_exe;
 	sigset_t chld;
 	char err[256];
 	size_t len = 0;
@@ -171,6 +219,9 @@ static void run_init(void)
 		fatal(err);
 	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
 		lbx_warn("sethostname %s: %s", cfg.hostname, strerror(errno));
+	/* Opened before the initramfs goes away with the root switch. */
+	wayland_exe =
+	    cfg.wayland.kind != LBX_EP_NONE ? open("/lbx-wayland-guest", O_RDONLY | O_CLOEXEC) : -1;
 	if (cfg.rootfs[0] && agent_switch_root(cfg.rootfs, err, sizeof(err)) < 0)
 		fatal(err);
 	if (cfg.net_cidr[0] &&
@@ -179,6 +230,7 @@ static void run_init(void)
 	if (agent_mount_shares(&cfg, err, sizeof(err)) < 0 ||
 	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
 		fatal(err);
+	start_wayland(&cfg, wayland_exe);
 	if (cfg.serve.kind != LBX_EP_NONE && (listen_fd = listen_service(&cfg, err, sizeof(err))) < 0)
 		fatal(err);
 	agent_report("ready uptime_ms=%lu", uptime_ms());

@@ -290,6 +290,7 @@ static const struct {
 	[AP_NET_STREAM] = { p_endpoint, offsetof(struct agent_config, net_stream) },
 	[AP_FS_GUARD] = { p_flag_on, offsetof(struct agent_config, fs_guard) },
 	[AP_USB] = { p_usb, 0 },
+	[AP_WAYLAND] = { p_endpoint, offsetof(struct agent_config, wayland) },
 };
 
 /* One word "lbx.KEY=VALUE" (already unquoted), n bytes. */

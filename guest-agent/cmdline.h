@@ -40,6 +40,7 @@ struct agent_config {
 	struct lbx_endpoint notify;	/* where to say READY (none: nobody) */
 	struct lbx_endpoint ssh;	/* the host's SSH agent proxy (none: no agent) */
 	struct lbx_endpoint net_stream; /* a container's frame stream to lbx-netd */
+	struct lbx_endpoint wayland;	/* lbx-wayland-proxy (none: no Wayland) */
 	char net_cidr[44], net_gw[40], net_dns[40]; /* "" when the box has no network */
 	unsigned uid, gid;
 	char user[33];

@@ -50,6 +50,8 @@ static const struct {
 	[ASSET_DEBIAN_BASE] = { "images/debian-base.sh", "debian-base.sh", DATA,
 				"the Debian base image's recipe" },
 	[ASSET_USBIPD] = { "passthrough/lbx-usbipd", "lbx-usbipd", PROGRAM, "lbx-usbipd" },
+	[ASSET_WAYLAND_PROXY] = { "wayland-proxy/lbx-wayland-proxy", "lbx-wayland-proxy", PROGRAM,
+				  "lbx-wayland-proxy" },
 	[ASSET_BUILD_KERNEL] = { "lbx/build-kernel.sh", "build-kernel.sh", DATA,
 				 "the guest kernel's recipe (build-kernel.sh)" },
 };

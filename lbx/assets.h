@@ -40,6 +40,7 @@ enum lbx_asset {
 	ASSET_DEBIAN_BASE,   /* debian-base.sh, the Debian base image's recipe */
 	ASSET_BUILD_KERNEL,  /* build-kernel.sh, with lbx.config beside it */
 	ASSET_USBIPD,	     /* lbx-usbipd (passthrough/) */
+	ASSET_WAYLAND_PROXY,
 };
 
 /* Path of an asset that exists, or -ENOENT with a message in err. */

@@ -13,6 +13,7 @@
 #include "../backends/net/policy.h"
 #include "../vsock-ssh/policy.h"
 #include "../passthrough/rules.h"
+#include "../wayland-proxy/policy_json.h"
 
 #include <cjson/cJSON.h>
 
@@ -89,6 +90,7 @@ void box_config_free(struct box_config *c)
 	for (unsigned i = 0; i < c->nprotect; i++)
 		free(c->protect[i]);
 	free(c->ssh_policy);
+	free(c->wayland_policy);
 	free(c->net_policy);
 	free(c->usb_rules);
 	for (unsigned i = 0; i < c->nserial; i++)
@@ -262,6 +264,14 @@ static int check_ssh(struct box_config *c, const char *text, char *err, size_t e
 	if (rc == 0)
 		sshp_policy_free(&policy);
 	return rc;
+}
+
+/* lbx-wayland-proxy's own reader: errors name "wayland.KEY" in this file. */
+static int check_wayland(struct box_config *c, const char *text, char *err, size_t errsz)
+{
+	struct wlp_policy policy;
+
+	return wlp_policy_parse(text, strlen(text), c->file, &policy, err, errsz);
 }
 
 static int check_network(struct box_config *c, const char *text, char *err, size_t errsz)
@@ -450,16 +460,12 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", "protect",
 					    "quota",  NULL };
-	static const char *const later[] = { "wayland" };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
 
 	if (lbx_json_object(root, keys))
 		return -EINVAL;
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(later); i++)
-		if (lbx_json_member(root, later[i], &v) == 0)
-			return lbx_json_fail(&v, "not supported by this version of lbx yet");
 	if (lbx_json_member(root, "name", &v) == 0) {
 		if (lbx_json_string(&v, &s))
 			return -EINVAL;
@@ -503,6 +509,9 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 		return -EINVAL;
 	if (lbx_json_member(root, "network", &v) == 0 &&
 	    parse_section(c, &v, check_network, &c->net_policy))
+		return -EINVAL;
+	if (lbx_json_member(root, "wayland", &v) == 0 &&
+	    parse_section(c, &v, check_wayland, &c->wayland_policy))
 		return -EINVAL;
 	if (lbx_json_member(root, "protect", &v) == 0 && parse_protect(c, &v))
 		return -EINVAL;

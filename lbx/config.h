@@ -66,6 +66,8 @@ struct box_config {
 	/* "devices": {"serial": [PATH...]}: host ttys that are not USB, bridged (lbx-usbipd --tty). */
 	char *serial_ports[BOX_MAX_SERIAL];
 	unsigned nserial;
+	/* The "wayland" section as JSON text for lbx-wayland-proxy (NULL: no Wayland). */
+	char *wayland_policy;
 };
 
 /* Defaults for a project directory (name from its base name). */

@@ -487,6 +487,53 @@ static void usb_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->usb_name);
 }
 
+/* --- wayland: lbx-wayland-proxy between the box's clients and the compositor --- */
+
+static int wayland_add(struct mf_build *b)
+{
+	const struct box_config *c = b->m->cfg;
+	const char *rt = getenv("XDG_RUNTIME_DIR"), *disp = getenv("WAYLAND_DISPLAY");
+	static char compositor[PATH_MAX];
+	char sock[64];
+	struct mf_device *d;
+
+	if (!c->wayland_policy)
+		return 0;
+	if (light(b))
+		return build_fail(b, "the box's wayland section needs a VM engine (engine light "
+				     "does not carry Wayland yet)");
+	if (!disp || !disp[0] || (disp[0] != '/' && (!rt || !rt[0])))
+		return build_fail(b, "the box's wayland section needs a Wayland session on the "
+				     "host, and WAYLAND_DISPLAY (or XDG_RUNTIME_DIR) is not set");
+	if (disp[0] == '/')
+		snprintf(compositor, sizeof(compositor), "%s", disp);
+	else
+		snprintf(compositor, sizeof(compositor), "%s/%s", rt, disp);
+	snprintf(sock, sizeof(sock), MF_VSOCK_UDS "_%d", LBX_WAYLAND_PORT);
+	d = add_device(b, MF_WAYLAND, "lbx-wayland-proxy", sock);
+	if (!d || data_file(b, "wayland-policy.json", d->policy, sizeof(d->policy)) < 0 ||
+	    data_file(b, "wayland-audit.log", d->audit, sizeof(d->audit)) < 0)
+		return -EINVAL;
+	d->policy_text = c->wayland_policy;
+	d->compositor = compositor;
+	d->box = b->m->paths->name;
+	return 0;
+}
+
+static void wayland_argv(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--listen");
+	argv_add(a, "%s", d->socket);
+	argv_add(a, "--compositor");
+	argv_add(a, "%s", d->compositor);
+	argv_add(a, "--policy");
+	argv_add(a, "%s", d->policy);
+	argv_add(a, "--box");
+	argv_add(a, "%s", d->box);
+	argv_add(a, "--audit-log");
+	argv_add(a, "%s", d->audit);
+}
+
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */
 static void no_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a)
 {
@@ -531,10 +578,12 @@ static const struct mf_kind_ops {
 	/* A container has no vhci-hcd of its own: USB passthrough is for the VM engines. */
 	[MF_USB] = { "usb", ASSET_USBIPD, ENG_VMS, usb_add, usb_argv, no_qemu, no_vmm, no_light,
 		     no_libvirt },
+	[MF_WAYLAND] = { "wayland", ASSET_WAYLAND_PROXY, ENG_ALL, wayland_add, wayland_argv,
+			 no_qemu, no_vmm, no_light, no_libvirt },
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */
-static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB };
+static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB, MF_WAYLAND };
 
 enum lbx_asset manifest_program(const struct mf_device *d)
 {
@@ -694,6 +743,8 @@ static int agent_words(struct mf_build *b)
 
 		if (d->kind == MF_SSH)
 			rc |= host_endpoint(b, AP_SSH, LBX_SSH_PORT, "ssh.sock");
+		if (d->kind == MF_WAYLAND)
+			rc |= host_endpoint(b, AP_WAYLAND, LBX_WAYLAND_PORT, "wayland.sock");
 		if (d->kind == MF_NET) {
 			if (d->stream)
 				rc |= word(b, AP_NET_STREAM, "unix:" MF_LIGHT_GUEST_DIR "/net.sock");

@@ -34,6 +34,7 @@
 /* USB slots: lbx-usbipd for the box's Nth device serves host port LBX_USB_PORT + N. */
 #define LBX_USB_PORT 1100
 #define MF_USB_SLOTS 4
+#define LBX_WAYLAND_PORT 1027
 
 /* Files of the runtime directory that outlive a single device. */
 #define MF_VSOCK_UDS "vsock.sock"	  /* lbx-vsockd's host side (VMs) */
@@ -47,7 +48,7 @@
 #define MF_MAX_DEVICES (4 + BOX_MAX_MOUNTS + MF_USB_SLOTS)
 #define MF_MAX_FILES (3 * MF_MAX_DEVICES + 8)
 
-enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_USB, MF_KIND_COUNT };
+enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_USB, MF_WAYLAND, MF_KIND_COUNT };
 
 struct mf_device {
 	enum mf_kind kind;
@@ -70,12 +71,13 @@ struct mf_device {
 	bool stream;		   /* net: a framed stream (a container's tap relay) */
 	char audit[PATH_MAX];	   /* ssh: audit log */
 	const char *upstream;	   /* ssh: the user's agent */
-	const char *box;	   /* ssh, usb: the box's name, for its audit lines */
+	const char *box;	   /* ssh, usb, wayland: the box's name, for its audit lines */
 	/* usb: the host device (usbfs node) or simulated kind lbx-usbipd exports */
 	char usb_node[64];
 	char usb_sim[16];
 	char usb_name[48]; /* its host name ("1-1.2", "sim:cdc-acm"): lbx-usbipd --name */
 	const char *usb_tty; /* a serial port that is not USB (devices.serial): --tty */
+	const char *compositor;	   /* wayland: the host compositor's socket */
 };
 
 struct box_manifest {

@@ -109,6 +109,8 @@ static cJSON *canonical_box(const struct box_config *c)
 		if (c->nserial)
 			cJSON_AddItemToObject(dev, "serial", str_array(c->serial_ports, c->nserial));
 	}
+	if (c->wayland_policy)
+		cJSON_AddItemToObject(box, "wayland", cJSON_Parse(c->wayland_policy));
 	return box;
 }
 

@@ -34,6 +34,7 @@
 #include "../backends/net/policy.h"
 #include "../vsock-ssh/policy.h"
 #include "../passthrough/rules.h"
+#include "../wayland-proxy/policy_json.h"
 
 struct diff_ctx {
 	const struct box_config *a, *n; /* approved, now */
@@ -522,6 +523,42 @@ static void diff_devices(struct diff_ctx *x)
 	}
 }
 
+/* ---- wayland (lbx-wayland-proxy's policy) ---- */
+
+static void diff_wayland(struct diff_ctx *x)
+{
+	struct wlp_policy a, n;
+	char err[LBX_JSON_ERROR_MAX];
+	bool have_a;
+
+	if (!x->n->wayland_policy)
+		return;
+	if (wlp_policy_parse(x->n->wayland_policy, strlen(x->n->wayland_policy), "wayland", &n,
+			     err, sizeof(err)) < 0) {
+		widen(x, "wayland", "a section lbx cannot read");
+		return;
+	}
+	have_a = x->a->wayland_policy &&
+		 wlp_policy_parse(x->a->wayland_policy, strlen(x->a->wayland_policy), "wayland",
+				  &a, err, sizeof(err)) == 0;
+	if (!have_a)
+		widen(x, "wayland", "the box gets windows on your desktop, with the globals below");
+	for (size_t i = 0; i < n.nglobals; i++) {
+		uint32_t had =
+			have_a ? wlp_policy_global(&a, n.globals[i].iface->name, UINT32_MAX) : 0;
+		if (n.globals[i].max_version > had)
+			widen(x, "wayland.globals", "%s version %u", n.globals[i].iface->name,
+			      n.globals[i].max_version);
+	}
+	/* deny < ask < allow; the shm budget is a host resource, like quota */
+	if (!have_a || n.to_host > a.to_host)
+		widen(x, "wayland.clipboard.to_host", "the host may read the box's clipboard: %s",
+		      wlp_clip_name(n.to_host));
+	if (!have_a || n.from_host > a.from_host)
+		widen(x, "wayland.clipboard.from_host", "the box may read your clipboard: %s",
+		      wlp_clip_name(n.from_host));
+}
+
 /* Every key of a definition that can widen, in the order they are shown. */
 static const struct {
 	void (*fn)(struct diff_ctx *x);
@@ -530,6 +567,7 @@ static const struct {
 	{ diff_image, true },	 { diff_engine, false }, { diff_mounts, false },
 	{ diff_network, false }, { diff_ssh, false },	 { diff_landlock, false },
 	{ diff_workdir, false }, { diff_protect, false }, { diff_devices, false },
+	{ diff_wayland, false },
 };
 
 void trust_diff(const struct box_config *approved, const struct trust_recipe *ar,

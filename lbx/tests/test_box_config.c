@@ -72,12 +72,19 @@ int main(void)
 		     "mode", "a mount with a bad mode");
 	expect_error("{\"env\": [\"NOVALUE\"]}", "env", "an env entry without =");
 	expect_error("{\"landlock\": {\"elsewhere\": \"all\"}}", "elsewhere", "a bad elsewhere");
-	expect_error("{\"wayland\": {}}", "wayland", "a section this version lacks says so");
 	expect_error("{\"devices\": {\"usb\": [{\"id\": \"0483\"}]}}", "lbx.json: devices.usb[0].id",
 		     "a bad USB rule names its key");
 	expect_error("{\"devices\": {\"pci\": []}}", "pci", "an unknown device class is named");
 	expect_error("{\"devices\": {\"serial\": [\"/etc/passwd\"]}}", "devices.serial[0]",
 		     "a serial port outside /dev is refused");
+	expect_error("{\"wayland\": {\"globals\": {\"zwlr_screencopy_manager_v1\": 3}}}",
+		     "lbx.json: wayland.globals.zwlr_screencopy_manager_v1",
+		     "a privileged Wayland global names the file and key");
+	ok(parse("{\"wayland\": {\"clipboard\": {\"from_host\": \"deny\"}}}", &c, err, "/p") ==
+			   0 &&
+		   c.wayland_policy,
+	   "a wayland section is kept for lbx-wayland-proxy");
+	box_config_free(&c);
 	expect_error("{\"network\": {\"mode\": \"open\"}}", "lbx.json: network.mode",
 		     "a network policy mistake names the file and key");
 	ok(parse("{\"network\": {\"mode\": \"none\"}}", &c, err, "/p") == 0 && c.net_none,

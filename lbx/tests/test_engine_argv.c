@@ -82,6 +82,7 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	char err[256];
 
 	setenv("SSH_AUTH_SOCK", "/tmp/agent.sock", 1);
+	setenv("WAYLAND_DISPLAY", "/tmp/wayland-0", 1);
 	c->ssh_policy = strdup("{}");
 	/* A simulated USB device (the test flag) that the box's rule names. */
 	setenv("LBX_USB_SIM", "cdc-acm", 1);
@@ -92,7 +93,10 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 		const char *name = box_engine_name(engines[e]);
 		struct box_manifest m;
 		char **argv, *cl = NULL;
-		int fs = 0, usb = 0;
+		int fs = 0, usb = 0, wl = 0;
+
+		free(c->wayland_policy);
+		c->wayland_policy = engines[e] == ENGINE_LIGHT ? NULL : strdup("{}");
 
 		if (!ok(manifest_build(&m, c, paths, engines[e], err, sizeof(err)) == 0,
 			"%s: manifest of every device (%s)", name, err))
@@ -118,6 +122,7 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			engine_argv_free(bargv);
 			fs += d->kind == MF_FS;
 			usb += d->kind == MF_USB;
+			wl += d->kind == MF_WAYLAND;
 			if (engines[e] == ENGINE_LIGHT) {
 				ok(!d->spawn == (d->kind == MF_FS), "light: %s %s", d->role,
 				   d->spawn ? "runs" : "is a bind, no server");
@@ -131,6 +136,11 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 					   usb_sim_argv(d),
 				   "%s: lbx-usbipd serves a USB slot for the guest's vhci, no device",
 				   name);
+			} else if (d->kind == MF_WAYLAND) {
+				ok(count_with(argv, d->socket) == 0 && cl &&
+					   strstr(cl, "lbx.wayland=vsock:1027") &&
+					   strstr(d->socket, "vsock.sock_1027"),
+				   "%s: the guest reaches the Wayland proxy by vsock, no device", name);
 			} else if (d->kind != MF_SSH) {
 				ok(d->spawn && count_with(argv, d->socket) == 1,
 				   "%s: the engine connects %s at %s", name, d->role, d->socket);
@@ -143,6 +153,8 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 		is_int(usb, engines[e] == ENGINE_LIGHT ? 0 : 2,
 		       "%s: the serial port and the USB device on the VM engines, none in a container",
 		       name);
+		if (engines[e] != ENGINE_LIGHT)
+			is_int(wl, 1, "%s: one Wayland proxy", name);
 		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
 		   name);
 		if (engines[e] == ENGINE_LIGHT) {
@@ -158,6 +170,15 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	}
 	free(c->ssh_policy);
 	c->ssh_policy = NULL;
+	/* engine light does not carry Wayland yet: one clear line, not a box without it */
+	struct box_manifest m;
+	c->wayland_policy = strdup("{}");
+	ok(manifest_build(&m, c, paths, ENGINE_LIGHT, err, sizeof(err)) < 0 &&
+		   strstr(err, "wayland"),
+	   "light: a wayland section is refused: %s", err);
+	free(c->wayland_policy);
+	c->wayland_policy = NULL;
+	unsetenv("WAYLAND_DISPLAY");
 }
 
 /* A socket path that cannot be a unix address fails once, with a clear line. */

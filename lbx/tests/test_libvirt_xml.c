@@ -185,6 +185,12 @@ static void devices(const struct box_manifest *m)
 					 d->socket) == 0,
 			   "%s: no device, the guest reaches lbx-usbipd by vsock", d->role);
 			break;
+		case MF_WAYLAND:
+			ok(strstr(text("string(/domain/os/cmdline)"), "lbx.wayland=") != NULL &&
+				   nodes("//*[@path=\"%s\" or @socket=\"%s\"]", d->socket,
+					 d->socket) == 0,
+			   "%s: no device, the guest reaches the proxy by vsock", d->role);
+			break;
 		case MF_KIND_COUNT: break;
 		}
 	}

@@ -188,6 +188,23 @@ static const struct diff_case cases[] = {
 	{ "network.forward on another host address", "{\"network\": {\"forward\": [\"8080:80\"]}}",
 	  "{\"network\": {\"forward\": [\"0.0.0.0:8080:80\"]}}", "network.forward" },
 	{ "network.forward removed", "{\"network\": {\"forward\": [\"8080:80\"]}}", "{}", NULL },
+	/* wayland */
+	{ "wayland section added", "{}", "{\"wayland\": {}}", "wayland" },
+	{ "wayland section removed", "{\"wayland\": {}}", "{}", NULL },
+	{ "wayland: a global added", "{\"wayland\": {\"globals\": {\"wl_shm\": 1}}}",
+	  "{\"wayland\": {\"globals\": {\"wl_shm\": 1, \"wl_seat\": 5}}}", "wayland.globals" },
+	{ "wayland: a version raised", "{\"wayland\": {\"globals\": {\"wl_seat\": 2}}}",
+	  "{\"wayland\": {\"globals\": {\"wl_seat\": 5}}}", "wayland.globals" },
+	{ "wayland: a global removed", "{\"wayland\": {\"globals\": {\"wl_shm\": 1, \"wl_seat\": 5}}}",
+	  "{\"wayland\": {\"globals\": {\"wl_shm\": 1}}}", NULL },
+	{ "wayland: the box may read the host's clipboard",
+	  "{\"wayland\": {\"clipboard\": {\"from_host\": \"ask\"}}}",
+	  "{\"wayland\": {\"clipboard\": {\"from_host\": \"allow\"}}}",
+	  "wayland.clipboard.from_host" },
+	{ "wayland: clipboard to the host denied now",
+	  "{\"wayland\": {}}", "{\"wayland\": {\"clipboard\": {\"to_host\": \"deny\"}}}", NULL },
+	{ "wayland: a larger shm budget", "{\"wayland\": {}}",
+	  "{\"wayland\": {\"shm_max_mib\": 1024}}", NULL },
 	/* ssh */
 	{ "ssh section added", "{}", "{\"ssh\": {\"keys\": [{\"key\": \"" FP1 "\"}]}}", "ssh" },
 	{ "ssh section removed", "{\"ssh\": {\"keys\": [{\"key\": \"" FP1 "\"}]}}", "{}", NULL },
@@ -689,7 +706,7 @@ int main(void)
 	test_canonical_root_containerfile();
 #if defined(__x86_64__)
 	/* A new field in struct box_config must be classified in trust_diff.c (widens or not). */
-	is_int(sizeof(struct box_config), 1784,
+	is_int(sizeof(struct box_config), 1792,
 	       "struct box_config has the fields trust_diff.c knows");
 #endif
 	if (!mkdtemp(tmp)) {

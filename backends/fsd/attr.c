@@ -15,7 +15,7 @@
 #include "log.h"
 #include "wire.h"
 
-int fsd_stat(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st)
+int fsd_stat(struct fsd *fsd, struct fsd_inode *ino, struct stat *st)
 {
 	if (fstatat(ino->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
@@ -174,7 +174,7 @@ int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *n
 	}
 	err = 0;
 	if (mk && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR) {
-		err = fsd_owner_init_new(req, ino, mk->mode, mk->rdev);
+		err = fsd_owner_init_new(req, parent, ino, mk->mode, mk->rdev);
 		if (!err)
 			err = fsd_stat(req->fsd, ino, &st);
 	}

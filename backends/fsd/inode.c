@@ -220,6 +220,7 @@ int fsd_inodes_init(struct fsd *fsd)
 	int err;
 
 	pthread_mutex_init(&fsd->ilock, NULL);
+	pthread_mutex_init(&fsd->olock, NULL);
 	err = fsd_idtable_init(&fsd->inodes, FUSE_ROOT_ID, FSD_MAX_INODES);
 	if (err)
 		return err;
@@ -267,6 +268,7 @@ void fsd_inodes_free(struct fsd *fsd)
 	fsd_idtable_free(&fsd->inodes);
 	free(fsd->hash);
 	pthread_mutex_destroy(&fsd->ilock);
+	pthread_mutex_destroy(&fsd->olock);
 }
 
 void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino)
@@ -582,5 +584,29 @@ int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out)
 		return -ENOTDIR;
 	}
 	*out = dir;
+	return 0;
+}
+
+int fsd_inode_where(struct fsd *fsd, struct fsd_inode *ino, struct fsd_inode **dir, char *name,
+		    size_t size)
+{
+	struct fsd_inode *d;
+	int err;
+
+	pthread_mutex_lock(&fsd->ilock);
+	d = ino->parent;
+	if (d) {
+		snprintf(name, size, "%s", ino->name);
+		pin(fsd, d);
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	if (!d)
+		return -ENOENT;
+	err = inode_fd(fsd, d);
+	if (err) {
+		fsd_inode_put(fsd, d);
+		return err;
+	}
+	*dir = d;
 	return 0;
 }

@@ -368,22 +368,27 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p) < 0 ? 0 : 0;
 }
 
-static void run_mode(const char *bin, const char *mode)
+/* label: the mode, or the mode and what else is asked (then dirs are named after it) */
+static void run_mode(const char *bin, const char *mode, const char *label_of_run,
+		     const char *const *more)
 {
-	const char *extra[] = { "--ownership", mode, NULL };
+	const char *extra[8] = { "--ownership", mode };
 	static char native_res[MAX_STEPS][RESULT_MAX], fsd_res[MAX_STEPS][RESULT_MAX];
 	char native[300], src[300], mnt[300], label[200];
 	unsigned same = 0, dev = 0, bad = 0;
 	struct fm fm;
 	bool gone;
 
-	snprintf(native, sizeof(native), "%s/%s-native", base, mode);
-	snprintf(src, sizeof(src), "%s/%s-src", base, mode);
-	snprintf(mnt, sizeof(mnt), "%s/%s-mnt", base, mode);
+	for (unsigned i = 2; more && *more && i < 7; i++)
+		extra[i] = *more++;
+	snprintf(native, sizeof(native), "%s/%s-native", base, label_of_run);
+	snprintf(src, sizeof(src), "%s/%s-src", base, label_of_run);
+	snprintf(mnt, sizeof(mnt), "%s/%s-mnt", base, label_of_run);
 	if (mkdir(native, 0755) || mkdir(src, 0755) || mkdir(mnt, 0755) || chmod(native, 0755) ||
 	    chmod(src, 0755))
 		abort();
-	if (!ok(fm_start(&fm, bin, src, mnt, extra) == 0, "%s: lbx-fsd starts and mounts", mode))
+	if (!ok(fm_start(&fm, bin, src, mnt, extra) == 0, "%s: lbx-fsd starts and mounts",
+		label_of_run))
 		return;
 	script_build();
 	for (unsigned i = 0; i < nsteps; i++) {
@@ -397,20 +402,20 @@ static void run_mode(const char *bin, const char *mode)
 		/* results name paths relative to the tree, so they compare as text */
 		if (!strcmp(native_res[i], fsd_res[i])) {
 			same++;
-			ok(1, "%s: %s: %s", mode, label, fsd_res[i]);
+			ok(1, "%s: %s: %s", label_of_run, label, fsd_res[i]);
 		} else if ((d = deviation_of(mode, label)) && !strcmp(fsd_res[i], d->want)) {
 			dev++;
-			ok(1, "%s: %s: deviation (README): native %s, lbx-fsd %s", mode, label,
-			   native_res[i], fsd_res[i]);
+			ok(1, "%s: %s: deviation (README): native %s, lbx-fsd %s", label_of_run,
+			   label, native_res[i], fsd_res[i]);
 		} else {
 			bad++;
-			ok(0, "%s: %s: native %s, lbx-fsd %s", mode, label, native_res[i],
+			ok(0, "%s: %s: native %s, lbx-fsd %s", label_of_run, label, native_res[i],
 			   fsd_res[i]);
 		}
 	}
-	printf("# %s: %u steps: %u as native, %u documented deviations, %u differ\n", mode, nsteps,
-	       same, dev, bad);
-	ok(fm_stop(&fm, &gone) == 0 && gone, "%s: lbx-fsd unmounts and exits 0", mode);
+	printf("# %s: %u steps: %u as native, %u documented deviations, %u differ\n", label_of_run,
+	       nsteps, same, dev, bad);
+	ok(fm_stop(&fm, &gone) == 0 && gone, "%s: lbx-fsd unmounts and exits 0", label_of_run);
 }
 
 int main(int argc, char **argv)
@@ -425,8 +430,11 @@ int main(int argc, char **argv)
 	snprintf(base, sizeof(base), "/tmp/lbx-fsd-posix.XXXXXX");
 	if (shared == MAP_FAILED || !mkdtemp(base) || chmod(base, 0755))
 		abort();
-	run_mode(argv[1], "identity");
-	run_mode(argv[1], "xattr");
+	run_mode(argv[1], "identity", "identity", NULL);
+	run_mode(argv[1], "xattr", "xattr", NULL);
+	/* 4 inode fds: directories are evicted, reopened by name to read their records */
+	run_mode(argv[1], "xattr", "xattr-evict",
+		 (const char *const[]){ "--max-inode-fds", "4", NULL });
 	nftw(base, rm_one, 64, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

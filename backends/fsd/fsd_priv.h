@@ -48,6 +48,9 @@ struct fsd_inode {
 	char *name;
 	unsigned kids;	     /* inodes whose parent this is: keep the struct, not the fd */
 	struct fsd_link lru; /* on the idle list: refs 0, an fd and a path */
+	int wd;		     /* inotify watch of a directory (watch.c), 0: none; table lock */
+	/* change time (ns) in the last attributes the guest got (watch.c tells ours apart) */
+	atomic_uint_fast64_t seen;
 };
 
 /* An open file or directory the guest knows by file handle. */
@@ -107,6 +110,8 @@ struct fsd {
 	size_t nprotect_known;
 	atomic_uint_fast64_t n_protected;
 	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
+
+	struct fsd_watch *watch; /* host edits (watch.c); set before serving */
 
 	/* --quota-bytes (quota.c): bytes the tree's files use, guarded by qlock */
 	pthread_mutex_t qlock;
@@ -213,12 +218,32 @@ void fsd_inode_forget_all(struct fsd *fsd);
 int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags);
 void fsd_proc_path(const struct fsd_inode *ino, char *buf, size_t size);
 
+/* Pin a node by id (no request): 0 and *out with an fd, or -ESTALE. */
+int fsd_inode_pin(struct fsd *fsd, uint64_t nodeid, struct fsd_inode **out);
+/* Is what st describes the inode the table records at (dir, name)? */
+bool fsd_inode_known_at(struct fsd *fsd, struct fsd_inode *dir, const char *name,
+			const struct stat *st);
+/* The node id of what st describes if the guest's attributes of it are older (then marked seen). */
+uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st);
+/* The guest got attributes with st's change time. */
+void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st);
+/* Every node id (for a full invalidation); *ids is malloc'd. */
+int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n);
+
+/* watch.c: host edits as FUSE notifications through the transport's sink (fsd.h) */
+void fsd_watch_dir(struct fsd *fsd, struct fsd_inode *ino);
+void fsd_watch_forget(struct fsd *fsd, struct fsd_inode *ino);
+/* fsd.c: host edits are notified: the long cache timeouts apply */
+void fsd_cache_notified(struct fsd *fsd);
+
 /* handle.c */
 int fsd_files_init(struct fsd *fsd);
 void fsd_files_free(struct fsd *fsd);
 int fsd_file_add(struct fsd *fsd, int fd, struct fsd_inode *ino, bool dir, uint64_t *fh);
 struct fsd_file *fsd_file_get(struct fsd *fsd, uint64_t fh, bool dir);
 void fsd_file_put(struct fsd *fsd, struct fsd_file *f);
+/* A change the guest made through f: its new change time is the guest's (watch.c). */
+void fsd_file_changed(struct fsd_file *f);
 int fsd_file_release(struct fsd *fsd, uint64_t fh, bool dir);
 
 /* attr.c */

@@ -56,6 +56,21 @@ int fsd_fuse_unmount(const char *mountpoint)
 	return -errno;
 }
 
+/* Notifications (watch.c) are writes to /dev/fuse with unique 0 (fuse.h). */
+static int notify_send(void *ctx, const void *msg, size_t len)
+{
+	const int *fd = ctx;
+
+	return write(*fd, msg, len) < 0 ? -errno : 0;
+}
+
+int fsd_fuse_watch(struct fsd *fsd, const int *fd)
+{
+	struct fsd_notify_sink sink = { notify_send, (void *)fd };
+
+	return fsd_watch_start(fsd, &sink);
+}
+
 struct worker {
 	struct fsd *fsd;
 	int fd;

@@ -88,7 +88,7 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 	return 0;
 }
 
-void fsd_cache_notified(struct fsd *fsd)
+void fsd_notified(struct fsd *fsd)
 {
 	if (!fsd->opt.notified_timeout_ms)
 		return;

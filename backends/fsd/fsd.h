@@ -114,6 +114,12 @@ struct fsd_notify_sink {
 };
 LBX_MUST_CHECK int fsd_watch_start(struct fsd *fsd, const struct fsd_notify_sink *sink);
 void fsd_watch_stop(struct fsd *fsd);
+/*
+ * The transport delivers the notifications (/dev/fuse always, virtio-fs
+ * once the driver negotiated VIRTIO_FS_F_NOTIFICATION): replies from now
+ * on carry opt.notified_timeout_ms, if set. Call before requests flow.
+ */
+void fsd_notified(struct fsd *fsd);
 /* Notifications sent, and events found to need none (the guest's own changes). */
 void fsd_watch_stats(struct fsd *fsd, uint64_t *sent, uint64_t *skipped);
 

@@ -233,8 +233,6 @@ int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n);
 /* watch.c: host edits as FUSE notifications through the transport's sink (fsd.h) */
 void fsd_watch_dir(struct fsd *fsd, struct fsd_inode *ino);
 void fsd_watch_forget(struct fsd *fsd, struct fsd_inode *ino);
-/* fsd.c: host edits are notified: the long cache timeouts apply */
-void fsd_cache_notified(struct fsd *fsd);
 
 /* handle.c */
 int fsd_files_init(struct fsd *fsd);

@@ -67,8 +67,11 @@ static int notify_send(void *ctx, const void *msg, size_t len)
 int fsd_fuse_watch(struct fsd *fsd, const int *fd)
 {
 	struct fsd_notify_sink sink = { notify_send, (void *)fd };
+	int err = fsd_watch_start(fsd, &sink);
 
-	return fsd_watch_start(fsd, &sink);
+	if (!err)
+		fsd_notified(fsd); /* the kernel always takes notifications on /dev/fuse */
+	return err;
 }
 
 struct worker {

@@ -366,7 +366,7 @@ static int serve_vhost(struct args *a)
 		fsd_free(fsd);
 		return 1;
 	}
-	err = fsd_vhost_serve(fsd, fd, a->tag, restrict_vhost, a);
+	err = fsd_vhost_serve(fsd, fd, a->tag, !a->no_watch, restrict_vhost, a);
 	fsd_free(fsd);
 	if (err) {
 		lbx_err("vhost-user-fs on %s: %s", a->socket, strerror(-err));

@@ -302,7 +302,6 @@ int fsd_watch_start(struct fsd *fsd, const struct fsd_notify_sink *sink)
 	fsd->watch = w;
 	fsd_watch_dir(fsd, fsd->root);
 	pthread_mutex_unlock(&fsd->ilock);
-	fsd_cache_notified(fsd);
 	return 0;
 fail:
 	if (w->ifd >= 0)

@@ -159,6 +159,8 @@ static int features_set(struct lbx_vu_dev *dev, uint64_t features)
 	v->notify_on = v->nq && (features & (1ull << VIRTIO_FS_F_NOTIFICATION));
 	if (v->notify_on)
 		fsd_notified(v->fsd); /* host edits reach the guest: long timeouts */
+	else if (v->nq)
+		fsd_watch_stop(v->fsd); /* nobody to tell: the short timeouts stay */
 	return 0;
 }
 

@@ -120,6 +120,8 @@ void fsd_watch_stop(struct fsd *fsd);
  * on carry opt.notified_timeout_ms, if set. Call before requests flow.
  */
 void fsd_notified(struct fsd *fsd);
+/* "fanotify", "inotify" or "none". */
+const char *fsd_watch_kind(struct fsd *fsd);
 /* Notifications sent, and events found to need none (the guest's own changes). */
 void fsd_watch_stats(struct fsd *fsd, uint64_t *sent, uint64_t *skipped);
 

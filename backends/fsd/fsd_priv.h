@@ -225,6 +225,8 @@ bool fsd_inode_known_at(struct fsd *fsd, struct fsd_inode *dir, const char *name
 			const struct stat *st);
 /* The node id of what st describes if the guest's attributes of it are older (then marked seen). */
 uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st);
+/* The node id of what st describes, 0 if the table has none. */
+uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st);
 /* The guest got attributes with st's change time. */
 void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st);
 /* Every node id (for a full invalidation); *ids is malloc'd. */

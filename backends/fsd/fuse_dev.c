@@ -69,8 +69,10 @@ int fsd_fuse_watch(struct fsd *fsd, const int *fd)
 	struct fsd_notify_sink sink = { notify_send, (void *)fd };
 	int err = fsd_watch_start(fsd, &sink);
 
-	if (!err)
+	if (!err) {
 		fsd_notified(fsd); /* the kernel always takes notifications on /dev/fuse */
+		lbx_info("host edits are watched (%s) and notified", fsd_watch_kind(fsd));
+	}
 	return err;
 }
 

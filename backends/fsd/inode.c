@@ -685,3 +685,15 @@ int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n)
 	*ids = t;
 	return t ? 0 : -ENOMEM;
 }
+
+uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st)
+{
+	struct fsd_inode *ino;
+	uint64_t id;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = hash_find(fsd, st->st_dev, st->st_ino);
+	id = ino ? ino->nodeid : 0;
+	pthread_mutex_unlock(&fsd->ilock);
+	return id;
+}

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "owntree.h"
 
+#include "override_stat.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,25 +17,17 @@
 
 int owntree_value(const struct stat *st, char *buf, size_t sz)
 {
-	unsigned perm = (unsigned)(st->st_mode & 07777);
-	int n;
+	struct lbx_override ov = {
+		.uid = st->st_uid,
+		.gid = st->st_gid,
+		.mode = st->st_mode & 07777,
+		.rdev = st->st_rdev,
+	};
 
-	switch (st->st_mode & S_IFMT) {
-	case S_IFCHR:
-	case S_IFBLK:
-		n = snprintf(buf, sz, "%u:%u:0%o:%s-%u-%u", (unsigned)st->st_uid,
-			     (unsigned)st->st_gid, perm, S_ISCHR(st->st_mode) ? "char" : "block",
-			     major(st->st_rdev), minor(st->st_rdev));
-		break;
-	case S_IFIFO:
-	case S_IFSOCK:
-		n = snprintf(buf, sz, "%u:%u:0%o:%s", (unsigned)st->st_uid, (unsigned)st->st_gid,
-			     perm, S_ISFIFO(st->st_mode) ? "pipe" : "socket");
-		break;
-	default:
-		n = snprintf(buf, sz, "%u:%u:0%o", (unsigned)st->st_uid, (unsigned)st->st_gid, perm);
-	}
-	return n < 0 || (size_t)n >= sz ? -ENOSPC : n;
+	/* A stand-in names what it stands for; a file or directory is what it is. */
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		ov.mode |= st->st_mode & S_IFMT;
+	return lbx_override_format(&ov, buf, sz);
 }
 
 mode_t owntree_disk_mode(mode_t mode)
@@ -114,7 +109,7 @@ static int walk_fail(const char *what, const char *path, int e)
 	return FTW_STOP;
 }
 
-/* A device node, fifo or socket becomes an empty regular file standing in for it. */
+/* A device node becomes an empty regular file standing in for it. */
 static int stand_in(const char *path)
 {
 	int fd;
@@ -128,6 +123,35 @@ static int stand_in(const char *path)
 	return 0;
 }
 
+/*
+ * Symbolic links, FIFOs and sockets cannot carry a user xattr: one whose
+ * owner is not root, or whose mode has bits the disk does not keep, has
+ * its record in its directory's user.lbx.override_names (override_stat.h),
+ * which lbx-fsd reads.
+ */
+static int names_record(const char *path, const struct FTW *ftw, const struct stat *st)
+{
+	struct lbx_override ov = { .uid = st->st_uid,
+				   .gid = st->st_gid,
+				   .mode = st->st_mode & 07777 };
+	char dir[PATH_MAX], val[OWNTREE_NAMES_MAX];
+	ssize_t n;
+	int len;
+
+	if (ftw->base <= 0 || (size_t)ftw->base >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, (size_t)ftw->base);
+	dir[ftw->base] = '\0';
+	n = lgetxattr(dir, LBX_OVERRIDE_NAMES_XATTR, val, sizeof(val));
+	if (n < 0 && errno != ENODATA)
+		return -errno;
+	len =
+	    lbx_override_names_set(val, n < 0 ? 0 : (size_t)n, sizeof(val), path + ftw->base, &ov);
+	if (len < 0)
+		return len;
+	return lsetxattr(dir, LBX_OVERRIDE_NAMES_XATTR, val, (size_t)len, 0) < 0 ? -errno : 0;
+}
+
 static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	char value[OWNTREE_VALUE_MAX];
@@ -138,6 +162,8 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 	if (S_ISLNK(st->st_mode)) {
 		if (lchown(path, walk.uid, walk.gid) < 0)
 			return walk_fail("cannot chown", path, errno);
+		if ((st->st_uid || st->st_gid) && (rc = names_record(path, ftw, st)) < 0)
+			return walk_fail("cannot record the owner of", path, -rc);
 		walk.stats->links++;
 		return FTW_CONTINUE;
 	}
@@ -149,6 +175,16 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 			walk.stats->files++;
 			return FTW_CONTINUE;
 		}
+	}
+	if (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)) {
+		/* Stays what it is (engine light runs this tree as is); chown first, as below. */
+		if (lchown(path, walk.uid, walk.gid) < 0 || chmod(path, st->st_mode & 0777) < 0)
+			return walk_fail("cannot chown", path, errno);
+		if ((st->st_uid || st->st_gid || (st->st_mode & 07000)) &&
+		    (rc = names_record(path, ftw, st)) < 0)
+			return walk_fail("cannot record the owner of", path, -rc);
+		walk.stats->specials++;
+		return FTW_CONTINUE;
 	}
 	if (owntree_value(st, value, sizeof(value)) < 0)
 		return walk_fail("cannot describe", path, ENOSPC);
@@ -165,17 +201,16 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 	if (lchown(path, walk.uid, walk.gid) < 0)
 		return walk_fail("cannot chown", path, errno);
 	if (chmod(path, S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)
-				? owntree_disk_mode(st->st_mode)
-				: 0600) < 0)
+			    ? owntree_disk_mode(st->st_mode)
+			    : 0600) < 0)
 		return walk_fail("cannot chmod", path, errno);
 	if (lsetxattr(path, OWNTREE_XATTR, value, strlen(value), 0) < 0)
 		return walk_fail("cannot set " OWNTREE_XATTR " on", path, errno);
-	(void)ftw;
 	return FTW_CONTINUE;
 }
 
-int owntree_convert(const char *dir, uid_t uid, gid_t gid, struct owntree_stats *stats,
-		    char *err, size_t errsz)
+int owntree_convert(const char *dir, uid_t uid, gid_t gid, struct owntree_stats *stats, char *err,
+		    size_t errsz)
 {
 	struct owntree_stats none;
 	int rc;
@@ -188,7 +223,8 @@ int owntree_convert(const char *dir, uid_t uid, gid_t gid, struct owntree_stats 
 	walk.errsz = errsz;
 	walk.rc = 0;
 	err[0] = '\0';
-	/* Directories before their contents, so a directory without u+rwx is opened after its chmod. */
+	/* Directories before their contents, so a directory without u+rwx is opened after its
+	 * chmod. */
 	rc = nftw(dir, visit, 64, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
 	free(walk.seen);
 	walk.seen = NULL;

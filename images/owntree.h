@@ -13,10 +13,16 @@
  *   - regular files and directories keep their permission bits, plus u+rw
  *     (u+rwx for directories) so the host user can serve and replace them;
  *     set-id and sticky bits live only in the xattr;
- *   - device nodes, fifos and sockets become empty regular files (mode
- *     0600) standing in for them, as rootless containers store them;
- *   - symbolic links are chowned only: Linux keeps no user xattrs on them,
- *     and lbx-fsd shows them with the serving user as root.
+ *   - device nodes become empty regular files (mode 0600) standing in for
+ *     them, as rootless containers store them;
+ *   - fifos and sockets stay what they are (engine light runs the same
+ *     tree as is), with the permission bits on disk; owner, group and
+ *     set-id bits, unless 0:0 and none, go to their directory's
+ *     user.lbx.override_names record (override_stat.h);
+ *   - symbolic links are chowned only: Linux keeps no user xattrs on them;
+ *     a link not owned by root keeps its owner in its directory's
+ *     user.lbx.override_names record (override_stat.h); the others show
+ *     as root, the serving user's view.
  *
  * The walk does not follow symbolic links or cross into other file
  * systems. Run it once on a freshly unpacked tree: a second run would
@@ -29,9 +35,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define OWNTREE_XATTR "user.containers.override_stat"
-/* Longest value: "4294967295:4294967295:07777:block-4095-1048575" and a NUL. */
-#define OWNTREE_VALUE_MAX 64
+#include "override_stat.h" /* the codec, shared with lbx-fsd */
+
+#define OWNTREE_XATTR	  LBX_OVERRIDE_XATTR
+#define OWNTREE_VALUE_MAX LBX_OVERRIDE_VALUE_MAX
+/* A directory's names record (symbolic links' owners): what ext4 keeps in one block. */
+#define OWNTREE_NAMES_MAX 4000
 
 struct owntree_stats {
 	unsigned long files, dirs, links, specials;
@@ -45,7 +54,7 @@ mode_t owntree_disk_mode(mode_t mode);
  * Convert the tree at dir so uid:gid owns everything. 0, or -errno with a
  * one-line message naming the object in err.
  */
-int owntree_convert(const char *dir, uid_t uid, gid_t gid, struct owntree_stats *stats,
-		    char *err, size_t errsz);
+int owntree_convert(const char *dir, uid_t uid, gid_t gid, struct owntree_stats *stats, char *err,
+		    size_t errsz);
 
 #endif

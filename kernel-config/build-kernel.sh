@@ -4,8 +4,10 @@
 #   build-kernel.sh [--fragment FILE] [--check-only] [--print-key]
 #
 # The cache directory is keyed by a hash of everything that decides the
-# result: the fragment, this script, the kernel source package version and
-# the compiler. A second run with the same inputs does no work. On success
+# result: the fragment, this script, the patches in patches/ (applied in
+# name order to a copy of Debian's source; 0002 is the virtio-fs
+# notification queue, VIRTIO_FS_F_NOTIFICATION), the kernel source package
+# version and the compiler. A second run with the same inputs does no work. On success
 # the last line of stdout is the directory holding vmlinux, bzImage and
 # config. Progress goes to stderr.
 #
@@ -40,8 +42,9 @@ tarball=$(dpkg -L "$src_pkg" | grep '\.tar\.xz$' | head -n1)
 cc_ver=$(${CC:-gcc} --version | head -n1)
 
 cache=${LBX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lbx}
-key=$( { cat "$fragment" "$0"; echo "$src_pkg $src_ver"; echo "$cc_ver"; } |
-	sha256sum | cut -c1-16)
+patches=$(ls "$here"/patches/*.patch 2>/dev/null | sort || true)
+key=$( { cat "$fragment" "$0"; for p in $patches; do cat "$p"; done
+	echo "$src_pkg $src_ver"; echo "$cc_ver"; } | sha256sum | cut -c1-16)
 out=$cache/kernel/$key
 if [ "$print_key" = 1 ]; then echo "$key"; exit 0; fi
 
@@ -64,6 +67,30 @@ if [ ! -f "$src/.lbx-extracted" ]; then
 	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
 	touch "$src.tmp/.lbx-extracted"
 	mv "$src.tmp" "$src"
+fi
+
+# Patched: a tree of its own per patch set, hard links to the shared one
+# except for the files the patches change (copied first, so the shared
+# tree is never written).
+if [ -n "$patches" ]; then
+	phash=$(for p in $patches; do cat "$p"; done | sha256sum | cut -c1-12)
+	psrc=$src-p$phash
+	if [ ! -f "$psrc/.lbx-patched" ]; then
+		echo "kernel: applying $(echo "$patches" | wc -l) patches ..." >&2
+		rm -rf "$psrc" "$psrc.tmp"
+		cp -al "$src" "$psrc.tmp"
+		for p in $patches; do
+			sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p" | while read -r f; do
+				[ -f "$psrc.tmp/$f" ] && cp "$psrc.tmp/$f" "$psrc.tmp/$f.lbx" &&
+					mv "$psrc.tmp/$f.lbx" "$psrc.tmp/$f"
+			done
+			patch -d "$psrc.tmp" -p1 --no-backup-if-mismatch -s <"$p" ||
+				die "patch $(basename "$p") does not apply to $src_pkg $src_ver"
+		done
+		touch "$psrc.tmp/.lbx-patched"
+		mv "$psrc.tmp" "$psrc"
+	fi
+	src=$psrc
 fi
 
 build=$cache/kernel/build-$key

@@ -15,10 +15,11 @@
 #include "log.h"
 #include "wire.h"
 
-int fsd_stat(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st)
+int fsd_stat(struct fsd *fsd, struct fsd_inode *ino, struct stat *st)
 {
 	if (fstatat(ino->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
+	fsd_inode_seen(ino, st);
 	fsd_owner_apply(fsd, ino, st);
 	return 0;
 }
@@ -66,6 +67,7 @@ int fsd_write_entry(struct fsd_req *req, struct fsd_inode *ino, const struct sta
 
 	memset(&e, 0, sizeof(e));
 	e.nodeid = ino->nodeid;
+	fsd_inode_seen(ino, st);
 	fsd_split_timeout(req->fsd->opt.entry_timeout_ms, &e.entry_valid, &e.entry_valid_nsec);
 	fsd_split_timeout(req->fsd->opt.attr_timeout_ms, &e.attr_valid, &e.attr_valid_nsec);
 	if (lbx_write_u64le(&req->out, e.nodeid) || lbx_write_u64le(&req->out, 0) ||
@@ -174,7 +176,7 @@ int fsd_entry_reply(struct fsd_req *req, struct fsd_inode *parent, const char *n
 	}
 	err = 0;
 	if (mk && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR) {
-		err = fsd_owner_init_new(req, ino, mk->mode, mk->rdev);
+		err = fsd_owner_init_new(req, parent, ino, mk->mode, mk->rdev);
 		if (!err)
 			err = fsd_stat(req->fsd, ino, &st);
 	}

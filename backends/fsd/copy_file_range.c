@@ -47,6 +47,8 @@ int fsd_op_copy_file_range(struct fsd_req *req)
 			if (n < 0)
 				err = -errno;
 			fsd_quota_end(req->fsd, dst->fd, &q);
+			if (n > 0 && req->fsd->watch)
+				fsd_file_changed(dst); /* the guest knows (watch.c) */
 		}
 	}
 	if (src)

@@ -132,7 +132,7 @@ static int reply_created(struct fsd_req *req, struct fsd_inode *dir, const char 
 		return err;
 	}
 	if (fresh && req->fsd->opt.ownership == FSD_OWNERSHIP_XATTR &&
-	    !(err = fsd_owner_init_new(req, ino, S_IFREG | (mode & 07777), 0)))
+	    !(err = fsd_owner_init_new(req, dir, ino, S_IFREG | (mode & 07777), 0)))
 		err = fsd_stat(req->fsd, ino, &st);
 	if (!err)
 		err = fsd_write_entry(req, ino, &st);

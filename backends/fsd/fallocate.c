@@ -39,6 +39,8 @@ int fsd_op_fallocate(struct fsd_req *req)
 			  : 0;
 		fsd_quota_end(req->fsd, f->fd, &q);
 	}
+	if (!err && req->fsd->watch)
+		fsd_file_changed(f); /* the guest knows of this change (watch.c) */
 	fsd_file_put(req->fsd, f);
 	return err;
 }

@@ -88,10 +88,19 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 	return 0;
 }
 
+void fsd_notified(struct fsd *fsd)
+{
+	if (!fsd->opt.notified_timeout_ms)
+		return;
+	fsd->opt.entry_timeout_ms = fsd->opt.notified_timeout_ms;
+	fsd->opt.attr_timeout_ms = fsd->opt.notified_timeout_ms;
+}
+
 void fsd_free(struct fsd *fsd)
 {
 	if (!fsd)
 		return;
+	fsd_watch_stop(fsd);
 	if (fsd->files.max)
 		fsd_files_free(fsd);
 	if (fsd->inodes.max)

@@ -73,6 +73,12 @@ struct fsd_options {
 	unsigned nprotect;
 	/* Bytes the tree's regular files may use; growth past it is ENOSPC (quota.c). 0: none. */
 	uint64_t quota_bytes;
+	/*
+	 * Entry and attribute timeouts once host edits reach the guest as
+	 * notifications (fsd_watch_start, and for virtio-fs a driver that
+	 * negotiated VIRTIO_FS_F_NOTIFICATION). 0: keep the ones above.
+	 */
+	uint32_t notified_timeout_ms;
 };
 
 #define FSD_MAX_WRITE_DEFAULT (1u << 20)
@@ -93,6 +99,31 @@ size_t fsd_max_request(const struct fsd *fsd);
 
 LBX_MUST_CHECK int fsd_handle(struct fsd *fsd, const struct iovec *req, unsigned nreq,
 			      const struct iovec *reply, unsigned nreply, size_t *reply_len);
+
+/*
+ * Host edits (watch.c): a transport that can carry FUSE notifications
+ * (fuse_out_header with unique 0 and error = FUSE_NOTIFY_*, then the
+ * body) gives a sink; the server watches the tree and sends through it,
+ * from a thread of its own, until fsd_watch_stop. send returns 0 or
+ * -errno; a notification it cannot deliver is dropped (the timeouts
+ * remain the bound).
+ */
+struct fsd_notify_sink {
+	int (*send)(void *ctx, const void *msg, size_t len);
+	void *ctx;
+};
+LBX_MUST_CHECK int fsd_watch_start(struct fsd *fsd, const struct fsd_notify_sink *sink);
+void fsd_watch_stop(struct fsd *fsd);
+/*
+ * The transport delivers the notifications (/dev/fuse always, virtio-fs
+ * once the driver negotiated VIRTIO_FS_F_NOTIFICATION): replies from now
+ * on carry opt.notified_timeout_ms, if set. Call before requests flow.
+ */
+void fsd_notified(struct fsd *fsd);
+/* "fanotify", "inotify" or "none". */
+const char *fsd_watch_kind(struct fsd *fsd);
+/* Notifications sent, and events found to need none (the guest's own changes). */
+void fsd_watch_stats(struct fsd *fsd, uint64_t *sent, uint64_t *skipped);
 
 /* Counters for tests and logs. */
 struct fsd_stats {

@@ -11,6 +11,7 @@
 
 #include "fsd.h"
 #include "idtable.h"
+#include "override_stat.h"
 #include "reader.h"
 #include "writer.h"
 
@@ -19,8 +20,9 @@
 /* Largest directory or xattr listing reply we build. */
 #define FSD_MAX_LIST (128 * 1024)
 #define FSD_XATTR_MAX 65536
-/* The ownership xattr, as containers-storage and fuse-overlayfs name it. */
-#define FSD_OVERRIDE_XATTR "user.containers.override_stat"
+/* The ownership xattrs (common/override_stat.h): on files and dirs, and by name in a dir. */
+#define FSD_OVERRIDE_XATTR LBX_OVERRIDE_XATTR
+#define FSD_NAMES_XATTR LBX_OVERRIDE_NAMES_XATTR
 
 /* A link in the table's list of idle inode fds (inode.c); next NULL: on no list. */
 struct fsd_link {
@@ -46,6 +48,9 @@ struct fsd_inode {
 	char *name;
 	unsigned kids;	     /* inodes whose parent this is: keep the struct, not the fd */
 	struct fsd_link lru; /* on the idle list: refs 0, an fd and a path */
+	int wd;		     /* inotify watch of a directory (watch.c), 0: none; table lock */
+	/* change time (ns) in the last attributes the guest got (watch.c tells ours apart) */
+	atomic_uint_fast64_t seen;
 };
 
 /* An open file or directory the guest knows by file handle. */
@@ -91,6 +96,8 @@ struct fsd {
 	struct fsd_link idle; /* idle inode fds, least recently used first */
 	uint32_t inode_fds;   /* inode fds open, the root's aside */
 
+	pthread_mutex_t olock; /* directory records of names (ownership.c) */
+
 	pthread_mutex_t hlock; /* handles */
 	struct fsd_idtable files;
 
@@ -103,6 +110,8 @@ struct fsd {
 	size_t nprotect_known;
 	atomic_uint_fast64_t n_protected;
 	atomic_int_fast64_t protect_logged; /* monotonic second of the last log line, + 1 */
+
+	struct fsd_watch *watch; /* host edits (watch.c); set before serving */
 
 	/* --quota-bytes (quota.c): bytes the tree's files use, guarded by qlock */
 	pthread_mutex_t qlock;
@@ -179,6 +188,9 @@ void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino);
  */
 int fsd_node_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
 int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out);
+/* Where ino was last found: its directory, pinned with an fd, and the name; -ENOENT if nowhere. */
+int fsd_inode_where(struct fsd *fsd, struct fsd_inode *ino, struct fsd_inode **dir, char *name,
+		    size_t size);
 /* Take over fd (O_PATH), found as name in parent: find or add its inode, count one lookup. */
 int fsd_inode_learn(struct fsd *fsd, struct fsd_inode *parent, const char *name, int fd,
 		    const struct stat *st, struct fsd_inode **out);
@@ -206,16 +218,36 @@ void fsd_inode_forget_all(struct fsd *fsd);
 int fsd_inode_open(struct fsd *fsd, const struct fsd_inode *ino, int flags);
 void fsd_proc_path(const struct fsd_inode *ino, char *buf, size_t size);
 
+/* Pin a node by id (no request): 0 and *out with an fd, or -ESTALE. */
+int fsd_inode_pin(struct fsd *fsd, uint64_t nodeid, struct fsd_inode **out);
+/* Is what st describes the inode the table records at (dir, name)? */
+bool fsd_inode_known_at(struct fsd *fsd, struct fsd_inode *dir, const char *name,
+			const struct stat *st);
+/* The node id of what st describes if the guest's attributes of it are older (then marked seen). */
+uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st);
+/* The node id of what st describes, 0 if the table has none. */
+uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st);
+/* The guest got attributes with st's change time. */
+void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st);
+/* Every node id (for a full invalidation); *ids is malloc'd. */
+int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n);
+
+/* watch.c: host edits as FUSE notifications through the transport's sink (fsd.h) */
+void fsd_watch_dir(struct fsd *fsd, struct fsd_inode *ino);
+void fsd_watch_forget(struct fsd *fsd, struct fsd_inode *ino);
+
 /* handle.c */
 int fsd_files_init(struct fsd *fsd);
 void fsd_files_free(struct fsd *fsd);
 int fsd_file_add(struct fsd *fsd, int fd, struct fsd_inode *ino, bool dir, uint64_t *fh);
 struct fsd_file *fsd_file_get(struct fsd *fsd, uint64_t fh, bool dir);
 void fsd_file_put(struct fsd *fsd, struct fsd_file *f);
+/* A change the guest made through f: its new change time is the guest's (watch.c). */
+void fsd_file_changed(struct fsd_file *f);
 int fsd_file_release(struct fsd *fsd, uint64_t fh, bool dir);
 
 /* attr.c */
-int fsd_stat(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st);
+int fsd_stat(struct fsd *fsd, struct fsd_inode *ino, struct stat *st);
 int fsd_write_attr(struct lbx_writer *w, const struct stat *st);
 int fsd_write_entry(struct fsd_req *req, struct fsd_inode *ino, const struct stat *st);
 int fsd_write_attr_out(struct fsd_req *req, const struct stat *st);
@@ -231,17 +263,20 @@ int fsd_learn_fd(struct fsd_req *req, struct fsd_inode *parent, const char *name
 int fsd_open_beneath(struct fsd *fsd, int dirfd, const char *name);
 void fsd_split_timeout(uint32_t ms, uint64_t *sec, uint32_t *nsec);
 
-/* ownership.c */
-struct fsd_override {
-	uint32_t uid, gid;
-	mode_t mode; /* type and permission bits */
-	dev_t rdev;
-};
-int fsd_override_parse(const char *s, size_t n, struct fsd_override *ov);
-int fsd_override_format(const struct fsd_override *ov, char *buf, size_t size);
-void fsd_owner_apply(struct fsd *fsd, const struct fsd_inode *ino, struct stat *st);
-int fsd_owner_store(struct fsd *fsd, const struct fsd_inode *ino, const struct fsd_override *ov);
-int fsd_owner_init_new(struct fsd_req *req, struct fsd_inode *ino, mode_t mode, dev_t rdev);
+/* ownership.c: --ownership xattr, records in common/override_stat.h */
+#define fsd_override lbx_override
+void fsd_owner_apply(struct fsd *fsd, struct fsd_inode *ino, struct stat *st);
+int fsd_owner_store(struct fsd *fsd, struct fsd_inode *ino, const struct fsd_override *ov);
+int fsd_owner_init_new(struct fsd_req *req, struct fsd_inode *parent, struct fsd_inode *ino,
+		       mode_t mode, dev_t rdev);
+/* Keep the records of symlinks, FIFOs and sockets (kept by name) in step with their names. */
+void fsd_owner_renamed(struct fsd *fsd, struct fsd_inode *from, const char *oldname,
+		       const struct stat *src, struct fsd_inode *to, const char *newname,
+		       const struct stat *dst, uint32_t flags);
+void fsd_owner_unlinked(struct fsd *fsd, struct fsd_inode *dir, const char *name,
+			const struct stat *st);
+int fsd_owner_linked(struct fsd *fsd, struct fsd_inode *old, struct fsd_inode *dir,
+		     const char *name);
 mode_t fsd_host_mode(const struct fsd *fsd, mode_t type, mode_t mode);
 
 /* creds.c: create as the caller when the server may (identity mapping, root). */

@@ -35,6 +35,8 @@ static const char *const fsd_syscalls[] = {
 	"fchmod", "chmod", "fchmodat", "fchown", "fchownat", "ftruncate", "utimensat", "fsync",
 	"fdatasync", "fallocate", "copy_file_range", "fstatfs", "statfs", "getxattr",
 	"setxattr", "listxattr", "removexattr", "setfsuid", "setfsgid", "fcntl", "dup",
+	/* host edits (watch.c) */
+	"inotify_add_watch", "inotify_rm_watch", "fanotify_mark", "name_to_handle_at",
 	/* glibc: memory, threads, time, signals, abort */
 	"brk", "munmap", "mremap", "madvise", "futex", "set_robust_list", "rseq",
 	"sched_yield", "sched_getaffinity", "exit", "exit_group", "rt_sigreturn",

@@ -56,6 +56,26 @@ int fsd_fuse_unmount(const char *mountpoint)
 	return -errno;
 }
 
+/* Notifications (watch.c) are writes to /dev/fuse with unique 0 (fuse.h). */
+static int notify_send(void *ctx, const void *msg, size_t len)
+{
+	const int *fd = ctx;
+
+	return write(*fd, msg, len) < 0 ? -errno : 0;
+}
+
+int fsd_fuse_watch(struct fsd *fsd, const int *fd)
+{
+	struct fsd_notify_sink sink = { notify_send, (void *)fd };
+	int err = fsd_watch_start(fsd, &sink);
+
+	if (!err) {
+		fsd_notified(fsd); /* the kernel always takes notifications on /dev/fuse */
+		lbx_info("host edits are watched (%s) and notified", fsd_watch_kind(fsd));
+	}
+	return err;
+}
+
 struct worker {
 	struct fsd *fsd;
 	int fd;

@@ -17,5 +17,7 @@ int fsd_fuse_unmount(const char *mountpoint);
  * connection (unmount: ENODEV). Returns 0, or -errno of a fatal error.
  */
 int fsd_fuse_serve(struct fsd *fsd, int fd, unsigned nthreads);
+/* Watch the tree for host edits and tell the kernel on fd (*fd must outlive the watch). */
+LBX_MUST_CHECK int fsd_fuse_watch(struct fsd *fsd, const int *fd);
 
 #endif

@@ -105,3 +105,11 @@ int fsd_file_release(struct fsd *fsd, uint64_t fh, bool dir)
 	fsd_file_put(fsd, f);
 	return 0;
 }
+
+void fsd_file_changed(struct fsd_file *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) == 0)
+		fsd_inode_seen(f->inode, &st);
+}

@@ -167,6 +167,7 @@ static void maybe_free(struct fsd *fsd, struct fsd_inode *ino)
 		hash_remove(fsd, ino);
 		fsd_idtable_remove(&fsd->inodes, ino->nodeid);
 		idle_remove(ino);
+		fsd_watch_forget(fsd, ino);
 		if (ino->fd >= 0) {
 			close(ino->fd);
 			fsd->inode_fds--;
@@ -220,6 +221,7 @@ int fsd_inodes_init(struct fsd *fsd)
 	int err;
 
 	pthread_mutex_init(&fsd->ilock, NULL);
+	pthread_mutex_init(&fsd->olock, NULL);
 	err = fsd_idtable_init(&fsd->inodes, FUSE_ROOT_ID, FSD_MAX_INODES);
 	if (err)
 		return err;
@@ -267,6 +269,7 @@ void fsd_inodes_free(struct fsd *fsd)
 	fsd_idtable_free(&fsd->inodes);
 	free(fsd->hash);
 	pthread_mutex_destroy(&fsd->ilock);
+	pthread_mutex_destroy(&fsd->olock);
 }
 
 void fsd_inode_put(struct fsd *fsd, struct fsd_inode *ino)
@@ -410,6 +413,7 @@ static int insert_new(struct fsd *fsd, int fd, const struct stat *st, struct fsd
 	ino->hnext = fsd->hash[bucket_of(fsd, ino->dev, ino->ino)];
 	fsd->hash[bucket_of(fsd, ino->dev, ino->ino)] = ino;
 	fd_install(fsd, ino, fd);
+	fsd_watch_dir(fsd, ino);
 	*out = ino;
 	return 0;
 }
@@ -583,4 +587,113 @@ int fsd_parent_get(struct fsd_req *req, uint64_t nodeid, struct fsd_inode **out)
 	}
 	*out = dir;
 	return 0;
+}
+
+int fsd_inode_where(struct fsd *fsd, struct fsd_inode *ino, struct fsd_inode **dir, char *name,
+		    size_t size)
+{
+	struct fsd_inode *d;
+	int err;
+
+	pthread_mutex_lock(&fsd->ilock);
+	d = ino->parent;
+	if (d) {
+		snprintf(name, size, "%s", ino->name);
+		pin(fsd, d);
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	if (!d)
+		return -ENOENT;
+	err = inode_fd(fsd, d);
+	if (err) {
+		fsd_inode_put(fsd, d);
+		return err;
+	}
+	*dir = d;
+	return 0;
+}
+
+int fsd_inode_pin(struct fsd *fsd, uint64_t nodeid, struct fsd_inode **out)
+{
+	struct fsd_inode *ino;
+	int err;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = fsd_idtable_find(&fsd->inodes, nodeid);
+	if (ino)
+		pin(fsd, ino);
+	pthread_mutex_unlock(&fsd->ilock);
+	if (!ino)
+		return -ESTALE;
+	err = inode_fd(fsd, ino);
+	if (err) {
+		fsd_inode_put(fsd, ino);
+		return err;
+	}
+	*out = ino;
+	return 0;
+}
+
+bool fsd_inode_known_at(struct fsd *fsd, struct fsd_inode *dir, const char *name,
+			const struct stat *st)
+{
+	bool known;
+
+	pthread_mutex_lock(&fsd->ilock);
+	known = find_at(fsd, st, dir, name) != NULL;
+	pthread_mutex_unlock(&fsd->ilock);
+	return known;
+}
+
+static uint64_t ctime_ns(const struct stat *st)
+{
+	return (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec;
+}
+
+void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st)
+{
+	atomic_store(&ino->seen, ctime_ns(st));
+}
+
+uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st)
+{
+	struct fsd_inode *ino;
+	uint64_t id = 0, now = ctime_ns(st);
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = hash_find(fsd, st->st_dev, st->st_ino);
+	if (ino && atomic_exchange(&ino->seen, now) != now)
+		id = ino->nodeid;
+	pthread_mutex_unlock(&fsd->ilock);
+	return id;
+}
+
+int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n)
+{
+	uint64_t *t;
+
+	pthread_mutex_lock(&fsd->ilock);
+	t = malloc(((size_t)fsd->inodes.count + 1) * sizeof(*t));
+	*n = 0;
+	for (uint32_t i = 0; t && i < fsd->inodes.cap; i++) {
+		struct fsd_inode *ino = fsd_idtable_at(&fsd->inodes, i);
+
+		if (ino && ino != fsd->root)
+			t[(*n)++] = ino->nodeid;
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	*ids = t;
+	return t ? 0 : -ENOMEM;
+}
+
+uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st)
+{
+	struct fsd_inode *ino;
+	uint64_t id;
+
+	pthread_mutex_lock(&fsd->ilock);
+	ino = hash_find(fsd, st->st_dev, st->st_ino);
+	id = ino ? ino->nodeid : 0;
+	pthread_mutex_unlock(&fsd->ilock);
+	return id;
 }

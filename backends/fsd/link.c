@@ -42,6 +42,8 @@ int fsd_op_link(struct fsd_req *req)
 	if (!err) {
 		err = link_inode(req->fsd, old, dir, name);
 		if (!err)
+			fsd_owner_linked(req->fsd, old, dir, name); /* the link stands without */
+		if (!err)
 			err = fsd_entry_reply(req, dir, name, NULL);
 		fsd_inode_put(req->fsd, dir);
 	}

@@ -35,7 +35,7 @@ struct args {
 	const char *protect[FSD_MAX_PROTECT];
 	struct fsd_options opt;
 	unsigned threads;
-	bool drop;
+	bool drop, no_watch;
 	uid_t uid;
 	gid_t gid;
 };
@@ -59,7 +59,9 @@ static void usage(FILE *f)
 		"  --ownership MODE         identity (default): host owners and modes;\n"
 		"                           xattr: owners and modes kept in\n"
 		"                           user.containers.override_stat\n"
-		"  --cache-timeout SECONDS  how long names and attributes may be cached (1)\n"
+		"  --cache-timeout SECONDS  how long names and attributes may be cached (1;\n"
+		"                           60 where host edits are notified to the guest)\n"
+		"  --no-watch               do not watch the tree for host edits\n"
 		"  --no-keep-cache          drop cached file data on every open\n"
 		"  --writeback              writeback cache (only for trees the host never edits)\n"
 		"  --threads N              worker threads (4)\n"
@@ -145,7 +147,7 @@ static int parse_bytes(const char *s, uint64_t *n)
 }
 
 enum { OPT_SHARED = 256, OPT_MOUNT, OPT_RO, OPT_OWN, OPT_CACHE, OPT_NOKEEP, OPT_WB, OPT_THREADS,
-       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS, OPT_PROTECT, OPT_QUOTA };
+       OPT_USER, OPT_SOCKET, OPT_TAG, OPT_MAX_FDS, OPT_PROTECT, OPT_QUOTA, OPT_NO_WATCH };
 
 static const struct option long_opts[] = {
 	{ "shared-dir", required_argument, NULL, OPT_SHARED },
@@ -162,6 +164,7 @@ static const struct option long_opts[] = {
 	{ "max-inode-fds", required_argument, NULL, OPT_MAX_FDS },
 	{ "protect", required_argument, NULL, OPT_PROTECT },
 	{ "quota-bytes", required_argument, NULL, OPT_QUOTA },
+	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -192,7 +195,9 @@ static int parse_one(struct args *a, int c, const char *v)
 		if (parse_timeout(v, &a->opt.entry_timeout_ms))
 			return lbx_err("--cache-timeout: '%s' is not 0..86400 seconds", v), -1;
 		a->opt.attr_timeout_ms = a->opt.entry_timeout_ms;
+		a->opt.notified_timeout_ms = 0; /* as asked, notified or not */
 		return 0;
+	case OPT_NO_WATCH: a->no_watch = true; return 0;
 	case OPT_THREADS:
 		a->threads = (unsigned)strtoul(v, NULL, 10);
 		if (a->threads < 1 || a->threads > 64)
@@ -230,6 +235,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	fsd_options_default(&a->opt);
+	a->opt.notified_timeout_ms = 60000;
 	a->threads = 4;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1)
 		if (parse_one(a, c, optarg))
@@ -270,6 +276,9 @@ static void serve(const struct args *a, int fuse_fd)
 	if (a->drop && drop_privileges(a))
 		_exit(1);
 	err = fsd_new(a->shared_dir, &a->opt, &fsd);
+	/* No watch: the short timeouts bound how stale the kernel's caches get. */
+	if (!err && !a->no_watch && fsd_fuse_watch(fsd, &fuse_fd))
+		lbx_warn("host edits reach the mount after the cache timeout only");
 	if (!err && (err = fsd_sandbox_apply(a->shared_dir, a->opt.read_only, false)))
 		lbx_err("cannot restrict myself: %s", strerror(-err));
 	if (!err)
@@ -357,7 +366,7 @@ static int serve_vhost(struct args *a)
 		fsd_free(fsd);
 		return 1;
 	}
-	err = fsd_vhost_serve(fsd, fd, a->tag, restrict_vhost, a);
+	err = fsd_vhost_serve(fsd, fd, a->tag, !a->no_watch, restrict_vhost, a);
 	fsd_free(fsd);
 	if (err) {
 		lbx_err("vhost-user-fs on %s: %s", a->socket, strerror(-err));

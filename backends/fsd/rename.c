@@ -58,9 +58,12 @@ static int do_rename(struct fsd_req *req, uint64_t newdir, uint32_t flags)
 		if (renameat2(from->fd, oldname, to->fd, newname, flags) < 0)
 			err = -errno;
 	}
-	if (!err)
+	if (!err) {
 		record(req->fsd, from, oldname, have_src ? &src : NULL, to, newname,
 		       have_dst ? &dst : NULL, flags);
+		fsd_owner_renamed(req->fsd, from, oldname, have_src ? &src : NULL, to, newname,
+				  have_dst ? &dst : NULL, flags);
+	}
 	fsd_inode_put(req->fsd, from);
 	fsd_inode_put(req->fsd, to);
 	return err;

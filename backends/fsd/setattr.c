@@ -3,7 +3,7 @@
  * SETATTR (fuse_setattr_in): mode, owner, size and times, in that order,
  * then the new attributes. With FATTR_FH the open file is used.
  * Ownership and mode go through the ownership view (ownership.c): with
- * xattr mapping only the xattr changes, never the host owner.
+ * xattr mapping only the record changes (ownership.c), never the host owner.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +25,6 @@ static int set_override(struct fsd_req *req, struct fsd_inode *ino,
 	char path[40];
 	int err;
 
-	if (ino->type != S_IFREG && ino->type != S_IFDIR)
-		return 0; /* symlinks cannot carry it (ownership.c): accepted, dropped */
 	err = fsd_stat(req->fsd, ino, &st);
 	if (err)
 		return err;
@@ -37,7 +35,8 @@ static int set_override(struct fsd_req *req, struct fsd_inode *ino,
 	ov.mode = (vtype == ino->type ? 0 : vtype) | perm;
 	ov.rdev = st.st_rdev;
 	err = fsd_owner_store(req->fsd, ino, &ov);
-	if (err || !(in->valid & FATTR_MODE))
+	/* A symlink, FIFO or socket has its bits set by the store (ownership.c). */
+	if (err || !(in->valid & FATTR_MODE) || (ino->type != S_IFREG && ino->type != S_IFDIR))
 		return err;
 	fsd_proc_path(ino, path, sizeof(path));
 	return chmod(path, fsd_host_mode(req->fsd, ino->type, in->mode)) < 0 ? -errno : 0;

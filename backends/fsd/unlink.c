@@ -26,6 +26,7 @@ static int remove_name(struct fsd_req *req, int flags)
 	if (!err && known) {
 		fsd_inode_unlinked(req->fsd, &st, dir, name);
 		fsd_quota_removed(req->fsd, &st);
+		fsd_owner_unlinked(req->fsd, dir, name, &st);
 	}
 	fsd_inode_put(req->fsd, dir);
 	return err;

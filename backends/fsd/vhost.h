@@ -3,6 +3,8 @@
 #ifndef LBX_FSD_VHOST_H
 #define LBX_FSD_VHOST_H
 
+#include <stdbool.h>
+
 #include "compiler.h"
 #include "fsd.h"
 
@@ -16,11 +18,12 @@ LBX_MUST_CHECK int fsd_vhost_accept(const char *path);
  * Serve the device on the connected fd until the front-end goes away.
  * tag is the file system tag (1-36 bytes), checked here; the front-end
  * puts it in the config space.
- * restrict_self runs once the event loop, signal handling and the
+ * notify: watch the tree for host edits and offer VIRTIO_FS_F_NOTIFICATION
+ * (vhost.c). restrict_self runs once the event loop, signal handling and the
  * connection are set up, before the first message is read (the sandbox).
  * Returns 0 after a clean end of the session, -errno on failure.
  */
-LBX_MUST_CHECK int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag,
+LBX_MUST_CHECK int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag, bool notify,
 				   int (*restrict_self)(void *), void *arg);
 
 /*
@@ -31,7 +34,9 @@ LBX_MUST_CHECK int fsd_vhost_serve(struct fsd *fsd, int fd, const char *tag,
 struct fsd_vu;
 struct lbx_loop;
 struct lbx_vu_dev;
-struct fsd_vu *fsd_vhost_new(struct fsd *fsd, struct lbx_loop *loop);
+struct fsd_vu *fsd_vhost_new(struct fsd *fsd, struct lbx_loop *loop, bool notify);
+/* The notification queue once the driver acked VIRTIO_FS_F_NOTIFICATION, else NULL (tests). */
+struct fsd_notify_queue *fsd_vhost_notify_queue(struct fsd_vu *v);
 struct lbx_vu_dev *fsd_vhost_dev(struct fsd_vu *v);
 void fsd_vhost_free(struct fsd_vu *v);
 

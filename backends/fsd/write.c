@@ -40,6 +40,8 @@ int fsd_op_write(struct fsd_req *req)
 	}
 	n = got ? pwritev(f->fd, iov, (int)cnt, (off_t)in.offset) : 0;
 	err = n < 0 ? -errno : 0;
+	if (n > 0 && req->fsd->watch)
+		fsd_file_changed(f); /* the guest knows of this change (watch.c) */
 	fsd_quota_end(req->fsd, f->fd, &q);
 	fsd_file_put(req->fsd, f);
 	if (err)

@@ -5,8 +5,8 @@
  * Only the user.* namespace passes. trusted.* and security.* would let a
  * guest set what the host trusts (security.capability on a host binary,
  * overlayfs' trusted.overlay.*): set and remove are EOPNOTSUPP, get is
- * ENODATA, and listings leave them out. FSD_OVERRIDE_XATTR is ours
- * (ownership.c) and is hidden from the guest in every mode, so no guest
+ * ENODATA, and listings leave them out. FSD_OVERRIDE_XATTR and
+ * FSD_NAMES_XATTR are ours (ownership.c) and are hidden from the guest in every mode, so no guest
  * can forge the ownership a later xattr-mapped server would report; so are
  * the overlay namespaces below (set and remove EPERM, get ENODATA, never
  * listed).
@@ -35,7 +35,7 @@ static const char *const hidden_prefixes[] = { "user.overlay.", "user.fuseoverla
 
 static enum xname classify(const char *name)
 {
-	if (!strcmp(name, FSD_OVERRIDE_XATTR))
+	if (!strcmp(name, FSD_OVERRIDE_XATTR) || !strcmp(name, FSD_NAMES_XATTR))
 		return XNAME_HIDDEN;
 	for (size_t i = 0; i < sizeof(hidden_prefixes) / sizeof(hidden_prefixes[0]); i++)
 		if (!strncmp(name, hidden_prefixes[i], strlen(hidden_prefixes[i])))

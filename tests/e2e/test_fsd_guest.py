@@ -104,5 +104,36 @@ def test_xattr_ownership(t):
         shutil.rmtree(tree, True)
 
 
+def test_xattr_specials(t):
+    """Symlinks, FIFOs and sockets keep the owner and mode the guest gives
+    them (in their directory's user.lbx.override_names), and stay what
+    they are on disk, as engine light reads the same tree."""
+    tree = tempfile.mkdtemp(prefix="lbx-fsd-spec-")
+    try:
+        r, fs = run(t, tree, "mkfifo -m 0151 fifo; chown 5:6 fifo; ln -s target link; "
+                    "chown -h 7:8 link; mkdir -m 1777 tmp; mkfifo tmp/f; chown 9:9 tmp/f; "
+                    "mv tmp/f moved; ls -ln fifo link moved", ownership="xattr")
+        lines = {ln.split()[-1] if "->" not in ln else ln.split()[-3]: ln
+                 for ln in r.output.strip().splitlines() if ln[:1] in "-pl"}
+        t.ok(lines.get("fifo", "").startswith("p--xr-x--x") and " 5 " in lines.get("fifo", "")
+             and " 6 " in lines.get("fifo", ""), "a FIFO keeps mode 0151 and owner 5:6",
+             r.output[-600:])
+        t.ok(" 7 " in lines.get("link", "") and " 8 " in lines.get("link", ""),
+             "a symlink keeps the owner lchown gave it", r.output[-600:])
+        t.ok(" 9 " in lines.get("moved", ""), "a renamed FIFO takes its owner along",
+             r.output[-600:])
+        st = os.lstat(os.path.join(tree, "fifo"))
+        t.ok(stat.S_ISFIFO(st.st_mode) and st.st_uid == os.getuid() and
+             stat.S_IMODE(st.st_mode) == 0o151,
+             "on disk: still a FIFO, the serving user's, with its permission bits",
+             f"mode {oct(st.st_mode)} uid {st.st_uid}")
+        t.ok(os.path.islink(os.path.join(tree, "link")), "on disk: still a symlink")
+        names = os.getxattr(tree, "user.lbx.override_names")
+        t.ok(b"fifo\x005:6:0151\x00" in names and b"moved\x009:9:" in names and
+             b"link\x007:8:" in names, "the records are in the directory's xattr", names)
+    finally:
+        shutil.rmtree(tree, True)
+
+
 if __name__ == "__main__":
-    main([test_conformance, test_read_only, test_xattr_ownership])
+    main([test_conformance, test_read_only, test_xattr_ownership, test_xattr_specials])

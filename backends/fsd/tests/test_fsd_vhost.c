@@ -584,7 +584,7 @@ int main(void)
 	fsd_options_default(&opt);
 	t.fe.loop = lbx_loop_new();
 	ok(fsd_new(t.root, &opt, &t.fsd) == 0, "fsd_new serves %s", t.root);
-	t.vu = t.fsd ? fsd_vhost_new(t.fsd, t.fe.loop) : NULL;
+	t.vu = t.fsd ? fsd_vhost_new(t.fsd, t.fe.loop, false) : NULL;
 	ok(t.vu != NULL, "vhost-user-fs device on the test's loop");
 	if (!t.vu)
 		return tap_done();

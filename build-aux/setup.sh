@@ -13,6 +13,7 @@ libseccomp-dev bindfs fuse3 git socat
 libcjson-dev openssh-client openssh-server
 podman runc uidmap debootstrap
 libslirp-dev
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm libfdt-dev device-tree-compiler
 "
 
 missing=

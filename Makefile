@@ -5,7 +5,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all setup build kernel run check fuzz bench clean
+.PHONY: all setup build kernel run check fuzz bench clean build-arm64 kernel-arm64
 
 all: build
 
@@ -21,6 +21,15 @@ kernel: build
 	@kernel-config/build-kernel.sh > $(BUILD)/kernel-dir.tmp && \
 		tail -n 1 $(BUILD)/kernel-dir.tmp > $(BUILD)/kernel-dir && rm -f $(BUILD)/kernel-dir.tmp
 
+# arm64 (issue 20): the static arm64 lbx-vmm and agent in build-arm64, and the
+# arm64 guest kernel in the shared cache (tests/nested-arm64 uses both).
+build-arm64: setup
+	@build-aux/setup-arm64.sh build-arm64
+	@ninja -C build-arm64
+
+kernel-arm64: setup
+	@kernel-config/build-kernel-arm64.sh >/dev/null
+
 run: build kernel
 	@build-aux/run.sh $(BUILD)
 
@@ -35,4 +44,4 @@ bench: build kernel
 	@python3 tests/bench/lifecycle.py $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-san build-fuzz
+	rm -rf $(BUILD) build-san build-fuzz build-arm64

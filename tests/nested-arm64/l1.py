@@ -48,14 +48,15 @@ def arm64_build_dir():
 
 
 def arm64_binaries():
-    """(lbx-vmm, lbx-agent) of the arm64 cross build."""
+    """(lbx-vmm, lbx-agent, lbx-fsd) of the arm64 cross build."""
     b = arm64_build_dir()
-    vmm = os.path.join(b, "vmm", "arm64", "lbx-vmm")
-    agent = os.path.join(b, "guest-agent", "lbx-agent")
-    for p in (vmm, agent):
+    out = (os.path.join(b, "vmm", "arm64", "lbx-vmm"),
+           os.path.join(b, "guest-agent", "lbx-agent"),
+           os.path.join(b, "backends", "arm64", "lbx-fsd"))
+    for p in out:
         if not os.path.exists(p):
             raise Skip(f"no arm64 build ({p} is missing): run make build-arm64")
-    return vmm, agent
+    return out
 
 
 def arm64_kernel():

@@ -9,7 +9,10 @@ lbx-vmm boots our arm64 guest kernel and box initramfs as L2:
          (lbx-vmm exits 0 saying so);
   box 2: two vCPUs (PSCI CPU_ON) and a virtio-rng device (virtio-mmio on an
          SPI, through the device tree): the guest sees both CPUs and reads
-         random bytes through the device's virtqueue.
+         random bytes through the device's virtqueue;
+  box 3: a virtio-fs tree served by the arm64 lbx-fsd in L1 over
+         vhost-user: the guest reads a file L1 wrote and writes one L1
+         reads back.
 
 Skips, with the reason, without qemu-system-aarch64, the arm64 build
 (make build-arm64), our arm64 kernel (make kernel-arm64) or Debian's arm64
@@ -52,6 +55,17 @@ box() {
 }
 box b1 --mem 256 --cmdline "%(cmd)s lbx.argv=/bin/sh lbx.argv=-c lbx.argv=echo%%20hello-from-arm64%%3B%%20exit%%207"
 box b2 --mem 256 --cpus 2 --rng --cmdline "%(cmd)s lbx.argv=/bin/sh lbx.argv=-c lbx.argv=echo%%20cpus%%3D%%24%%28nproc%%29%%3B%%20cat%%20/sys/class/misc/hw_random/rng_current%%3B%%20head%%20-c%%2032%%20/dev/hwrng%%20%%7C%%20wc%%20-c"
+mkdir -p /tmp/share
+echo from-l1 >/tmp/share/in.txt
+/l2/lbx-fsd --shared-dir /tmp/share --socket /tmp/fs.sock --tag proj 2>/tmp/fsd.err &
+fsd=$!
+i=0
+while [ ! -S /tmp/fs.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+box b3 --mem 256 --vhost-user fs,/tmp/fs.sock,tag=proj --cmdline "%(cmd)s lbx.mount=proj:/mnt/proj lbx.argv=/bin/sh lbx.argv=-c lbx.argv=cat%%20/mnt/proj/in.txt%%3B%%20echo%%20from-l2%%20%%3E/mnt/proj/out.txt"
+kill $fsd 2>/dev/null
+wait
+echo "@fs out=$(cat /tmp/share/out.txt 2>&1)"
+sed 's/^/@fsd /' /tmp/fsd.err
 """
 
 
@@ -71,7 +85,7 @@ def box_times(console, name):
 
 def main():
     try:
-        vmm, agent = l1.arm64_binaries()
+        vmm, agent, fsd = l1.arm64_binaries()
         image = l1.arm64_kernel()
         l1.qemu()
         l1.busybox_arm64()
@@ -82,7 +96,8 @@ def main():
         return 0
     work = tempfile.mkdtemp(prefix="lbx-nested-arm64-box-")
     initrd = l1.box_initramfs(os.path.join(work, "initrd.cpio"), agent)
-    files = [(vmm, "/l2/lbx-vmm", "0755"), (image, "/l2/Image", "0644"),
+    files = [(vmm, "/l2/lbx-vmm", "0755"), (fsd, "/l2/lbx-fsd", "0755"),
+             (image, "/l2/Image", "0644"),
              (initrd, "/l2/initrd.cpio", "0644")]
     r = l1.run(SCRIPT % {"cmd": CMDLINE}, files=files, timeout=900)
     os.unlink(initrd)
@@ -111,6 +126,14 @@ def main():
     ok(re.search(r"^32$", text2, re.M), "box 2: 32 random bytes read through the virtqueue", text2)
     ok(re.search(r"^@lbx exit code=0$", text2, re.M) and "PSCI SYSTEM_RESET" in text2,
        "box 2: exit status 0 and the PSCI reset", text2)
+
+    b3 = box_lines(c, "b3")
+    text3 = "\n".join(t for _, t in b3)
+    ok(re.search(r"^from-l1$", text3, re.M),
+       "box 3: the guest read L1's file through virtio-fs (lbx-fsd, vhost-user)", text3 or c)
+    ok(re.search(r"^@fs out=from-l2$", c, re.M), "box 3: L1 reads the file the guest wrote",
+       "\n".join(line for line in c.splitlines() if line.startswith(("@fs", "@b3"))))
+    ok(re.search(r"^@lbx exit code=0$", text3, re.M), "box 3: exit status 0", text3)
 
     l1_init = re.search(r"^@l1 init uptime=([0-9.]+)", c, re.M)
     s1, e1 = box_times(c, "b1")

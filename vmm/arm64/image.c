@@ -75,7 +75,7 @@ int vmm_a64_place(uint64_t ram_base, uint64_t ram_size, const struct vmm_a64_ima
 	l->kernel_end = (l->kernel_addr + img->image_size + PAGE - 1) & ~(PAGE - 1);
 	/* The DTB in the last whole 2 MiB region of RAM. */
 	l->fdt_addr = (ram_end & ~(LBX_A64_FDT_REGION - 1)) - LBX_A64_FDT_REGION;
-	if (ram_end < LBX_A64_FDT_REGION * 2 || l->fdt_addr < l->kernel_end)
+	if (ram_size < LBX_A64_FDT_REGION * 2 || l->fdt_addr < l->kernel_end)
 		return fail(err, errsz, -ENOSPC,
 			    "%llu MiB of RAM is too little for a %llu KiB arm64 kernel and its "
 			    "device tree; give --mem more",

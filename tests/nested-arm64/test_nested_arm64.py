@@ -143,7 +143,7 @@ def main():
         print(f"# L2 (box 1) start to agent ready: {ready1[0] - s1:.1f} s as L1 saw it"
               + (f", guest uptime {int(m.group(1)) / 1000:.1f} s" if m else "")
               + (f"; to power-off {e1 - s1:.1f} s" if e1 else ""))
-    print(f"# wall for L1 and both boxes: {r.wall_s:.1f} s")
+    print(f"# wall for L1 and the three boxes: {r.wall_s:.1f} s")
     print(f"1..{n}")
     return 1 if failed else 0
 

@@ -8,7 +8,7 @@ MESON_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all setup build kernel run check fuzz bench clean install
+.PHONY: all setup build kernel run check fuzz bench clean install build-arm64 kernel-arm64
 
 all: build
 
@@ -33,6 +33,15 @@ install: build
 		ninja -C $(BUILD) >/dev/null; }
 	@meson install -C $(BUILD) --quiet --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
+# arm64 (issue 20): the static arm64 lbx-vmm and agent in build-arm64, and the
+# arm64 guest kernel in the shared cache (tests/nested-arm64 uses both).
+build-arm64: setup
+	@build-aux/setup-arm64.sh build-arm64
+	@ninja -C build-arm64
+
+kernel-arm64: setup
+	@kernel-config/build-kernel-arm64.sh >/dev/null
+
 run: build kernel
 	@build-aux/run.sh $(BUILD)
 
@@ -47,4 +56,4 @@ bench: build kernel
 	@python3 tests/bench/lifecycle.py $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-san build-fuzz
+	rm -rf $(BUILD) build-san build-fuzz build-arm64

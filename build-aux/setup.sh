@@ -16,6 +16,7 @@ libslirp-dev
 libusb-1.0-0-dev usbutils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-dev
 libwayland-dev wayland-protocols weston wayland-utils waypipe wl-clipboard
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm libfdt-dev device-tree-compiler
 "
 
 missing=

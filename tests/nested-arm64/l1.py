@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""The arm64 nested layer's first-level guest (L1): Debian's stock arm64
+kernel under qemu-system-aarch64 -M virt,virtualization=on,gic-version=3
+-cpu max (TCG), which runs KVM in VHE mode and has /dev/kvm. Inside it the
+arm64 lbx-vmm boots our arm64 guest kernel and initramfs as L2.
+
+L1's kernel is cached under <cache>/nested-arm64/ (the cache of
+kernel-config/build-kernel.sh: LBX_CACHE_DIR, else XDG_CACHE_HOME/lbx, else
+~/.cache/lbx): deb/ holds linux-image-*-arm64 (apt-get download, with arm64
+known to dpkg), linux-VERSION/ its vmlinuz (dpkg-deb, never installed).
+L1's initramfs is made per run: arm64 busybox (from the sysroot
+build-aux/setup-arm64.sh unpacked), l1-init.sh as /init, the files the
+test names and its script as /job/run.sh. No 9p: the host's binaries are
+x86_64 and useless in L1."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+class Skip(Exception):
+    pass
+
+
+def cache_root():
+    c = os.environ.get("LBX_CACHE_DIR")
+    if not c:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        c = os.path.join(base, "lbx")
+    return c
+
+
+def _run(args, **kw):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def build_dir():
+    return os.path.abspath(os.environ.get("LBX_BUILD_DIR", os.path.join(ROOT, "build")))
+
+
+def arm64_build_dir():
+    return os.path.abspath(os.environ.get("LBX_ARM64_BUILD_DIR", os.path.join(ROOT, "build-arm64")))
+
+
+def arm64_binaries():
+    """(lbx-vmm, lbx-agent, lbx-fsd) of the arm64 cross build."""
+    b = arm64_build_dir()
+    out = (os.path.join(b, "vmm", "arm64", "lbx-vmm"),
+           os.path.join(b, "guest-agent", "lbx-agent"),
+           os.path.join(b, "backends", "arm64", "lbx-fsd"))
+    for p in out:
+        if not os.path.exists(p):
+            raise Skip(f"no arm64 build ({p} is missing): run make build-arm64")
+    return out
+
+
+def arm64_kernel():
+    """Our arm64 guest kernel (Image), as build-kernel-arm64.sh cached it."""
+    d = os.environ.get("LBX_ARM64_KERNEL_DIR")
+    if not d:
+        r = _run([os.path.join(ROOT, "kernel-config", "build-kernel-arm64.sh"), "--print-key"])
+        if r.returncode != 0:
+            raise Skip("build-kernel-arm64.sh cannot compute its key: " + r.stderr.strip()[-200:])
+        d = os.path.join(cache_root(), "kernel", r.stdout.strip())
+    image = os.path.join(d, "Image")
+    if not os.path.exists(image):
+        raise Skip(f"no arm64 guest kernel in {d}: run make kernel-arm64")
+    return image
+
+
+def busybox_arm64():
+    bb = os.path.join(cache_root(), "arm64", "sysroot", "bin", "busybox")
+    if not os.path.exists(bb):
+        raise Skip(f"no arm64 busybox at {bb}: run build-aux/setup-arm64.sh")
+    return bb
+
+
+def qemu():
+    q = shutil.which("qemu-system-aarch64")
+    if not q:
+        raise Skip("qemu-system-aarch64 is not installed (make setup installs qemu-system-arm)")
+    return q
+
+
+def debian_kernel():
+    """vmlinuz of Debian's current linux-image-*-arm64, fetched the first time."""
+    cache = os.path.join(cache_root(), "nested-arm64")
+    debdir = os.path.join(cache, "deb")
+    os.makedirs(debdir, exist_ok=True)
+    dep = _run(["apt-cache", "depends", "linux-image-arm64:arm64"]).stdout
+    m = re.search(r"Depends: (linux-image-[0-9][^\s:]*-arm64)\b", dep)
+    if m:
+        pkg = m.group(1)
+    else:
+        have = sorted(d for d in os.listdir(cache) if d.startswith("linux-"))
+        if not have:
+            raise Skip("apt-cache knows no linux-image-arm64:arm64: "
+                       "dpkg --add-architecture arm64 && apt-get update")
+        pkg = "linux-image-" + have[-1][len("linux-"):]
+    ver = pkg[len("linux-image-"):]
+    vmlinuz = os.path.join(cache, "linux-" + ver, "boot", "vmlinuz-" + ver)
+    if os.path.exists(vmlinuz):
+        return vmlinuz
+    debs = [f for f in os.listdir(debdir) if f.startswith(pkg + "_")]
+    if not debs:
+        r = _run(["apt-get", "download", "-q", pkg + ":arm64"], cwd=debdir)
+        debs = [f for f in os.listdir(debdir) if f.startswith(pkg + "_")]
+        if r.returncode != 0 or not debs:
+            raise RuntimeError(f"apt-get download {pkg}:arm64 failed: {r.stderr.strip()[-300:]}")
+    tmp = tempfile.mkdtemp(prefix="linux-", dir=cache)
+    # Only the kernel: L1 loads no module (KVM, virtio-mmio and PL011 are built in).
+    r = subprocess.run(f"dpkg-deb --fsys-tarfile '{os.path.join(debdir, debs[0])}' | "
+                       f"tar -x -C '{tmp}' ./boot/vmlinuz-{ver}", shell=True,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        shutil.rmtree(tmp, True)
+        raise RuntimeError(f"unpacking {debs[0]} failed: {r.stderr.strip()}")
+    shutil.rmtree(os.path.join(cache, "linux-" + ver), True)
+    os.rename(tmp, os.path.join(cache, "linux-" + ver))
+    return vmlinuz
+
+
+def mkinitramfs():
+    mk = os.path.join(build_dir(), "images", "lbx-mkinitramfs")
+    if not os.path.exists(mk):
+        raise Skip(f"{mk} is missing: run make build")
+    return mk
+
+
+def busybox_args(bb, prefix="/bin"):
+    """lbx-mkinitramfs arguments for busybox and a link per applet. The
+    applets are listed by the host's busybox (the same Debian version)."""
+    host_bb = shutil.which("busybox") or "/bin/busybox"
+    applets = _run([host_bb, "--list"]).stdout.split() if os.path.exists(host_bb) else ["sh"]
+    args = ["--file", f"{bb}:{prefix}/busybox:0755"]
+    for a in applets:
+        if a != "busybox":
+            args += ["--symlink", f"{prefix}/{a}:busybox"]
+    return args
+
+
+def box_initramfs(out, agent):
+    """The L2 box initramfs: the arm64 agent as /init and an arm64 busybox."""
+    args = [mkinitramfs(), "-o", out, "--agent", agent, "--dir", "/bin", "--dir", "/etc",
+            "--dir", "/home"] + busybox_args(busybox_arm64())
+    r = _run(args)
+    if r.returncode != 0:
+        raise RuntimeError(f"lbx-mkinitramfs (L2 box) failed: {r.stderr.strip()}")
+    return out
+
+
+def l1_initramfs(out, script, files):
+    """files: (host path, path in L1, mode) triples."""
+    job = out + ".run.sh"
+    with open(job, "w") as f:
+        f.write(script)
+    args = [mkinitramfs(), "-o", out]
+    for d in ("/bin", "/dev", "/proc", "/sys", "/tmp", "/job", "/l2"):
+        args += ["--dir", d]
+    args += busybox_args(busybox_arm64())
+    args += ["--file", f"{os.path.join(HERE, 'l1-init.sh')}:/init:0755",
+             "--file", f"{job}:/job/run.sh:0755"]
+    for src, dst, mode in files:
+        args += ["--file", f"{src}:{dst}:{mode}"]
+    r = _run(args)
+    if r.returncode != 0:
+        raise RuntimeError(f"lbx-mkinitramfs (L1) failed: {r.stderr.strip()}")
+    return out
+
+
+class Run:
+    def __init__(self, console, rc, wall_s, timed_out):
+        self.console, self.rc, self.wall_s, self.timed_out = console, rc, wall_s, timed_out
+
+
+def run(script, files=(), timeout=600, memory_mib=2048, cpus=2, on_line=None):
+    """Boot L1 with `script` as /job/run.sh and `files` in its initramfs."""
+    q = qemu()
+    vmlinuz = debian_kernel()
+    work = tempfile.mkdtemp(prefix="lbx-nested-arm64-")
+    try:
+        cpio = l1_initramfs(os.path.join(work, "l1.cpio"), script, files)
+        args = [q, "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max",
+                "-accel", "tcg", "-m", str(memory_mib), "-smp", str(cpus),
+                "-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio",
+                "-monitor", "none", "-kernel", vmlinuz, "-initrd", cpio,
+                "-append", "console=ttyAMA0 panic=-1 quiet loglevel=4 rdinit=/init"]
+        t0 = time.monotonic()
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        out, timed_out = [], False
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(p.stdout, selectors.EVENT_READ)
+        buf = b""
+        try:
+            while True:
+                left = timeout - (time.monotonic() - t0)
+                if left <= 0:
+                    timed_out = True
+                    break
+                if not sel.select(min(left, 1.0)):
+                    continue
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    text = line.decode("utf-8", "replace").rstrip("\r")
+                    out.append(text)
+                    if on_line:
+                        on_line(text)
+            if buf:
+                out.append(buf.decode("utf-8", "replace"))
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+        return Run("\n".join(out) + "\n", p.returncode, time.monotonic() - t0, timed_out)
+    finally:
+        shutil.rmtree(work, True)

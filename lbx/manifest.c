@@ -359,6 +359,41 @@ static int net_light(const struct mf_device *d, struct argv_buf *a, char *err, s
 	return 0;
 }
 
+/*
+ * A host proxy that filters by a policy and audits (ssh, wayland): its
+ * entry on sock, with DATA/NAME-policy.json written from text and
+ * DATA/NAME-audit.log.
+ */
+static struct mf_device *add_policy_proxy(struct mf_build *b, enum mf_kind kind, const char *role,
+					  const char *sock, const char *name, const char *text)
+{
+	struct mf_device *d = add_device(b, kind, role, sock);
+	char file[64];
+
+	if (!d)
+		return NULL;
+	snprintf(file, sizeof(file), "%s-policy.json", name);
+	if (data_file(b, file, d->policy, sizeof(d->policy)) < 0)
+		return NULL;
+	snprintf(file, sizeof(file), "%s-audit.log", name);
+	if (data_file(b, file, d->audit, sizeof(d->audit)) < 0)
+		return NULL;
+	d->policy_text = text;
+	d->box = b->m->paths->name;
+	return d;
+}
+
+/* The arguments every policy proxy takes after its own. */
+static void policy_proxy_argv(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--policy");
+	argv_add(a, "%s", d->policy);
+	argv_add(a, "--box");
+	argv_add(a, "%s", d->box);
+	argv_add(a, "--audit-log");
+	argv_add(a, "%s", d->audit);
+}
+
 /* --- ssh: lbx-ssh-proxy between the box and the user's agent --- */
 
 static int ssh_add(struct mf_build *b)
@@ -378,13 +413,10 @@ static int ssh_add(struct mf_build *b)
 		snprintf(sock, sizeof(sock), MF_LIGHT_DIR "/ssh.sock");
 	else
 		snprintf(sock, sizeof(sock), MF_VSOCK_UDS "_%d", LBX_SSH_PORT);
-	d = add_device(b, MF_SSH, "lbx-ssh-proxy", sock);
-	if (!d || data_file(b, "ssh-policy.json", d->policy, sizeof(d->policy)) < 0 ||
-	    data_file(b, "ssh-audit.log", d->audit, sizeof(d->audit)) < 0)
+	d = add_policy_proxy(b, MF_SSH, "lbx-ssh-proxy", sock, "ssh", c->ssh_policy);
+	if (!d)
 		return -EINVAL;
-	d->policy_text = c->ssh_policy;
 	d->upstream = upstream;
-	d->box = b->m->paths->name;
 	return 0;
 }
 
@@ -394,12 +426,7 @@ static void ssh_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->socket);
 	argv_add(a, "--upstream");
 	argv_add(a, "%s", d->upstream);
-	argv_add(a, "--policy");
-	argv_add(a, "%s", d->policy);
-	argv_add(a, "--box");
-	argv_add(a, "%s", d->box);
-	argv_add(a, "--audit-log");
-	argv_add(a, "%s", d->audit);
+	policy_proxy_argv(d, a);
 }
 
 /* --- usb: one lbx-usbipd per host device a rule of devices.usb names (VMs: vhci-hcd) --- */
@@ -510,13 +537,11 @@ static int wayland_add(struct mf_build *b)
 	else
 		snprintf(compositor, sizeof(compositor), "%s/%s", rt, disp);
 	snprintf(sock, sizeof(sock), MF_VSOCK_UDS "_%d", LBX_WAYLAND_PORT);
-	d = add_device(b, MF_WAYLAND, "lbx-wayland-proxy", sock);
-	if (!d || data_file(b, "wayland-policy.json", d->policy, sizeof(d->policy)) < 0 ||
-	    data_file(b, "wayland-audit.log", d->audit, sizeof(d->audit)) < 0)
+	d = add_policy_proxy(b, MF_WAYLAND, "lbx-wayland-proxy", sock, "wayland",
+			     c->wayland_policy);
+	if (!d)
 		return -EINVAL;
-	d->policy_text = c->wayland_policy;
 	d->compositor = compositor;
-	d->box = b->m->paths->name;
 	return 0;
 }
 
@@ -526,12 +551,7 @@ static void wayland_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->socket);
 	argv_add(a, "--compositor");
 	argv_add(a, "%s", d->compositor);
-	argv_add(a, "--policy");
-	argv_add(a, "%s", d->policy);
-	argv_add(a, "--box");
-	argv_add(a, "%s", d->box);
-	argv_add(a, "--audit-log");
-	argv_add(a, "%s", d->audit);
+	policy_proxy_argv(d, a);
 }
 
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */

@@ -69,8 +69,8 @@ def inner(build):
     from testlib import lbx_env
     tmp = tempfile.mkdtemp(prefix="lbx-bench-nested-")
     env = lbx_env(tmp)
-    with open(os.path.join(build, "kernel-dir")) as f:
-        env["LBX_KERNEL_DIR"] = os.environ.get("LBX_KERNEL_DIR") or f.read().strip()
+    import l1
+    env["LBX_KERNEL_DIR"] = l1.kernel_dir()
     import l1
     env["PATH"] = l1.qemu_kvm_path(os.path.join(tmp, "bin")) + ":" + env["PATH"]
     proj = os.path.join(tmp, "proj")

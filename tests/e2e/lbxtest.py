@@ -94,15 +94,18 @@ def tools_overlay():
 def binaries_overlay(programs):
     """A cpio with host programs and the shared libraries they need (from
     ldd), for tests that run real tools (ssh-add, ...) in the guest."""
-    key = "bin:" + ",".join(programs)
+    key = "bin:" + ",".join(str(p) for p in programs)
     if key in _overlay_cache:
         return _overlay_cache[key]
     files = set()
     for prog in programs:
+        # (host path, guest path): a program of the build tree, put where the
+        # guest's own mounts (a tmpfs /tmp) cannot hide it.
+        prog, dest = prog if isinstance(prog, tuple) else (prog, None)
         path = shutil.which(prog)
         if not path:
             raise Skip(f"{prog} is not installed on the host")
-        files.add(os.path.realpath(path) + ":" + path)
+        files.add(os.path.realpath(path) + ":" + (dest or path))
         out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, text=True).stdout
         for line in out.splitlines():
             m = re.search(r"(/\S+) \(0x", line)

@@ -24,6 +24,7 @@ ACM_PORT = 1100
 BULK_PORT = 1101
 USBIPD = os.path.join(build_dir(), "passthrough", "lbx-usbipd")
 ECHO = os.path.join(build_dir(), "passthrough", "usb-bulk-echo")
+GUEST_ECHO = "/usr/local/bin/usb-bulk-echo"  # the build tree may be under the guest's /tmp
 
 
 class Usbipd:
@@ -75,7 +76,7 @@ def test_usb_passthrough(t):
     if not os.path.exists(USBIPD):
         raise Skip("lbx-usbipd is not built")
     programs = ["lsusb"] if shutil.which("lsusb") else []
-    overlays = [binaries_overlay(programs + ([ECHO] if os.path.exists(ECHO) else []))] \
+    overlays = [binaries_overlay(programs + ([(ECHO, GUEST_ECHO)] if os.path.exists(ECHO) else []))] \
         if programs or os.path.exists(ECHO) else []
     tmp = tempfile.mkdtemp(prefix="lbx-usb-")
     vs = VhostUserVsock()
@@ -169,7 +170,7 @@ def test_usb_passthrough(t):
             else:
                 t.skip("lsusb lists the device", "usbutils is not installed on the host")
             if os.path.exists(ECHO):
-                rc, out = sh(rb, vs, wait + f"{ECHO} 1209:0002 1000 512")
+                rc, out = sh(rb, vs, wait + f"{GUEST_ECHO} 1209:0002 1000 512")
                 t.ok(rc == 0 and "echoed 1000 x 512 bytes" in out,
                      "a libusb bulk echo client in the guest gets every byte back", out)
             else:

@@ -53,14 +53,15 @@ def build_dir():
 
 
 def kernel_dir():
-    """Our guest kernel's cache directory, as `make kernel` recorded it."""
+    """Our guest kernel's cache directory: build-kernel.sh names it (and
+    builds it if it is missing, as `make kernel` does)."""
     d = os.environ.get("LBX_KERNEL_DIR")
     if not d:
-        try:
-            with open(os.path.join(build_dir(), "kernel-dir")) as f:
-                d = f.read().strip()
-        except OSError:
-            raise Skip("no guest kernel: run make kernel (build/kernel-dir names its cache)")
+        p = subprocess.run([os.path.join(ROOT, "kernel-config", "build-kernel.sh")],
+                           stdout=subprocess.PIPE, text=True)
+        if p.returncode != 0 or not p.stdout.strip():
+            raise RuntimeError("the guest kernel did not build (see the lines above)")
+        d = p.stdout.strip().splitlines()[-1]
     if not os.path.exists(os.path.join(d, "vmlinux")):
         raise Skip(f"no vmlinux in {d}: run make kernel")
     return d

@@ -219,6 +219,7 @@ static void run_step(const char *dir, const struct step *s, char *out)
 			describe(res, RESULT_MAX, s->op == RENAME ? s->a : s->b, false);
 		_exit(0);
 	}
+	st = -1;
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		snprintf(out, RESULT_MAX, "<the step's child failed: %d>", st);
 		return;

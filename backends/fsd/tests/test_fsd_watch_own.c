@@ -66,7 +66,7 @@ static void run(const char *tree, const char *kind)
 	struct fsd_options o;
 	struct fsd *fsd;
 	struct fc c;
-	uint8_t a[64 + 5];
+	uint8_t a[96]; /* fuse_setattr_in is the largest sent: 88 bytes */
 	uint64_t id = 0, fh = 0;
 	char p[400];
 	pid_t pid;

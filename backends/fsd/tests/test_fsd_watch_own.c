@@ -125,8 +125,18 @@ static void run(const char *tree, const char *kind)
 	for (int i = 0; i < 5000 && !atomic_load(&n_host); i++)
 		usleep(1000);
 	ok(atomic_load(&n_host) >= 1, "%s: the host's new file is notified", kind);
-	if (!ok(atomic_load(&n_other) == 0,
-		"%s: the guest's own changes, made before it, sent nothing", kind))
+	/*
+	 * fanotify names the process that made a change, so nothing of the
+	 * guest's may come back. inotify does not: the server tells its own
+	 * changes by what it last sent, and a host edit landing in the same
+	 * directory in the same instant can cost one more invalidation of
+	 * that directory (a lookup again, never a stale answer; fsd README).
+	 */
+	unsigned allowed = !strcmp(kind, "inotify") ? 1 : 0;
+
+	if (!ok(atomic_load(&n_other) <= allowed,
+		"%s: the guest's own changes, made before it, sent nothing%s", kind,
+		allowed ? " (at most one directory invalidation)" : ""))
 		printf("#   %u others, the first %s\n", atomic_load(&n_other), other_what);
 	fc_free(&c);
 	fsd_free(fsd);

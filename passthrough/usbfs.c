@@ -47,10 +47,14 @@ struct usbfs {
 	char node[64];
 };
 
+/*
+ * usbfs gives back the address of k; its usercontext leads to the whole
+ * struct (k comes last: it ends in a flexible array of iso packets).
+ */
 struct usbfs_urb {
-	struct usbdevfs_urb k; /* what the kernel sees: first, usercontext points here */
 	struct usbd_urb *u;
 	uint8_t *buf;
+	struct usbdevfs_urb k;
 };
 
 static void ep_types_from(struct usbfs *f, const uint8_t *p, size_t n)
@@ -197,7 +201,7 @@ static void on_fd(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 
 	for (;;) {
 		if (ioctl(fd, USBDEVFS_REAPURBNDELAY, &k) == 0) {
-			complete(d, (struct usbfs_urb *)k);
+			complete(d, k->usercontext);
 			continue;
 		}
 		if (errno == ENODEV)
@@ -312,7 +316,7 @@ static void close_fd(struct usbd *d)
 
 		if (ioctl(f->fd, USBDEVFS_REAPURBNDELAY, &k) < 0)
 			break;
-		complete(d, (struct usbfs_urb *)k);
+		complete(d, k->usercontext);
 	}
 	close(f->fd);
 	f->fd = -1;

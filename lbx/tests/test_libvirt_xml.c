@@ -28,7 +28,7 @@ static xmlXPathContextPtr ctx;
 			printf("#   got '%s', want '%s'\n", got_, (want));                         \
 	} while (0)
 
-static xmlXPathObjectPtr eval(const char *fmt, va_list ap)
+LBX_PRINTF(1, 0) static xmlXPathObjectPtr eval(const char *fmt, va_list ap)
 {
 	char expr[1024];
 

@@ -21,7 +21,7 @@
 #include "image.h"
 #include "../passthrough/usb_host.h"
 
-#define ENG(e)	(1u << (e))
+#define ENG(e) (1u << (e))
 #define ENG_VMS (ENG(ENGINE_VM) | ENG(ENGINE_QEMU) | ENG(ENGINE_LIBVIRT))
 #define ENG_ALL (ENG_VMS | ENG(ENGINE_LIGHT))
 
@@ -55,11 +55,9 @@ static int runtime_socket(struct mf_build *b, const char *file, char *buf, size_
 	const char *rt = b->m->paths->runtime;
 
 	if (box_path(rt, file, buf, sz) < 0 || strlen(buf) >= MF_SOCK_MAX)
-		return build_fail(
-		    b,
-		    "the socket %s/%s would be longer than the %d bytes a unix "
-		    "socket path may have; set XDG_RUNTIME_DIR to a shorter directory",
-		    rt, file, MF_SOCK_MAX - 1);
+		return build_fail(b, "the socket %s/%s would be longer than the %d bytes a unix "
+				     "socket path may have; set XDG_RUNTIME_DIR to a shorter directory",
+				  rt, file, MF_SOCK_MAX - 1);
 	return 0;
 }
 
@@ -185,8 +183,7 @@ static int fs_add(struct mf_build *b)
 
 	if (data_file(b, "root", b->m->root, sizeof(b->m->root)) < 0)
 		return -EINVAL;
-	/* The root tree keeps guest owners in xattrs; the others are the user's files as they are.
-	 */
+	/* The root tree keeps guest owners in xattrs; the others are the user's files as they are. */
 	rc = fs_add_one(b, "root", b->m->root, NULL, false, "xattr");
 	if (rc == 0)
 		rc = fs_add_one(b, "project", c->project, c->workdir, false, "identity");
@@ -261,10 +258,8 @@ static int bind_mount(struct argv_buf *a, const char *src, const char *dst, bool
 	const char *bad = strpbrk(src, ",=") ? src : (strpbrk(dst, ",=") ? dst : NULL);
 
 	if (bad) {
-		snprintf(err, errsz,
-			 "engine light cannot mount %s: podman takes no ',' or '=' in "
-			 "mount paths",
-			 bad);
+		snprintf(err, errsz, "engine light cannot mount %s: podman takes no ',' or '=' in "
+				     "mount paths", bad);
 		return -1;
 	}
 	argv_add(a, "--mount");
@@ -473,8 +468,8 @@ static int usb_add(struct mf_build *b)
 	}
 	if (!c->usb_rules)
 		return 0;
-	if (usb_rules_parse(c->usb_rules, strlen(c->usb_rules), c->file, &rules, err, sizeof(err)) <
-	    0)
+	if (usb_rules_parse(c->usb_rules, strlen(c->usb_rules), c->file, &rules, err,
+			    sizeof(err)) < 0)
 		return build_fail(b, "%s", err);
 	n = usb_host_list(NULL, host, USB_HOST_MAX);
 	for (unsigned i = 0; i < n && slot < MF_USB_SLOTS; i++) {
@@ -569,9 +564,8 @@ static int gpu_add(struct mf_build *b)
 		return 0;
 	/* lbx-vmm's vhost-user-gpu front-end and libvirt's rendering are not there yet. */
 	if (b->m->engine != ENGINE_QEMU)
-		return build_fail(b,
-				  "the box's \"gpu\" needs engine qemu (engine %s has no "
-				  "virtio-gpu yet); use lbx up --engine qemu or set \"gpu\": false",
+		return build_fail(b, "the box's \"gpu\" needs engine qemu (engine %s has no "
+				     "virtio-gpu yet); use lbx up --engine qemu or set \"gpu\": false",
 				  box_engine_name(b->m->engine));
 	d = add_device(b, MF_GPU, "lbx-gpud", "gpu-vu.sock");
 	return d ? 0 : -EINVAL;
@@ -644,7 +638,8 @@ static const struct mf_kind_ops {
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */
-static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB, MF_WAYLAND, MF_GPU };
+static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB, MF_WAYLAND,
+				       MF_GPU };
 
 enum lbx_asset manifest_program(const struct mf_device *d)
 {
@@ -808,8 +803,7 @@ static int agent_words(struct mf_build *b)
 			rc |= host_endpoint(b, AP_WAYLAND, LBX_WAYLAND_PORT, "wayland.sock");
 		if (d->kind == MF_NET) {
 			if (d->stream)
-				rc |=
-				    word(b, AP_NET_STREAM, "unix:" MF_LIGHT_GUEST_DIR "/net.sock");
+				rc |= word(b, AP_NET_STREAM, "unix:" MF_LIGHT_GUEST_DIR "/net.sock");
 			rc |= word(b, AP_NET, "%s", LBX_GUEST_NET);
 		}
 		if (d->kind != MF_FS)

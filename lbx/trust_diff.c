@@ -98,8 +98,7 @@ static void diff_protect(struct diff_ctx *x)
 		for (unsigned j = 0; j < x->n->nprotect && !kept; j++)
 			kept = !strcmp(x->a->protect[i], x->n->protect[j]);
 		if (!kept)
-			widen(x, "protect",
-			      "the box may write %s (host git may run what it writes)",
+			widen(x, "protect", "the box may write %s (host git may run what it writes)",
 			      x->a->protect[i]);
 	}
 }
@@ -501,8 +500,8 @@ static void diff_devices(struct diff_ctx *x)
 		widen(x, "devices.usb", "rules lbx cannot read");
 		return;
 	}
-	if (!x->a->usb_rules || usb_rules_parse(x->a->usb_rules, strlen(x->a->usb_rules), "devices",
-						&a, err, sizeof(err)) < 0)
+	if (!x->a->usb_rules || usb_rules_parse(x->a->usb_rules, strlen(x->a->usb_rules),
+						"devices", &a, err, sizeof(err)) < 0)
 		a.n = 0;
 	for (unsigned i = 0; i < n.n; i++) {
 		const struct usb_rule *r = &n.rule[i];
@@ -534,19 +533,19 @@ static void diff_wayland(struct diff_ctx *x)
 
 	if (!x->n->wayland_policy)
 		return;
-	if (wlp_policy_parse(x->n->wayland_policy, strlen(x->n->wayland_policy), "wayland", &n, err,
-			     sizeof(err)) < 0) {
+	if (wlp_policy_parse(x->n->wayland_policy, strlen(x->n->wayland_policy), "wayland", &n,
+			     err, sizeof(err)) < 0) {
 		widen(x, "wayland", "a section lbx cannot read");
 		return;
 	}
 	have_a = x->a->wayland_policy &&
-		 wlp_policy_parse(x->a->wayland_policy, strlen(x->a->wayland_policy), "wayland", &a,
-				  err, sizeof(err)) == 0;
+		 wlp_policy_parse(x->a->wayland_policy, strlen(x->a->wayland_policy), "wayland",
+				  &a, err, sizeof(err)) == 0;
 	if (!have_a)
 		widen(x, "wayland", "the box gets windows on your desktop, with the globals below");
 	for (size_t i = 0; i < n.nglobals; i++) {
 		uint32_t had =
-		    have_a ? wlp_policy_global(&a, n.globals[i].iface->name, UINT32_MAX) : 0;
+			have_a ? wlp_policy_global(&a, n.globals[i].iface->name, UINT32_MAX) : 0;
 		if (n.globals[i].max_version > had)
 			widen(x, "wayland.globals", "%s version %u", n.globals[i].iface->name,
 			      n.globals[i].max_version);
@@ -565,9 +564,8 @@ static void diff_wayland(struct diff_ctx *x)
 static void diff_gpu(struct diff_ctx *x)
 {
 	if (x->n->gpu && !x->a->gpu)
-		widen(x, "gpu",
-		      "the box gets a GPU: the host's GL driver (virglrenderer in "
-		      "lbx-gpud) runs the box's commands");
+		widen(x, "gpu", "the box gets a GPU: the host's GL driver (virglrenderer in "
+				"lbx-gpud) runs the box's commands");
 }
 
 /* Every key of a definition that can widen, in the order they are shown. */
@@ -575,8 +573,8 @@ static const struct {
 	void (*fn)(struct diff_ctx *x);
 	bool recipe;
 } checks[] = {
-	{ diff_image, true },	 { diff_engine, false },  { diff_mounts, false },
-	{ diff_network, false }, { diff_ssh, false },	  { diff_landlock, false },
+	{ diff_image, true },	 { diff_engine, false }, { diff_mounts, false },
+	{ diff_network, false }, { diff_ssh, false },	 { diff_landlock, false },
 	{ diff_workdir, false }, { diff_protect, false }, { diff_devices, false },
 	{ diff_wayland, false }, { diff_gpu, false },
 };

@@ -68,11 +68,10 @@ static bool usb_sim_argv(const struct mf_device *d)
 
 	manifest_backend_argv(d, "/exe", &b);
 	argv = argv_finish(&b, NULL, err, sizeof(err));
-	found = argv &&
-		((find_after(argv, "--sim") && !strcmp(find_after(argv, "--sim"), "cdc-acm") &&
-		  find_after(argv, "--rules")) ||
-		 (find_after(argv, "--tty") && !strcmp(find_after(argv, "--tty"), "/dev/ttyS9") &&
-		  !find_after(argv, "--rules")));
+	found = argv && ((find_after(argv, "--sim") && !strcmp(find_after(argv, "--sim"), "cdc-acm") &&
+			  find_after(argv, "--rules")) ||
+			 (find_after(argv, "--tty") && !strcmp(find_after(argv, "--tty"), "/dev/ttyS9") &&
+			  !find_after(argv, "--rules")));
 	engine_argv_free(argv);
 	return found;
 }
@@ -110,8 +109,7 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 			argv = engine_light_argv(&m, "/agent", err, sizeof(err));
 		ok(argv != NULL, "%s: argv", name);
 		if (engines[e] != ENGINE_LIGHT)
-			cl = (char *)find_after(argv, engines[e] == ENGINE_QEMU ? "-append"
-										: "--cmdline");
+			cl = (char *)find_after(argv, engines[e] == ENGINE_QEMU ? "-append" : "--cmdline");
 		for (unsigned i = 0; i < m.ndev; i++) {
 			const struct mf_device *d = &m.dev[i];
 			struct argv_buf b = { 0 };
@@ -133,43 +131,38 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 					   "light: %s bound at %s", d->role, d->guest_path);
 			} else if (d->kind == MF_USB) {
 				ok(count_with(argv, d->socket) == 0 && cl &&
-				       strstr(cl, "lbx.usb=vsock:1100") &&
-				       strstr(d->socket, "vsock.sock_110") && usb_sim_argv(d),
-				   "%s: lbx-usbipd serves a USB slot for the guest's vhci, no "
-				   "device",
+					   strstr(cl, "lbx.usb=vsock:1100") &&
+					   strstr(d->socket, "vsock.sock_110") &&
+					   usb_sim_argv(d),
+				   "%s: lbx-usbipd serves a USB slot for the guest's vhci, no device",
 				   name);
 			} else if (d->kind == MF_WAYLAND) {
 				ok(count_with(argv, d->socket) == 0 && cl &&
-				       strstr(cl, "lbx.wayland=vsock:1027") &&
-				       strstr(d->socket, "vsock.sock_1027"),
-				   "%s: the guest reaches the Wayland proxy by vsock, no device",
-				   name);
+					   strstr(cl, "lbx.wayland=vsock:1027") &&
+					   strstr(d->socket, "vsock.sock_1027"),
+				   "%s: the guest reaches the Wayland proxy by vsock, no device", name);
 			} else if (d->kind != MF_SSH) {
 				ok(d->spawn && count_with(argv, d->socket) == 1,
 				   "%s: the engine connects %s at %s", name, d->role, d->socket);
 			} else {
-				ok(count_with(argv, d->socket) == 0 && cl &&
-				       strstr(cl, "lbx.ssh=vsock:1026"),
+				ok(count_with(argv, d->socket) == 0 && cl && strstr(cl, "lbx.ssh=vsock:1026"),
 				   "%s: the guest reaches the SSH proxy by vsock, no device", name);
 			}
 		}
-		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount",
+		is_int(fs, engines[e] == ENGINE_LIGHT ? 3 : 3, "%s: root, project and the mount", name);
+		is_int(usb, engines[e] == ENGINE_LIGHT ? 0 : 2,
+		       "%s: the serial port and the USB device on the VM engines, none in a container",
 		       name);
-		is_int(
-		    usb, engines[e] == ENGINE_LIGHT ? 0 : 2,
-		    "%s: the serial port and the USB device on the VM engines, none in a container",
-		    name);
 		if (engines[e] != ENGINE_LIGHT)
 			is_int(wl, 1, "%s: one Wayland proxy", name);
-		ok(has_agent_words(&m, argv, cl),
-		   "%s: the agent's parameters are the manifest's words", name);
+		ok(has_agent_words(&m, argv, cl), "%s: the agent's parameters are the manifest's words",
+		   name);
 		if (engines[e] == ENGINE_LIGHT) {
 			ok(count(argv, "lbx.serve=unix:/run/lbx/host/agent.sock") == 1 &&
-			       count(argv, "lbx.ssh=unix:/run/lbx/host/ssh.sock") == 1 &&
-			       count(argv, "lbx.net-stream=unix:/run/lbx/host/net.sock") == 1,
+				   count(argv, "lbx.ssh=unix:/run/lbx/host/ssh.sock") == 1 &&
+				   count(argv, "lbx.net-stream=unix:/run/lbx/host/net.sock") == 1,
 			   "light: the agent's endpoints are sockets in the bound directory");
-			ok(count(argv, "/dev/net/tun") == 1 &&
-			       !strcmp(find_after(argv, "--rootfs"), m.root),
+			ok(count(argv, "/dev/net/tun") == 1 && !strcmp(find_after(argv, "--rootfs"), m.root),
 			   "light: the tap device, and the root tree as --rootfs");
 		}
 		engine_argv_free(argv);
@@ -181,7 +174,7 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	struct box_manifest m;
 	c->wayland_policy = strdup("{}");
 	ok(manifest_build(&m, c, paths, ENGINE_LIGHT, err, sizeof(err)) < 0 &&
-	       strstr(err, "wayland"),
+		   strstr(err, "wayland"),
 	   "light: a wayland section is refused: %s", err);
 	free(c->wayland_policy);
 	c->wayland_policy = NULL;
@@ -206,9 +199,8 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 				continue;
 			n++;
 			snprintf(dev, sizeof(dev), "vhost-user-gpu,chardev=dev%u", i);
-			ok(argv && count(argv, dev) == 1 &&
-			       count_with(argv, m.dev[i].socket) == 1 &&
-			       manifest_program(&m.dev[i]) == ASSET_GPUD,
+			ok(argv && count(argv, dev) == 1 && count_with(argv, m.dev[i].socket) == 1 &&
+				   manifest_program(&m.dev[i]) == ASSET_GPUD,
 			   "qemu: lbx-gpud on %s, QEMU's %s", m.dev[i].socket, dev);
 		}
 		is_int(n, 1, "qemu: one GPU");
@@ -217,7 +209,7 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 	}
 	for (size_t e = 0; e < sizeof(refusing) / sizeof(refusing[0]); e++)
 		ok(manifest_build(&m, c, paths, refusing[e], err, sizeof(err)) < 0 &&
-		       strstr(err, "\"gpu\" needs engine qemu"),
+			   strstr(err, "\"gpu\" needs engine qemu"),
 		   "%s: gpu refused in one line: %s", box_engine_name(refusing[e]), err);
 	c->gpu = false;
 }
@@ -239,8 +231,7 @@ static void long_runtime(const struct box_config *c)
 
 int main(void)
 {
-	struct box_paths paths = { .name = "my-box",
-				   .runtime = "/run/user/1000/lbx/my-box",
+	struct box_paths paths = { .name = "my-box", .runtime = "/run/user/1000/lbx/my-box",
 				   .data = "/home/u/.local/share/lbx/boxes/my-box" };
 	struct box_manifest m;
 	struct box_config c;
@@ -256,14 +247,12 @@ int main(void)
 	c.nenv = 1;
 	c.root_sessions = false;
 
-	ok(manifest_build(&m, &c, &paths, ENGINE_QEMU, err, sizeof(err)) == 0, "manifest (%s)",
-	   err);
+	ok(manifest_build(&m, &c, &paths, ENGINE_QEMU, err, sizeof(err)) == 0, "manifest (%s)", err);
 	argv = engine_qemu_argv(&m, "/k/vmlinux", "/r/initrd.cpio", "/d/console.log", err,
 				sizeof(err));
 	ok(argv != NULL, "qemu command line built");
 	ok(argv && !strcmp(argv[0], "qemu-system-x86_64"), "runs qemu-system-x86_64");
-	ok(!strcmp(find_after(argv, "-M"),
-		   "microvm,acpi=off,isa-serial=on,rtc=on,memory-backend=mem"),
+	ok(!strcmp(find_after(argv, "-M"), "microvm,acpi=off,isa-serial=on,rtc=on,memory-backend=mem"),
 	   "microvm without ACPI");
 	ok(!strcmp(find_after(argv, "-global"), "virtio-mmio.force-legacy=false"),
 	   "modern virtio-mmio (vhost-user refuses legacy)");
@@ -271,11 +260,9 @@ int main(void)
 	   "guest RAM in a shared memfd of the box's size");
 	ok(!strcmp(find_after(argv, "-smp"), "3"), "cpus");
 	ok(!strcmp(find_after(argv, "-accel"), engine_kvm_runs_linux() ? "kvm" : "tcg") &&
-	       !strcmp(find_after(argv, "-cpu"), engine_kvm_runs_linux() ? "host" : "max"),
-	   "-accel kvm where KVM runs Linux guests, else tcg (here: %s)",
-	   find_after(argv, "-accel"));
-	is_int(count(argv, "vhost-user-fs-device"), 3,
-	       "one vhost-user-fs device per tree (root, project, mount)");
+		   !strcmp(find_after(argv, "-cpu"), engine_kvm_runs_linux() ? "host" : "max"),
+	   "-accel kvm where KVM runs Linux guests, else tcg (here: %s)", find_after(argv, "-accel"));
+	is_int(count(argv, "vhost-user-fs-device"), 3, "one vhost-user-fs device per tree (root, project, mount)");
 	is_int(count(argv, "vhost-user-vsock-device"), 1, "a vsock device");
 	ok(count_with(argv, ",path=/run/user/1000/lbx/my-box/fs-mount0.sock") == 1,
 	   "the extra mount's backend socket is in the runtime directory");
@@ -285,17 +272,14 @@ int main(void)
 	   "the project path is escaped for the agent");
 	ok(cl && strstr(cl, " lbx.mount=mount0:/mnt/da%20ta:ro"), "extra mounts, read-only flag");
 	ok(cl && strstr(cl, " lbx.env=GREETING=hello%20world"), "environment");
-	ok(cl && strstr(cl, " lbx.root=0") &&
-	       strstr(cl, " lbx.serve=vsock:1024 lbx.notify=vsock:1025"),
+	ok(cl && strstr(cl, " lbx.root=0") && strstr(cl, " lbx.serve=vsock:1024 lbx.notify=vsock:1025"),
 	   "root sessions denied; exec and ready ports");
 	ok(cl && !strstr(cl, "lbx.ssh="), "no SSH agent without an ssh section");
 	ok(cl && strstr(cl, "lbx.hostname=my-box"), "hostname is the box name");
 	ok(cl && strstr(cl, " lbx.rootfs=root"), "the root tree is virtio-fs 'root'");
-	ok(cl && strstr(cl, " lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3"),
-	   "eth0 with slirp's addresses");
-	ok(find_after(argv, "-netdev") &&
-	       !strncmp(find_after(argv, "-netdev"), "vhost-user,", 11) &&
-	       count_with(argv, ",path=/run/user/1000/lbx/my-box/net-vu.sock") == 1,
+	ok(cl && strstr(cl, " lbx.net=10.0.2.15/24,10.0.2.2,10.0.2.3"), "eth0 with slirp's addresses");
+	ok(find_after(argv, "-netdev") && !strncmp(find_after(argv, "-netdev"), "vhost-user,", 11) &&
+		   count_with(argv, ",path=/run/user/1000/lbx/my-box/net-vu.sock") == 1,
 	   "virtio-net through lbx-netd's socket");
 	engine_argv_free(argv);
 	manifest_free(&m);
@@ -306,8 +290,7 @@ int main(void)
 	ok(argv && !strcmp(argv[0], "/b/lbx-vmm"), "vm runs lbx-vmm");
 	ok(!strcmp(find_after(argv, "--mem"), "768") && !strcmp(find_after(argv, "--cpus"), "3"),
 	   "memory and cpus");
-	ok(!strcmp(find_after(argv, "--vhost-user"),
-		   "vsock,/run/user/1000/lbx/my-box/vsock-vu.sock"),
+	ok(!strcmp(find_after(argv, "--vhost-user"), "vsock,/run/user/1000/lbx/my-box/vsock-vu.sock"),
 	   "vsock through the same lbx-vsockd socket");
 	is_int(count(argv, "fs,"), 3, "every tree as a vhost-user fs device");
 	ok(count(argv, "fs,/run/user/1000/lbx/my-box/fs-project.sock,tag=project") == 1,

@@ -567,6 +567,11 @@ static int gpu_add(struct mf_build *b)
 		return build_fail(b, "the box's \"gpu\" needs engine qemu (engine %s has no "
 				     "virtio-gpu yet); use lbx up --engine qemu or set \"gpu\": false",
 				  box_engine_name(b->m->engine));
+	/* QEMU 7.2's vhost-user-gpu (vhost_user_backend_dev_init) wants KVM's ioeventfds. */
+	if (!b->m->kvm)
+		return build_fail(b, "the box's \"gpu\" needs engine qemu with KVM: QEMU's "
+				     "vhost-user-gpu refuses TCG (\"requires kvm\"), and this host's "
+				     "KVM cannot run a Linux guest; set \"gpu\": false here");
 	d = add_device(b, MF_GPU, "lbx-gpud", "gpu-vu.sock");
 	return d ? 0 : -EINVAL;
 }

@@ -191,8 +191,13 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 	int n = 0;
 
 	c->gpu = true;
-	if (ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) == 0,
-	       "qemu: a box with gpu (%s)", err)) {
+	/* QEMU's vhost-user-gpu needs KVM: where KVM cannot run Linux, one clear line. */
+	if (!engine_kvm_runs_linux())
+		ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) < 0 &&
+			   strstr(err, "needs engine qemu with KVM"),
+		   "qemu under TCG: gpu refused in one line: %s", err);
+	else if (ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) == 0,
+		    "qemu: a box with gpu (%s)", err)) {
 		argv = engine_qemu_argv(&m, "/k", "/i", "/c", err, sizeof(err));
 		for (unsigned i = 0; i < m.ndev; i++) {
 			if (m.dev[i].kind != MF_GPU)
@@ -206,6 +211,24 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 		is_int(n, 1, "qemu: one GPU");
 		engine_argv_free(argv);
 		manifest_free(&m);
+	}
+	{
+		/* What engine qemu renders for the entry, whichever branch ran above. */
+		struct mf_device d = { .kind = MF_GPU };
+		struct argv_buf b = { 0 }, q = { 0 };
+		char **bargv, **qargv;
+
+		snprintf(d.socket, sizeof(d.socket), "/r/gpu-vu.sock");
+		manifest_backend_argv(&d, "/exe", &b);
+		manifest_qemu_device(&d, 4, &q);
+		bargv = argv_finish(&b, NULL, err, sizeof(err));
+		qargv = argv_finish(&q, NULL, err, sizeof(err));
+		ok(bargv && qargv && count(bargv, "/r/gpu-vu.sock") == 1 &&
+			   count(qargv, "socket,id=dev4,path=/r/gpu-vu.sock") == 1 &&
+			   count(qargv, "vhost-user-gpu,chardev=dev4") == 1,
+		   "qemu: lbx-gpud --socket S; -chardev socket on S, -device vhost-user-gpu");
+		engine_argv_free(bargv);
+		engine_argv_free(qargv);
 	}
 	for (size_t e = 0; e < sizeof(refusing) / sizeof(refusing[0]); e++)
 		ok(manifest_build(&m, c, paths, refusing[e], err, sizeof(err)) < 0 &&

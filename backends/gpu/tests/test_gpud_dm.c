@@ -26,6 +26,7 @@
 #include <virgl/virglrenderer.h>
 
 #include "gpud.h"
+#include "gpud_sandbox.h"
 #include "log.h"
 #include "tap.h"
 #include "vdriver.h"
@@ -44,7 +45,8 @@ struct t {
 	struct vfe fe;
 	struct vfe_vq q[2];
 	struct gpud *g;
-	int disp; /* our end of the display socket */
+	int disp;      /* our end of the display socket */
+	int disp_peer; /* the device's end, until GPU_SET_SOCKET hands it over */
 	uint8_t req[8192];
 	size_t len;
 };
@@ -226,7 +228,6 @@ static void test_setup(struct t *t)
 	uint64_t feats = vfe_handshake(&t->fe);
 	uint8_t cfg[16] = { 0 };
 	struct lbx_vu_msg m = { .request = GPUD_VU_GPU_SET_SOCKET, .flags = LBX_VU_VERSION };
-	int sv[2];
 	uint32_t req;
 	uint8_t p[512];
 	struct virtio_gpu_resp_display_info di = { 0 };
@@ -237,17 +238,12 @@ static void test_setup(struct t *t)
 	       vd_get32(cfg + 12) >= 1,
 	   "config: 1 scanout, at least one capset (%u)", vd_get32(cfg + 12));
 	for (unsigned i = 0; i < 2; i++)
-		ok(vfe_vq_init(&t->fe, &t->q[i], i, 0x10000u * i, QSIZE) == 0 &&
-		       vfe_vq_start(&t->fe, &t->q[i]) == 0,
-		   "queue %u started", i);
+		ok(vfe_vq_start(&t->fe, &t->q[i]) == 0, "queue %u started", i);
 	/* VHOST_USER_GPU_SET_SOCKET, as QEMU's vhost-user-gpu sends it at DRIVER_OK. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
-	t->disp = sv[0];
-	m.fds[0] = sv[1];
+	m.fds[0] = t->disp_peer;
 	m.nfds = 1;
 	ok(lbx_vu_send(t->fe.sock, &m) == 0, "GPU_SET_SOCKET sent");
-	close(sv[1]);
+	close(t->disp_peer);
 	ok(disp_read(t, &req, p, sizeof(p)) == 0 && req == 1,
 	   "the device asks the display for its protocol features");
 	disp_reply(t, 1, &zero, 8);
@@ -495,7 +491,7 @@ static void test_cursor_and_unref(struct t *t)
 
 int main(void)
 {
-	static struct t t = { .fe = { .sock = -1, .memfd = -1 }, .disp = -1 };
+	static struct t t = { .fe = { .sock = -1, .memfd = -1 }, .disp = -1, .disp_peer = -1 };
 	int fds_at_start = vfe_count_fds();
 
 	lbx_log_init("test-gpud-dm");
@@ -517,6 +513,21 @@ int main(void)
 	ok(1, "lbx-gpud's device made; renderer %s", t.g->renderer ? t.g->renderer : "?");
 	t.fe.dev = gpud_vu(t.g);
 	ok(vfe_connect(&t.fe) == 0, "vhost-user front-end connected over a socketpair");
+	{
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return tap_done();
+		t.disp = sv[0];
+		t.disp_peer = sv[1];
+	}
+	for (unsigned i = 0; i < 2; i++)
+		ok(vfe_vq_init(&t.fe, &t.q[i], i, 0x10000u * i, QSIZE) == 0, "queue %u laid out",
+		   i);
+#ifdef GPUD_TEST_SANDBOX
+	/* From here on, lbx-gpud's own sandbox: every command below runs under it. */
+	ok(gpud_sandbox_apply(NULL) == 0, "lbx-gpud's Landlock and seccomp applied");
+#endif
 	test_setup(&t);
 	test_display_info(&t);
 	test_capsets(&t);
@@ -535,6 +546,10 @@ int main(void)
 	close(t.disp);
 	vfe_mem_free(&t.fe);
 	lbx_loop_free(t.fe.loop);
+#ifndef GPUD_TEST_SANDBOX /* Landlock hides /proc/self/fd */
 	is_int(vfe_count_fds(), fds_at_start, "no fd leaked");
+#else
+	(void)fds_at_start;
+#endif
 	return tap_done();
 }

@@ -562,13 +562,13 @@ static int gpu_add(struct mf_build *b)
 
 	if (!b->m->cfg->gpu)
 		return 0;
-	/* lbx-vmm's vhost-user-gpu front-end and libvirt's rendering are not there yet. */
-	if (b->m->engine != ENGINE_QEMU)
-		return build_fail(b, "the box's \"gpu\" needs engine qemu (engine %s has no "
-				     "virtio-gpu yet); use lbx up --engine qemu or set \"gpu\": false",
+	/* libvirt's rendering and a container's are not there yet. */
+	if (b->m->engine != ENGINE_QEMU && b->m->engine != ENGINE_VM)
+		return build_fail(b, "the box's \"gpu\" needs engine vm or qemu (engine %s has no "
+				     "virtio-gpu yet); use lbx up --engine vm or set \"gpu\": false",
 				  box_engine_name(b->m->engine));
 	/* QEMU 7.2's vhost-user-gpu (vhost_user_backend_dev_init) wants KVM's ioeventfds. */
-	if (!b->m->kvm)
+	if (b->m->engine == ENGINE_QEMU && !b->m->kvm)
 		return build_fail(b, "the box's \"gpu\" needs engine qemu with KVM: QEMU's "
 				     "vhost-user-gpu refuses TCG (\"requires kvm\"), and this host's "
 				     "KVM cannot run a Linux guest; set \"gpu\": false here");
@@ -589,6 +589,13 @@ static void gpu_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a
 	argv_add(a, "socket,id=dev%u,path=%s", idx, d->socket);
 	argv_add(a, "-device");
 	argv_add(a, "vhost-user-gpu,chardev=dev%u", idx);
+}
+
+/* lbx-vmm's vhost-user-gpu front-end (vmm/vhost_gpu.c). */
+static void gpu_vmm(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--vhost-user");
+	argv_add(a, "gpu,%s", d->socket);
 }
 
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */
@@ -638,7 +645,7 @@ static const struct mf_kind_ops {
 	[MF_WAYLAND] = { "wayland", ASSET_WAYLAND_PROXY, ENG_ALL, wayland_add, wayland_argv,
 			 no_qemu, no_vmm, no_light, no_libvirt },
 	/* Every engine, so that those without virtio-gpu refuse "gpu" in gpu_add. */
-	[MF_GPU] = { "gpu", ASSET_GPUD, ENG_ALL, gpu_add, gpu_argv, gpu_qemu, no_vmm, no_light,
+	[MF_GPU] = { "gpu", ASSET_GPUD, ENG_ALL, gpu_add, gpu_argv, gpu_qemu, gpu_vmm, no_light,
 		     no_libvirt },
 };
 

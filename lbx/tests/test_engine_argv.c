@@ -184,7 +184,7 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 /* "gpu": lbx-gpud and QEMU's vhost-user-gpu on engine qemu; one clear line elsewhere. */
 static void gpu_box(struct box_config *c, const struct box_paths *paths)
 {
-	static const enum box_engine refusing[] = { ENGINE_VM, ENGINE_LIGHT, ENGINE_LIBVIRT };
+	static const enum box_engine refusing[] = { ENGINE_LIGHT, ENGINE_LIBVIRT };
 	struct box_manifest m;
 	char err[256], dev[64];
 	char **argv;
@@ -230,9 +230,20 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 		engine_argv_free(bargv);
 		engine_argv_free(qargv);
 	}
+	if (ok(manifest_build(&m, c, paths, ENGINE_VM, err, sizeof(err)) == 0,
+	       "vm: a box with gpu (%s)", err)) {
+		argv = engine_vm_argv(&m, "/vmm", "/k", "/i", "/c", err, sizeof(err));
+		for (unsigned i = 0; i < m.ndev; i++)
+			if (m.dev[i].kind == MF_GPU) {
+				snprintf(dev, sizeof(dev), "gpu,%s", m.dev[i].socket);
+				ok(argv && count(argv, dev) == 1, "vm: lbx-vmm --vhost-user %s", dev);
+			}
+		engine_argv_free(argv);
+		manifest_free(&m);
+	}
 	for (size_t e = 0; e < sizeof(refusing) / sizeof(refusing[0]); e++)
 		ok(manifest_build(&m, c, paths, refusing[e], err, sizeof(err)) < 0 &&
-			   strstr(err, "\"gpu\" needs engine qemu"),
+			   strstr(err, "\"gpu\" needs engine vm or qemu"),
 		   "%s: gpu refused in one line: %s", box_engine_name(refusing[e]), err);
 	c->gpu = false;
 }

@@ -489,6 +489,28 @@ static void test_cursor_and_unref(struct t *t)
 	is_int(cmd(t), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "CTX_DESTROY 1 twice refused");
 }
 
+/* The display front-end is a peer too: a message that is no reply closes the display only. */
+static void test_hostile_display(struct t *t)
+{
+	uint8_t h[12];
+
+	lbx_put_u32le(h, 3);
+	lbx_put_u32le(h + 4, 0); /* not a reply */
+	lbx_put_u32le(h + 8, 0);
+	ok(write(t->disp, h, sizeof(h)) == sizeof(h), "the display sends a request of its own");
+	vfe_pump(&t->fe);
+	ok(t->g->display_fd < 0, "the device closes the display socket");
+	hdr(t, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0, 0, 0);
+	is_int(cmd(t), VIRTIO_GPU_RESP_OK_DISPLAY_INFO, "and goes on answering the guest");
+	ok(create_2d(t, 9, W, H) == VIRTIO_GPU_RESP_OK_NODATA, "resource 9 without a display");
+	hdr(t, VIRTIO_GPU_CMD_SET_SCANOUT, 0, 0, 0);
+	rect(t, 0, 0, W, H);
+	put32(t, 0);
+	put32(t, 9);
+	is_int(cmd(t), VIRTIO_GPU_RESP_OK_NODATA, "SET_SCANOUT with no display to tell");
+	is_int(flush(t, 9, 0, 0, W, H), VIRTIO_GPU_RESP_OK_NODATA, "and RESOURCE_FLUSH");
+}
+
 int main(void)
 {
 	static struct t t = { .fe = { .sock = -1, .memfd = -1 }, .disp = -1, .disp_peer = -1 };
@@ -536,6 +558,7 @@ int main(void)
 	drain_display(&t);
 	test_malformed(&t);
 	test_cursor_and_unref(&t);
+	test_hostile_display(&t);
 	vfe_disconnect(&t.fe);
 	is_int(t.g->nres, 0, "front-end gone: every resource released");
 	is_int(t.g->nctx, 0, "and every context");

@@ -15,10 +15,10 @@
 #include "vhost_user.h"
 #include "writer.h"
 
-#define VU_GPU_SET_SOCKET	   33
-#define VUG_GET_PROTOCOL_FEATURES  1
-#define VUG_GET_DISPLAY_INFO	   3
-#define VUG_FLAG_REPLY		   0x4u
+#define VU_GPU_SET_SOCKET	  33
+#define VUG_GET_PROTOCOL_FEATURES 1
+#define VUG_GET_DISPLAY_INFO	  3
+#define VUG_FLAG_REPLY		  0x4u
 /* The largest message a backend sends: an UPDATE of a whole 16384x16384 scanout. */
 #define VUG_MAX_PAYLOAD (20u + 16384u * 16384u * 4u)
 
@@ -74,9 +74,9 @@ static int parse_hdr(struct vmm_vhost_gpu *g)
 
 	lbx_reader_init(&h, g->hdr, sizeof(g->hdr));
 	return lbx_read_u32le(&h, &g->request) || lbx_read_u32le(&h, &flags) ||
-			       lbx_read_u32le(&h, &g->left)
-		       ? -EBADMSG
-		       : 0;
+		       lbx_read_u32le(&h, &g->left)
+		   ? -EBADMSG
+		   : 0;
 }
 
 static void on_display(struct lbx_loop *loop, int fd, uint32_t events, void *data)
@@ -106,8 +106,9 @@ static void on_display(struct lbx_loop *loop, int fd, uint32_t events, void *dat
 			if (g->hdr_len < sizeof(g->hdr))
 				return;
 			if (parse_hdr(g) < 0 || g->left > VUG_MAX_PAYLOAD) {
-				lbx_warn("vhost-user gpu: a %u-byte display message; display closed",
-					 g->left);
+				lbx_warn(
+				    "vhost-user gpu: a %u-byte display message; display closed",
+				    g->left);
 				lbx_loop_del(loop, fd);
 				return;
 			}

@@ -39,7 +39,7 @@ static int die(const char *what)
 static EGLDisplay open_display(const char *node, int surfaceless)
 {
 	PFNEGLGETPLATFORMDISPLAYEXTPROC get =
-		(PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+	    (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
 	struct gbm_device *gbm;
 	int fd;
 
@@ -93,7 +93,8 @@ int main(int argc, char **argv)
 		case 'h': h = atoi(optarg); break;
 		case 'n': frames = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: gpu-draw [-d NODE | -S] [-w W] [-h H] [-n FRAMES]\n");
+			fprintf(stderr,
+				"usage: gpu-draw [-d NODE | -S] [-w W] [-h H] [-n FRAMES]\n");
 			return 2;
 		}
 	}

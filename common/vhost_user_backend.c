@@ -699,6 +699,13 @@ static enum verdict dispatch(struct lbx_vu_dev *dev, struct lbx_vu_msg *msg,
 	}
 	if (msg->request < LBX_ARRAY_SIZE(handlers))
 		fn = handlers[msg->request];
+	if (!fn && dev->ops->device_request) {
+		int rc = dev->ops->device_request(dev, msg->request, msg->payload, msg->size,
+						  msg->fds, msg->nfds);
+
+		if (rc != -ENOSYS)
+			return rc == 0 ? V_OK : V_REFUSED;
+	}
 	return (fn ? fn : h_unknown)(dev, msg, reply);
 }
 
@@ -859,7 +866,6 @@ static void on_accept(struct lbx_loop *loop, int fd, uint32_t events, void *data
 	}
 	lbx_info("%s: front-end connected", dev_name(dev));
 }
-
 
 int lbx_vu_dev_listen(struct lbx_vu_dev *dev, const char *path)
 {

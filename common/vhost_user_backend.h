@@ -79,6 +79,15 @@ struct lbx_vu_ops {
 	void (*queue_stopped)(struct lbx_vu_dev *dev, unsigned qidx);
 	/* Optional: the session ended; the device is back in its initial state. */
 	void (*disconnected)(struct lbx_vu_dev *dev);
+	/*
+	 * Optional: a front-end request this library does not know, for a
+	 * device's own messages (vhost-user-gpu's GPU_SET_SOCKET, 33). The
+	 * callback may keep fds (it sets their slots to -1); the rest are
+	 * closed. 0: done (REPLY_ACK 0); -ENOSYS: unknown to the device too
+	 * (handled as any unknown request); other -errno: refused and logged.
+	 */
+	int (*device_request)(struct lbx_vu_dev *dev, uint32_t request, const uint8_t *payload,
+			      uint32_t size, int *fds, unsigned nfds);
 };
 
 /* ops must outlive the device; data is the device's own pointer. */

@@ -194,6 +194,26 @@ static void start_wayland(struct agent_config *cfg, int exe)
 	}
 }
 
+/*
+ * A box with "gpu" (lbx-gpud): the virtio-gpu driver probed before init, and
+ * devtmpfs made its render nodes root's, 0600 (no udev here). Render nodes
+ * are for unprivileged rendering: give them to the box user, as udev's
+ * "render" group does; card0 (mode setting) stays root's.
+ */
+static void own_render_nodes(const struct agent_config *cfg)
+{
+	char path[32];
+	struct stat st;
+
+	for (int i = 128; i < 136 && cfg->uid != 0; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
+		if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		if (chown(path, cfg->uid, cfg->gid) < 0 || chmod(path, 0660) < 0)
+			lbx_warn("gpu: cannot give %s to the box user: %s", path, strerror(errno));
+	}
+}
+
 /* PID 1 of a box. Never returns: the box powers off at the end. */
 static void run_init(void) __attribute__((noreturn));
 static void run_init(void)
@@ -231,6 +251,7 @@ static void run_init(void)
 	    agent_setup_user(&cfg, err, sizeof(err)) < 0)
 		fatal(err);
 	start_wayland(&cfg, wayland_exe);
+	own_render_nodes(&cfg);
 	if (cfg.serve.kind != LBX_EP_NONE && (listen_fd = listen_service(&cfg, err, sizeof(err))) < 0)
 		fatal(err);
 	agent_report("ready uptime_ms=%lu", uptime_ms());

@@ -52,6 +52,9 @@ static const struct {
 	[ASSET_USBIPD] = { "passthrough/lbx-usbipd", "lbx-usbipd", PROGRAM, "lbx-usbipd" },
 	[ASSET_WAYLAND_PROXY] = { "wayland-proxy/lbx-wayland-proxy", "lbx-wayland-proxy", PROGRAM,
 				  "lbx-wayland-proxy" },
+	[ASSET_GPUD] = { "backends/gpu/lbx-gpud", "lbx-gpud", PROGRAM, "lbx-gpud" },
+	[ASSET_DEBIAN_GPU] = { "images/debian-gpu.sh", "debian-gpu.sh", DATA,
+			       "the Debian gpu image's recipe" },
 	[ASSET_BUILD_KERNEL] = { "lbx/build-kernel.sh", "build-kernel.sh", DATA,
 				 "the guest kernel's recipe (build-kernel.sh)" },
 };

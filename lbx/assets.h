@@ -41,6 +41,8 @@ enum lbx_asset {
 	ASSET_BUILD_KERNEL,  /* build-kernel.sh, with lbx.config beside it */
 	ASSET_USBIPD,	     /* lbx-usbipd (passthrough/) */
 	ASSET_WAYLAND_PROXY,
+	ASSET_GPUD,	  /* lbx-gpud (backends/gpu/) */
+	ASSET_DEBIAN_GPU, /* debian-gpu.sh: the Debian base with Mesa's virgl driver */
 };
 
 /* Path of an asset that exists, or -ENOENT with a message in err. */

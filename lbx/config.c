@@ -459,7 +459,7 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	static const char *const keys[] = { "name",   "project", "workdir", "image",  "engine",
 					    "cpus",   "memory",  "mounts",	"env",	  "landlock",
 					    "ssh",    "network", "wayland", "devices", "protect",
-					    "quota",  NULL };
+					    "quota",  "gpu",	 NULL };
 	struct lbx_json_val v;
 	const char *s;
 	long long n;
@@ -518,6 +518,8 @@ static int parse_top(struct box_config *c, const struct lbx_json_val *root, cons
 	if (lbx_json_member(root, "quota", &v) == 0 && parse_quota(c, &v))
 		return -EINVAL;
 	if (lbx_json_member(root, "devices", &v) == 0 && parse_devices(c, &v))
+		return -EINVAL;
+	if (lbx_json_member(root, "gpu", &v) == 0 && lbx_json_bool(&v, &c->gpu))
 		return -EINVAL;
 	return 0;
 }

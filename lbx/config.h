@@ -68,6 +68,8 @@ struct box_config {
 	unsigned nserial;
 	/* The "wayland" section as JSON text for lbx-wayland-proxy (NULL: no Wayland). */
 	char *wayland_policy;
+	/* "gpu": true: a virtio-gpu served by lbx-gpud (virglrenderer); off by default. */
+	bool gpu;
 };
 
 /* Defaults for a project directory (name from its base name). */

@@ -147,19 +147,25 @@ static void with_unshare(const char **argv, size_t *n)
 			argv[(*n)++] = unshare[i];
 }
 
-/* The Debian base image, built into the cache once (images/debian-base.sh). */
+/*
+ * The Debian base image, built into the cache once (images/debian-base.sh);
+ * for a box with "gpu", the base with Mesa's virgl driver (debian-gpu.sh).
+ */
 static int debian_base(struct build *b)
 {
 	char script[PATH_MAX];
 	int rc;
 
-	if (lbx_asset(ASSET_DEBIAN_BASE, script, sizeof(script), b->err, b->errsz) < 0)
+	if (lbx_asset(b->c->gpu && !strcmp(b->c->image, "debian") ? ASSET_DEBIAN_GPU
+								  : ASSET_DEBIAN_BASE,
+		      script, sizeof(script), b->err, b->errsz) < 0)
 		return -ENOENT;
 	progress(b, "the Debian base image (mmdebstrap the first time: a minute or two; cached "
 		    "after)");
 	char *argv[] = { "sh", script, NULL };
 	rc = run_last_line(argv, b->ref, sizeof(b->ref));
-	if (rc != 0 || strncmp(b->ref, "localhost/lbx-debian:", 21))
+	if (rc != 0 || (strncmp(b->ref, "localhost/lbx-debian:", 21) &&
+			strncmp(b->ref, "localhost/lbx-debian-gpu:", 25)))
 		return failed(b, -EIO, "the Debian base image could not be built (%s exited with "
 				       "status %d; see the lines above)", script, rc);
 	return 0;

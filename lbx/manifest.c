@@ -554,6 +554,50 @@ static void wayland_argv(const struct mf_device *d, struct argv_buf *a)
 	policy_proxy_argv(d, a);
 }
 
+/* --- gpu: lbx-gpud, virtio-gpu on virglrenderer (QEMU's vhost-user-gpu) --- */
+
+static int gpu_add(struct mf_build *b)
+{
+	struct mf_device *d;
+
+	if (!b->m->cfg->gpu)
+		return 0;
+	/* libvirt's rendering and a container's are not there yet. */
+	if (b->m->engine != ENGINE_QEMU && b->m->engine != ENGINE_VM)
+		return build_fail(b, "the box's \"gpu\" needs engine vm or qemu (engine %s has no "
+				     "virtio-gpu yet); use lbx up --engine vm or set \"gpu\": false",
+				  box_engine_name(b->m->engine));
+	/* QEMU 7.2's vhost-user-gpu (vhost_user_backend_dev_init) wants KVM's ioeventfds. */
+	if (b->m->engine == ENGINE_QEMU && !b->m->kvm)
+		return build_fail(b, "the box's \"gpu\" needs engine qemu with KVM: QEMU's "
+				     "vhost-user-gpu refuses TCG (\"requires kvm\"), and this host's "
+				     "KVM cannot run a Linux guest; set \"gpu\": false here");
+	d = add_device(b, MF_GPU, "lbx-gpud", "gpu-vu.sock");
+	return d ? 0 : -EINVAL;
+}
+
+static void gpu_argv(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--socket");
+	argv_add(a, "%s", d->socket);
+}
+
+/* vhost-user-gpu sits on the virtio bus, so microvm's virtio-mmio carries it. */
+static void gpu_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a)
+{
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=dev%u,path=%s", idx, d->socket);
+	argv_add(a, "-device");
+	argv_add(a, "vhost-user-gpu,chardev=dev%u", idx);
+}
+
+/* lbx-vmm's vhost-user-gpu front-end (vmm/vhost_gpu.c). */
+static void gpu_vmm(const struct mf_device *d, struct argv_buf *a)
+{
+	argv_add(a, "--vhost-user");
+	argv_add(a, "gpu,%s", d->socket);
+}
+
 /* Neither engine has a device for it: the guest reaches the proxy through vsock or a socket. */
 static void no_qemu(const struct mf_device *d, unsigned idx, struct argv_buf *a)
 {
@@ -600,10 +644,14 @@ static const struct mf_kind_ops {
 		     no_libvirt },
 	[MF_WAYLAND] = { "wayland", ASSET_WAYLAND_PROXY, ENG_ALL, wayland_add, wayland_argv,
 			 no_qemu, no_vmm, no_light, no_libvirt },
+	/* Every engine, so that those without virtio-gpu refuse "gpu" in gpu_add. */
+	[MF_GPU] = { "gpu", ASSET_GPUD, ENG_ALL, gpu_add, gpu_argv, gpu_qemu, gpu_vmm, no_light,
+		     no_libvirt },
 };
 
 /* Start-up order (the table is indexed by kind; this is the order entries are added in). */
-static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB, MF_WAYLAND };
+static const enum mf_kind order[] = { MF_VSOCK, MF_FS, MF_SSH, MF_NET, MF_USB, MF_WAYLAND,
+				       MF_GPU };
 
 enum lbx_asset manifest_program(const struct mf_device *d)
 {

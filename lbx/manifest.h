@@ -48,7 +48,7 @@
 #define MF_MAX_DEVICES (4 + BOX_MAX_MOUNTS + MF_USB_SLOTS)
 #define MF_MAX_FILES (3 * MF_MAX_DEVICES + 8)
 
-enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_USB, MF_WAYLAND, MF_KIND_COUNT };
+enum mf_kind { MF_VSOCK, MF_FS, MF_NET, MF_SSH, MF_USB, MF_WAYLAND, MF_GPU, MF_KIND_COUNT };
 
 struct mf_device {
 	enum mf_kind kind;

@@ -111,6 +111,9 @@ static cJSON *canonical_box(const struct box_config *c)
 	}
 	if (c->wayland_policy)
 		cJSON_AddItemToObject(box, "wayland", cJSON_Parse(c->wayland_policy));
+	/* Only when on: approvals made before the key existed stay the same text. */
+	if (c->gpu)
+		cJSON_AddTrueToObject(box, "gpu");
 	return box;
 }
 

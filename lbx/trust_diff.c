@@ -559,6 +559,15 @@ static void diff_wayland(struct diff_ctx *x)
 		      wlp_clip_name(n.from_host));
 }
 
+/* ---- gpu (lbx-gpud) ---- */
+
+static void diff_gpu(struct diff_ctx *x)
+{
+	if (x->n->gpu && !x->a->gpu)
+		widen(x, "gpu", "the box gets a GPU: the host's GL driver (virglrenderer in "
+				"lbx-gpud) runs the box's commands");
+}
+
 /* Every key of a definition that can widen, in the order they are shown. */
 static const struct {
 	void (*fn)(struct diff_ctx *x);
@@ -567,7 +576,7 @@ static const struct {
 	{ diff_image, true },	 { diff_engine, false }, { diff_mounts, false },
 	{ diff_network, false }, { diff_ssh, false },	 { diff_landlock, false },
 	{ diff_workdir, false }, { diff_protect, false }, { diff_devices, false },
-	{ diff_wayland, false },
+	{ diff_wayland, false }, { diff_gpu, false },
 };
 
 void trust_diff(const struct box_config *approved, const struct trust_recipe *ar,

@@ -15,7 +15,7 @@
 static const char usage[] =
 	"usage: lbx-vmm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem MIB]\n"
 	"               [--cpus N] [--console PATH|stdio] [--rng] [--virtio-console]\n"
-	"               [--vhost-user fs|vsock|net|blk,SOCKET[,tag=TAG]]...\n"
+	"               [--vhost-user fs|vsock|net|blk|gpu,SOCKET[,tag=TAG]]...\n"
 	"               [--boot auto|linux64|pvh] [--dump-boot-info FILE] [--no-seccomp]\n"
 	"\n"
 	"Boot a Linux kernel (vmlinux ELF or bzImage) in a KVM microVM.\n"
@@ -67,7 +67,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	return 0;
 }
 
-static const char *const vhost_names[] = { "fs", "vsock", "net", "blk" };
+static const char *const vhost_names[] = { "fs", "vsock", "net", "blk", "gpu" };
 
 const char *vmm_vhost_type_name(enum vmm_vhost_type t)
 {
@@ -87,7 +87,7 @@ static int parse_vhost(char *arg, struct vmm_config *c, char *err, size_t errsz)
 		if (!strcmp(type, vhost_names[i]))
 			break;
 	if (!type || i == LBX_ARRAY_SIZE(vhost_names))
-		return bad(err, errsz, "--vhost-user: type must be fs, vsock, net or blk");
+		return bad(err, errsz, "--vhost-user: type must be fs, vsock, net, blk or gpu");
 	if (!sock || !*sock)
 		return bad(err, errsz, "--vhost-user %s: missing socket path", type);
 	memset(v, 0, sizeof(*v));

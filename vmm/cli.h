@@ -13,7 +13,7 @@
 #define VMM_MAX_VHOST 24
 #define VMM_TAG_MAX 36 /* virtio-fs tag: 36 bytes (virtio 1.2 §5.11.4) */
 
-enum vmm_vhost_type { VMM_VHOST_FS, VMM_VHOST_VSOCK, VMM_VHOST_NET, VMM_VHOST_BLK };
+enum vmm_vhost_type { VMM_VHOST_FS, VMM_VHOST_VSOCK, VMM_VHOST_NET, VMM_VHOST_BLK, VMM_VHOST_GPU };
 
 struct vmm_vhost_spec {
 	enum vmm_vhost_type type;

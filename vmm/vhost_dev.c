@@ -2,6 +2,7 @@
 #include "vhost_dev.h"
 
 #include <errno.h>
+#include <linux/virtio_gpu.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "layout.h"
 #include "log.h"
 #include "vhost_frontend.h"
+#include "vhost_gpu.h"
 
 #define VHOST_QUEUE_MAX 256
 #define BLK_CONFIG_LEN 60 /* struct virtio_blk_config up to write_zeroes (§5.2.4) */
@@ -30,6 +32,7 @@ static const struct {
 	[VMM_VHOST_VSOCK] = { 19, 3, 0x1 }, /* rx, tx, event; SEQPACKET */
 	[VMM_VHOST_NET] = { 1, 2, 0x1ffff & ~(1U << 17) }, /* no control queue, no MQ */
 	[VMM_VHOST_BLK] = { 2, 1, 0xffffff & ~(1U << 12) }, /* no MQ */
+	[VMM_VHOST_GPU] = { 16, 2, 0x1 }, /* controlq, cursorq; VIRGL (vhost_gpu.c) */
 };
 
 #define TRANSPORT_FEATURES \
@@ -53,6 +56,7 @@ struct vmm_vhost_dev {
 	int err_fd[VMM_VIRTIO_MAX_QUEUES]; /* SET_VRING_ERR: the driver broke the ring */
 	bool started[VMM_VIRTIO_MAX_QUEUES];
 	struct call_watch watch[VMM_VIRTIO_MAX_QUEUES];
+	struct vmm_vhost_gpu gpu; /* VMM_VHOST_GPU: the display socket */
 };
 
 static void config_read(struct vmm_virtio_mmio *t, uint32_t off, uint8_t *data, unsigned len)
@@ -114,6 +118,8 @@ static int activate(struct vmm_virtio_mmio *t)
 	features |= v->vu.features & 1ULL << LBX_VU_F_PROTOCOL_FEATURES;
 	ram_offsets(v->m, off);
 	rc = vmm_vu_set_features(&v->vu, features);
+	if (rc == 0 && v->type == VMM_VHOST_GPU)
+		rc = vmm_vhost_gpu_activate(&v->gpu, &v->vu);
 	if (rc == 0)
 		rc = vmm_vu_set_mem_table(&v->vu, &v->m->mem, v->m->ram_fd, off);
 	for (unsigned q = 0; rc == 0 && q < t->nqueues; q++)
@@ -153,6 +159,8 @@ unsigned vmm_vhost_dev_config(const struct vmm_vhost_spec *spec, uint8_t *config
 		return 8;
 	case VMM_VHOST_BLK:
 		return BLK_CONFIG_LEN;
+	case VMM_VHOST_GPU: /* §5.7.4, from the backend (num_capsets) */
+		return sizeof(struct virtio_gpu_config);
 	}
 	return 0;
 }
@@ -215,6 +223,11 @@ int vmm_vhost_dev_connect(struct vmm_vhost_dev **out, const struct vmm_vhost_spe
 	if (spec->type == VMM_VHOST_BLK &&
 	    (rc = vmm_vu_get_config(&v->vu, v->config, BLK_CONFIG_LEN)))
 		return rc;
+	v->gpu.ours = v->gpu.peer = -1;
+	if (spec->type == VMM_VHOST_GPU &&
+	    ((rc = vmm_vu_get_config(&v->vu, v->config, sizeof(struct virtio_gpu_config))) ||
+	     (rc = vmm_vhost_gpu_init(&v->gpu))))
+		return rc;
 	vmm_virtio_mmio_init(&v->t, &v->ops, v, v->name, &m->mem, kinds[spec->type].queues,
 			     VHOST_QUEUE_MAX, guest_features(v));
 	v->t.device_features = guest_features(v); /* init adds VERSION_1, which it has */
@@ -266,6 +279,8 @@ int vmm_vhost_dev_watch(struct vmm_vhost_dev *v, struct lbx_loop *loop)
 		    lbx_loop_add(loop, v->err_fd[q], EPOLLIN, on_ring_event, &v->watch[q]))
 			return -1;
 	}
+	if (v->type == VMM_VHOST_GPU && vmm_vhost_gpu_watch(&v->gpu, loop))
+		return -1;
 	/* Only hang-ups: replies are read by the thread that sent the request. */
 	return lbx_loop_add(loop, v->vu.sock, EPOLLRDHUP, on_socket, v);
 }
@@ -275,6 +290,8 @@ void vmm_vhost_dev_free(struct vmm_vhost_dev *v)
 	if (!v)
 		return;
 	vmm_vu_close(&v->vu);
+	if (v->type == VMM_VHOST_GPU)
+		vmm_vhost_gpu_free(&v->gpu);
 	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++) {
 		if (v->call_fd[q] >= 0)
 			close(v->call_fd[q]);

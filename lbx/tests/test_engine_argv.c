@@ -181,6 +181,73 @@ static void every_device(struct box_config *c, const struct box_paths *paths)
 	unsetenv("WAYLAND_DISPLAY");
 }
 
+/* "gpu": lbx-gpud and QEMU's vhost-user-gpu on engine qemu; one clear line elsewhere. */
+static void gpu_box(struct box_config *c, const struct box_paths *paths)
+{
+	static const enum box_engine refusing[] = { ENGINE_LIGHT, ENGINE_LIBVIRT };
+	struct box_manifest m;
+	char err[256], dev[64];
+	char **argv;
+	int n = 0;
+
+	c->gpu = true;
+	/* QEMU's vhost-user-gpu needs KVM: where KVM cannot run Linux, one clear line. */
+	if (!engine_kvm_runs_linux())
+		ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) < 0 &&
+			   strstr(err, "needs engine qemu with KVM"),
+		   "qemu under TCG: gpu refused in one line: %s", err);
+	else if (ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) == 0,
+		    "qemu: a box with gpu (%s)", err)) {
+		argv = engine_qemu_argv(&m, "/k", "/i", "/c", err, sizeof(err));
+		for (unsigned i = 0; i < m.ndev; i++) {
+			if (m.dev[i].kind != MF_GPU)
+				continue;
+			n++;
+			snprintf(dev, sizeof(dev), "vhost-user-gpu,chardev=dev%u", i);
+			ok(argv && count(argv, dev) == 1 && count_with(argv, m.dev[i].socket) == 1 &&
+				   manifest_program(&m.dev[i]) == ASSET_GPUD,
+			   "qemu: lbx-gpud on %s, QEMU's %s", m.dev[i].socket, dev);
+		}
+		is_int(n, 1, "qemu: one GPU");
+		engine_argv_free(argv);
+		manifest_free(&m);
+	}
+	{
+		/* What engine qemu renders for the entry, whichever branch ran above. */
+		struct mf_device d = { .kind = MF_GPU };
+		struct argv_buf b = { 0 }, q = { 0 };
+		char **bargv, **qargv;
+
+		snprintf(d.socket, sizeof(d.socket), "/r/gpu-vu.sock");
+		manifest_backend_argv(&d, "/exe", &b);
+		manifest_qemu_device(&d, 4, &q);
+		bargv = argv_finish(&b, NULL, err, sizeof(err));
+		qargv = argv_finish(&q, NULL, err, sizeof(err));
+		ok(bargv && qargv && count(bargv, "/r/gpu-vu.sock") == 1 &&
+			   count(qargv, "socket,id=dev4,path=/r/gpu-vu.sock") == 1 &&
+			   count(qargv, "vhost-user-gpu,chardev=dev4") == 1,
+		   "qemu: lbx-gpud --socket S; -chardev socket on S, -device vhost-user-gpu");
+		engine_argv_free(bargv);
+		engine_argv_free(qargv);
+	}
+	if (ok(manifest_build(&m, c, paths, ENGINE_VM, err, sizeof(err)) == 0,
+	       "vm: a box with gpu (%s)", err)) {
+		argv = engine_vm_argv(&m, "/vmm", "/k", "/i", "/c", err, sizeof(err));
+		for (unsigned i = 0; i < m.ndev; i++)
+			if (m.dev[i].kind == MF_GPU) {
+				snprintf(dev, sizeof(dev), "gpu,%s", m.dev[i].socket);
+				ok(argv && count(argv, dev) == 1, "vm: lbx-vmm --vhost-user %s", dev);
+			}
+		engine_argv_free(argv);
+		manifest_free(&m);
+	}
+	for (size_t e = 0; e < sizeof(refusing) / sizeof(refusing[0]); e++)
+		ok(manifest_build(&m, c, paths, refusing[e], err, sizeof(err)) < 0 &&
+			   strstr(err, "\"gpu\" needs engine vm or qemu"),
+		   "%s: gpu refused in one line: %s", box_engine_name(refusing[e]), err);
+	c->gpu = false;
+}
+
 /* A socket path that cannot be a unix address fails once, with a clear line. */
 static void long_runtime(const struct box_config *c)
 {
@@ -279,6 +346,7 @@ int main(void)
 	manifest_free(&m);
 	c.net_none = false;
 	every_device(&c, &paths);
+	gpu_box(&c, &paths);
 	long_runtime(&c);
 	box_config_free(&c);
 	return tap_done();

@@ -205,6 +205,9 @@ static const struct diff_case cases[] = {
 	  "{\"wayland\": {}}", "{\"wayland\": {\"clipboard\": {\"to_host\": \"deny\"}}}", NULL },
 	{ "wayland: a larger shm budget", "{\"wayland\": {}}",
 	  "{\"wayland\": {\"shm_max_mib\": 1024}}", NULL },
+	/* gpu */
+	{ "gpu turned on", "{}", "{\"gpu\": true}", "gpu" },
+	{ "gpu turned off", "{\"gpu\": true}", "{\"gpu\": false}", NULL },
 	/* ssh */
 	{ "ssh section added", "{}", "{\"ssh\": {\"keys\": [{\"key\": \"" FP1 "\"}]}}", "ssh" },
 	{ "ssh section removed", "{\"ssh\": {\"keys\": [{\"key\": \"" FP1 "\"}]}}", "{}", NULL },
@@ -706,7 +709,7 @@ int main(void)
 	test_canonical_root_containerfile();
 #if defined(__x86_64__)
 	/* A new field in struct box_config must be classified in trust_diff.c (widens or not). */
-	is_int(sizeof(struct box_config), 1792,
+	is_int(sizeof(struct box_config), 1800,
 	       "struct box_config has the fields trust_diff.c knows");
 #endif
 	if (!mkdtemp(tmp)) {

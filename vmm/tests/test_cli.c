@@ -77,7 +77,7 @@ int main(void)
 	ok(PARSE("--kernel", "K", "--mem", "-5") < 0, "negative --mem refused");
 	ok(PARSE("--kernel", "K", "--cpus", "65") < 0 && strstr(err, "--cpus"), "65 vCPUs refused: %s", err);
 	ok(PARSE("--kernel", "K", "--cpus", "0") < 0, "0 vCPUs refused");
-	ok(PARSE("--kernel", "K", "--vhost-user", "gpu,/s") < 0 && strstr(err, "type"),
+	ok(PARSE("--kernel", "K", "--vhost-user", "scsi,/s") < 0 && strstr(err, "type"),
 	   "unknown vhost-user type: %s", err);
 	ok(PARSE("--kernel", "K", "--vhost-user", "fs,/s") < 0 && strstr(err, "tag"),
 	   "fs without a tag: %s", err);

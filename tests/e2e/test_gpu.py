@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A box with "gpu": true on engine qemu: the supervisor runs lbx-gpud
+(virglrenderer on the host's EGL, llvmpipe here), QEMU's vhost-user-gpu
+on virtio-mmio connects to it, the guest kernel's virtio-gpu driver binds
+with 3D (virgl) and makes /dev/dri/card0 and renderD128, and guest
+programs open them as root and as the box's ordinary user.
+
+QEMU 7.2's vhost-user-gpu needs KVM (its vhost-user back-end object
+refuses TCG), so on a host whose KVM cannot run Linux lbx up refuses the
+box in one line and this test skips; tests/nested/test_nested_gpu.py runs
+it inside the nested layer's L1, which has a real KVM. Real CLI, private
+XDG directories."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbxtest import Skip, approve_first, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
+from testlib import lbx_env  # noqa: E402
+
+
+def box(t, tmp, env, definition):
+    project = os.path.join(tmp, "proj")
+    os.makedirs(project, exist_ok=True)
+    with open(os.path.join(project, "lbx.json"), "w") as f:
+        json.dump(definition, f)
+    exe = os.path.join(build_dir(), "lbx", "lbx")
+
+    def lbx(*args, timeout=600):
+        return approve_first(lambda *a: subprocess.run(
+            [exe] + list(a), cwd=project, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=timeout), args)
+    return lbx
+
+
+def box_logs(env):
+    d = os.path.join(env["XDG_DATA_HOME"], "lbx", "boxes", "proj")
+    out = b""
+    for f in ("engine.log", "backends.log", "console.log"):
+        p = os.path.join(d, f)
+        if os.path.exists(p):
+            out += b"\n== " + f.encode() + b"\n" + open(p, "rb").read()[-6000:]
+    return out
+
+
+# gpu-draw runs in the busybox box with the host's Mesa, from a read-only
+# mount of the host's /usr, through the host's dynamic loader.
+HOST_LIB = "/host/usr/lib/x86_64-linux-gnu"
+MESA_ENV = ("LIBGL_DRIVERS_PATH=%s/dri __EGL_VENDOR_LIBRARY_DIRS=/host/usr/share/glvnd/egl_vendor.d "
+            "GBM_BACKENDS_PATH=%s/gbm MESA_SHADER_CACHE_DISABLE=true" % (HOST_LIB, HOST_LIB))
+DRAW = "env %s %s/ld-linux-x86-64.so.2 --library-path %s ./gpu-draw" % (MESA_ENV, HOST_LIB,
+                                                                        HOST_LIB)
+
+
+def test_gpu_box(t):
+    qemu_binary()
+    gpud = os.path.join(build_dir(), "backends", "gpu", "lbx-gpud")
+    draw = os.path.join(build_dir(), "backends", "gpu", "gpu-draw")
+    if not os.path.exists(gpud):
+        raise Skip("lbx-gpud was not built (install libvirglrenderer-dev and libepoxy-dev)")
+    if subprocess.run(["qemu-system-x86_64", "-device", "help"], stdout=subprocess.PIPE,
+                      text=True).stdout.find('"vhost-user-gpu"') < 0:
+        raise Skip("this QEMU has no vhost-user-gpu device")
+    tmp = tempfile.mkdtemp(prefix="lbx-gpu-")
+    env = lbx_env(tmp)
+    env["LBX_KERNEL_DIR"] = kernel_dir()
+    engine = os.environ.get("LBX_GPU_ENGINE", "qemu")
+    lbx = box(t, tmp, env, {"image": "busybox", "engine": engine, "gpu": True,
+                            "mounts": [{"host": "/usr", "guest": "/host/usr", "mode": "ro"}]})
+    if os.path.exists(draw):
+        shutil.copy(draw, os.path.join(tmp, "proj", "gpu-draw"))
+    try:
+        r = lbx("up")
+        if r.returncode != 0 and b"needs engine qemu with KVM" in r.stderr:
+            # QEMU 7.2's vhost-user-gpu refuses TCG; the nested layer runs this with KVM.
+            raise Skip("QEMU's vhost-user-gpu needs KVM, which cannot run Linux guests here "
+                       "(tests/nested/test_nested_gpu.py runs this test in L1)")
+        if r.returncode != 0 and engine == "vm" and b"KVM" in r.stderr:
+            raise Skip("engine vm needs a KVM that runs Linux guests")
+        if not t.ok(r.returncode == 0, "lbx up with \"gpu\": true (engine %s)" % engine,
+                    r.stderr + box_logs(env)):
+            return
+        st = json.loads(lbx("status", "proj", "--json").stdout)
+        t.ok("lbx-gpud" in [p["role"] for p in st["state"]["processes"]],
+             "the supervisor runs lbx-gpud (engine %s)" % engine)
+        r = lbx("exec", "--root", "proj", "--", "sh", "-c",
+                "ls /dev/dri; dmesg | grep -i 'virgl\\|virtio_gpu\\|\\[drm\\]' | head -5;"
+                "stat -c 'owner %u mode %a' /dev/dri/renderD128")
+        out = r.stdout.decode(errors="replace")
+        t.ok("card0" in out and "renderD128" in out,
+             "the guest has /dev/dri/card0 and renderD128", out + r.stderr.decode())
+        t.ok("virgl 3d acceleration enabled" in out.lower() or
+             "features: +virgl" in out.lower(),
+             "the guest's virtio-gpu driver runs with virgl 3D", out)
+        uid = os.getuid()
+        if uid == 0:
+            t.skip("the render node is the box user's",
+                   "the box user is root here (lbx run as root)")
+        else:
+            t.ok("owner %d mode 660" % uid in out, "the render node is the box user's (0660)", out)
+        if not os.path.exists(draw):
+            t.skip("a GL program in the guest draws through virgl",
+                   "gpu-draw was not built (libegl-dev, libgles-dev, libgbm-dev)")
+        else:
+            for root in (["--root"], []):
+                who = "root" if root else "the box user"
+                r = lbx("exec", *root, "proj", "--", "sh", "-c", DRAW)
+                out = r.stdout.decode(errors="replace")
+                t.ok(r.returncode == 0 and "renderer: virgl" in out,
+                     "a GLES program in the guest, as %s, renders on virgl and draws (%s)"
+                     % (who, engine),
+                     out + r.stderr.decode(errors="replace")[-1500:])
+        lbx("down", "proj", timeout=120)
+        logs = box_logs(env).decode(errors="replace")
+        t.ok("renderer: " in logs and "EGL surfaceless" in logs,
+             "lbx-gpud says which renderer it got",
+             [x for x in logs.splitlines() if "renderer" in x])
+        refused = [x for x in logs.splitlines() if x.startswith("lbx-gpud:") and "refused" in x]
+        t.ok(not refused, "lbx-gpud refused none of the guest driver's commands", refused[:10])
+    finally:
+        lbx("down", "proj", timeout=120)
+        shutil.rmtree(tmp, True)
+
+
+if __name__ == "__main__":
+    main([test_gpu_box])

@@ -60,7 +60,7 @@ def arm64_build_dir():
 def arm64_binaries():
     """(lbx-vmm, lbx-agent, lbx-fsd) of the arm64 cross build."""
     b = arm64_build_dir()
-    out = (os.path.join(b, "vmm", "arm64", "lbx-vmm"),
+    out = (os.path.join(b, "vmm", "lbx-vmm"),
            os.path.join(b, "guest-agent", "lbx-agent"),
            os.path.join(b, "backends", "arm64", "lbx-fsd"))
     for p in out:

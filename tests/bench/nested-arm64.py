@@ -15,7 +15,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nested-arm64"))
 import l1  # noqa: E402
@@ -37,20 +36,17 @@ done
 
 def main():
     try:
-        vmm, agent, _ = l1.arm64_binaries()
+        bins = l1.arm64_binaries()
         image = l1.arm64_kernel()
         l1.qemu()
         l1.debian_kernel()
     except l1.Skip as e:
         print(f"nested-arm64 bench: not run: {e}")
         return 0
-    work = tempfile.mkdtemp(prefix="lbx-bench-arm64-")
-    initrd = l1.box_initramfs(os.path.join(work, "initrd.cpio"), agent)
+    initrd = l1.box_initramfs(bins["lbx-agent"])
     r = l1.run(SCRIPT % {"runs": RUNS, "cmd": CMDLINE},
-               files=[(vmm, "/l2/lbx-vmm", "0755"), (image, "/l2/Image", "0644"),
+               files=[(bins["lbx-vmm"], "/l2/lbx-vmm", "0755"), (image, "/l2/Image", "0644"),
                       (initrd, "/l2/initrd.cpio", "0644")], timeout=300 + 120 * RUNS)
-    os.unlink(initrd)
-    os.rmdir(work)
     c = r.console
     ready, guest, total = [], [], []
     for i in range(RUNS):

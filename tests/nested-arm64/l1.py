@@ -58,12 +58,15 @@ def arm64_build_dir():
 
 
 def arm64_binaries():
-    """(lbx-vmm, lbx-agent, lbx-fsd) of the arm64 cross build."""
+    """{name: path} of the arm64 cross build: lbx-vmm, lbx-agent, lbx-fsd,
+    lbx-vsockd and lbx-exec-probe."""
     b = arm64_build_dir()
-    out = (os.path.join(b, "vmm", "lbx-vmm"),
-           os.path.join(b, "guest-agent", "lbx-agent"),
-           os.path.join(b, "backends", "arm64", "lbx-fsd"))
-    for p in out:
+    out = {"lbx-vmm": os.path.join(b, "vmm", "lbx-vmm"),
+           "lbx-agent": os.path.join(b, "guest-agent", "lbx-agent"),
+           "lbx-fsd": os.path.join(b, "backends", "arm64", "lbx-fsd"),
+           "lbx-vsockd": os.path.join(b, "backends", "arm64", "lbx-vsockd"),
+           "lbx-exec-probe": os.path.join(b, "tests", "nested-arm64", "lbx-exec-probe")}
+    for p in out.values():
         if not os.path.exists(p):
             raise Missing(f"no arm64 build ({p} is missing): run make build-arm64")
     return out

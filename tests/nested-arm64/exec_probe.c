@@ -95,8 +95,12 @@ static int poweroff(const char *uds)
 
 int main(int argc, char **argv)
 {
-	struct lbx_exec_opts o = { .in_fd = -1, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
-				   .winch_fd = -1, .tty_fd = -1, .signal_fd = -1 };
+	struct lbx_exec_opts o = { .in_fd = -1,
+				   .out_fd = STDOUT_FILENO,
+				   .err_fd = STDERR_FILENO,
+				   .winch_fd = -1,
+				   .tty_fd = -1,
+				   .signal_fd = -1 };
 	struct lbx_exec_result res = { 0 };
 	bool off = false, ready = false;
 	char err[256];

@@ -113,7 +113,7 @@ def debian_kernel():
         have = sorted(d for d in os.listdir(cache) if d.startswith("linux-"))
         if not have:
             raise Missing("apt-cache knows no linux-image-arm64:arm64: "
-                       "dpkg --add-architecture arm64 && apt-get update")
+                          "dpkg --add-architecture arm64 && apt-get update")
         pkg = "linux-image-" + have[-1][len("linux-"):]
     ver = pkg[len("linux-image-"):]
     vmlinuz = os.path.join(cache, "linux-" + ver, "boot", "vmlinuz-" + ver)
@@ -136,6 +136,64 @@ def debian_kernel():
     shutil.rmtree(os.path.join(cache, "linux-" + ver), True)
     os.rename(tmp, os.path.join(cache, "linux-" + ver))
     return vmlinuz
+
+
+# What of Debian's arm64 QEMU L1 needs to run qemu-system-aarch64 -accel kvm
+# (the benchmark's peer): the binary and the libraries of its package closure.
+QEMU_KEEP = ("lib", "usr/lib", "usr/bin/qemu-system-aarch64")
+
+
+def qemu_arm64_cpio():
+    """A cpio of Debian's qemu-system-arm:arm64 and the libraries of its
+    dependencies (apt-get download, dpkg-deb -x, never installed), to be
+    appended to L1's initramfs: /usr/bin/qemu-system-aarch64 runs there with
+    /lib/ld-linux-aarch64.so.1. Cached in <cache>/nested-arm64/qemu-KEY.cpio,
+    KEY the hash of the closure's package versions."""
+    r = _run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+              "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+              "qemu-system-arm:arm64"])
+    pkgs = sorted({line for line in r.stdout.splitlines()
+                   if re.match(r"^[a-z0-9][^ <>]*:arm64$", line)})
+    if r.returncode != 0 or "qemu-system-arm:arm64" not in pkgs:
+        raise Skip("apt-cache knows no qemu-system-arm:arm64 (dpkg --add-architecture arm64)")
+    uris = _run(["apt-get", "download", "--print-uris"] + pkgs).stdout
+    key = hashlib.sha256(uris.encode()).hexdigest()[:16]
+    cache = os.path.join(cache_root(), "nested-arm64")
+    out = os.path.join(cache, f"qemu-{key}.cpio")
+    if os.path.exists(out):
+        return out
+    work = tempfile.mkdtemp(prefix="qemu-", dir=cache)
+    try:
+        debs, root = os.path.join(work, "debs"), os.path.join(work, "root")
+        os.makedirs(debs)
+        os.makedirs(root)
+        r = _run(["apt-get", "download", "-q"] + pkgs, cwd=debs)
+        if r.returncode != 0:
+            raise RuntimeError("apt-get download of qemu-system-arm:arm64's closure failed: "
+                               + r.stderr.strip()[-300:])
+        for d in sorted(os.listdir(debs)):
+            r = _run(["dpkg-deb", "-x", os.path.join(debs, d), root])
+            if r.returncode != 0:
+                raise RuntimeError(f"dpkg-deb -x {d} failed: {r.stderr.strip()}")
+        keep = os.path.join(work, "keep")
+        for k in QEMU_KEEP:
+            src = os.path.join(root, k)
+            if os.path.lexists(src):
+                os.makedirs(os.path.dirname(os.path.join(keep, k)), exist_ok=True)
+                os.rename(src, os.path.join(keep, k))
+        if not os.path.exists(os.path.join(keep, "usr/bin/qemu-system-aarch64")):
+            raise RuntimeError("qemu-system-arm:arm64 has no usr/bin/qemu-system-aarch64")
+        r = subprocess.run(f"cd '{keep}' && find . | cpio -o -H newc --quiet -R 0:0 > "
+                           f"'{out}.tmp'", shell=True, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("cpio of the arm64 QEMU failed: " + r.stderr.strip())
+        os.rename(out + ".tmp", out)
+        for f in os.listdir(cache):
+            if f.startswith("qemu-") and f.endswith(".cpio") and os.path.join(cache, f) != out:
+                os.unlink(os.path.join(cache, f))
+    finally:
+        shutil.rmtree(work, True)
+    return out
 
 
 def mkinitramfs():
@@ -236,11 +294,19 @@ class Run:
         self.console, self.rc, self.wall_s, self.timed_out = console, rc, wall_s, timed_out
 
 
-def run(script, files=(), timeout=600, memory_mib=2048, cpus=2, on_line=None):
-    """Boot L1 with `script` as /job/run.sh and `files` in its initramfs."""
+def run(script, files=(), timeout=600, memory_mib=2048, cpus=2, on_line=None, extra_cpio=None):
+    """Boot L1 with `script` as /job/run.sh and `files` in its initramfs;
+    extra_cpio (a newc archive) is appended to it."""
     q = qemu()
     vmlinuz = debian_kernel()
     cpio = l1_initramfs(script, files)
+    if extra_cpio:
+        both = os.path.join(tempfile.mkdtemp(prefix="lbx-nested-arm64-"), "l1.cpio")
+        with open(both, "wb") as out:
+            for part in (cpio, extra_cpio):
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out)
+        cpio = both
     args = [q, "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max",
             "-accel", "tcg", "-m", str(memory_mib), "-smp", str(cpus),
             "-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio",
@@ -279,4 +345,6 @@ def run(script, files=(), timeout=600, memory_mib=2048, cpus=2, on_line=None):
             p.kill()
         p.wait()
         p.stdout.close()
+    if extra_cpio:
+        shutil.rmtree(os.path.dirname(cpio), True)
     return Run("\n".join(out) + "\n", p.returncode, time.monotonic() - t0, timed_out)

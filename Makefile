@@ -20,9 +20,16 @@ build: setup
 	@ninja -C $(BUILD)
 
 # The kernel goes into the cache of whoever runs this; lbx finds it there by
-# its key (build-kernel.sh --print-key), so nothing records a path.
+# its key (build-kernel.sh --print-key), so nothing records a path. Boxes are
+# of the host's architecture (lbx/arch.c): on an arm64 host this is the
+# arm64 kernel.
+ifeq ($(shell uname -m),aarch64)
+KERNEL_SCRIPT = kernel-config/build-kernel-arm64.sh
+else
+KERNEL_SCRIPT = kernel-config/build-kernel.sh
+endif
 kernel: build
-	@kernel-config/build-kernel.sh >/dev/null
+	@$(KERNEL_SCRIPT) >/dev/null
 
 # lbx in PREFIX/bin, its helpers in PREFIX/libexec/lbx, data in PREFIX/share/lbx,
 # man pages and bash/zsh completions. The kernel is built on first use.
@@ -45,7 +52,9 @@ kernel-arm64: setup
 run: build kernel
 	@build-aux/run.sh $(BUILD)
 
-check: build kernel
+# The arm64 nested layer (tests/nested-arm64) runs in make check too: its
+# cross build and kernel come first (cached: nothing to do when unchanged).
+check: build kernel build-arm64 kernel-arm64
 	@build-aux/check.sh $(BUILD)
 
 fuzz: setup

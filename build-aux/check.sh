@@ -27,7 +27,11 @@ run_meson_tests() {
 }
 
 if [ "$only_fuzz" = 0 ]; then
-	layer "unit, kernel and e2e tests ($build)"
+	layer "unit, kernel, e2e and nested tests ($build)"
+	# make check built build-arm64 and the arm64 kernel first: the arm64
+	# nested layer fails without them instead of skipping (it still skips
+	# without qemu-system-aarch64).
+	export LBX_REQUIRE_ARM64=1
 	run_meson_tests "$build"
 
 	layer "unit tests under ASan+UBSan ($san)"

@@ -23,9 +23,16 @@ die() { echo "setup-arm64: $*" >&2; exit 1; }
 command -v aarch64-linux-gnu-gcc >/dev/null ||
 	die "aarch64-linux-gnu-gcc not found; run make setup (gcc-aarch64-linux-gnu)"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-	[ "$(id -u)" = 0 ] || die "dpkg does not know arm64; as root: dpkg --add-architecture arm64 && apt-get update"
-	dpkg --add-architecture arm64
-	apt-get update -qq -o DPkg::Lock::Timeout=300 >&2 || die "apt-get update failed"
+	# Like setup.sh: as root, or through sudo.
+	sudo=
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null ||
+			die "dpkg does not know arm64; as root: dpkg --add-architecture arm64 && apt-get update"
+		sudo=sudo
+	fi
+	echo "setup-arm64: adding arm64 to dpkg's architectures (installs nothing)" >&2
+	$sudo dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
+	$sudo apt-get update -qq -o DPkg::Lock::Timeout=300 >&2 || die "apt-get update failed"
 fi
 
 mkdir -p "$a64/debs"

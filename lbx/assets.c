@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "box.h"
 #include "log.h"
 
@@ -58,6 +59,9 @@ static const struct {
 	[ASSET_BUILD_KERNEL] = { "lbx/build-kernel.sh", "build-kernel.sh", DATA,
 				 "the guest kernel's recipe (build-kernel.sh)" },
 };
+
+/* The arm64 guest kernel's recipe, for ASSET_BUILD_KERNEL on arm64 (arch.h). */
+static const char build_kernel_arm64_rel[] = "lbx/build-kernel-arm64.sh";
 
 /* Strip the last n components of path, in place: 0, or -ENOENT. */
 static int strip_components(char *path, int n)
@@ -134,14 +138,19 @@ static int asset_path(enum lbx_asset a, char *buf, size_t sz)
 	char base[PATH_MAX];
 	int n;
 
+	const char *build_rel = assets[a].build_rel, *installed = assets[a].installed;
+
+	if (a == ASSET_BUILD_KERNEL && lbx_arch() == LBX_ARCH_ARM64) {
+		build_rel = build_kernel_arm64_rel;
+		installed = lbx_arch_kernel_script(LBX_ARCH_ARM64);
+	}
 	switch (find_layout(base, sizeof(base))) {
-	case LAYOUT_BUILD: n = snprintf(buf, sz, "%s/%s", base, assets[a].build_rel); break;
+	case LAYOUT_BUILD: n = snprintf(buf, sz, "%s/%s", base, build_rel); break;
 	case LAYOUT_INSTALLED:
 		n = snprintf(buf, sz, "%s/%s/%s", base,
-			     assets[a].where == PROGRAM ? LBX_LIBEXECDIR : LBX_DATADIR,
-			     assets[a].installed);
+			     assets[a].where == PROGRAM ? LBX_LIBEXECDIR : LBX_DATADIR, installed);
 		break;
-	case LAYOUT_FLAT: n = snprintf(buf, sz, "%s/%s", base, assets[a].installed); break;
+	case LAYOUT_FLAT: n = snprintf(buf, sz, "%s/%s", base, installed); break;
 	default: return -ENOENT;
 	}
 	return n < 0 || (size_t)n >= sz ? -ENAMETOOLONG : 0;
@@ -230,7 +239,9 @@ static int kernel_cache_dir(char *dir, size_t sz, char *err, size_t errsz)
 		return -ENOENT;
 	}
 	rc = run_script(script, "--print-key", true, key, sizeof(key));
-	if (rc != 0 || !key[0] || strspn(key, "0123456789abcdef") != strlen(key)) {
+	/* A hash, after "arm64-" for the arm64 kernel: a plain directory name. */
+	if (rc != 0 || !key[0] || key[0] == '-' ||
+	    strspn(key, "0123456789abcdefghijklmnopqrstuvwxyz-") != strlen(key)) {
 		snprintf(err, errsz,
 			 "cannot work out the guest kernel's cache key (%s --print-key "
 			 "exited with status %d; is linux-source-6.12 installed? 'make "
@@ -254,12 +265,13 @@ static int kernel_path(char *buf, size_t sz, char *err, size_t errsz)
 	} else if ((rc = kernel_cache_dir(dir, sizeof(dir), err, errsz)) < 0) {
 		return rc;
 	}
-	if (box_path(dir, "vmlinux", buf, sz) == 0 && access(buf, R_OK) == 0)
+	if (box_path(dir, lbx_arch_kernel_file(lbx_arch()), buf, sz) == 0 && access(buf, R_OK) == 0)
 		return 0;
 	snprintf(err, errsz,
 		 "the guest kernel is not built (no %s): 'lbx up' builds it on first "
-		 "use, or run 'make kernel'%s",
-		 buf, env && env[0] ? " (or fix LBX_KERNEL_DIR)" : "");
+		 "use, or run 'make %s'%s",
+		 buf, lbx_arch() == LBX_ARCH_ARM64 ? "kernel-arm64" : "kernel",
+		 env && env[0] ? " (or fix LBX_KERNEL_DIR)" : "");
 	return -ENOENT;
 }
 
@@ -315,9 +327,10 @@ int lbx_asset_ensure_kernel(char *err, size_t errsz)
 			 script, rc);
 		return -EIO;
 	}
-	if (box_path(dir, "vmlinux", vmlinux, sizeof(vmlinux)) < 0 || access(vmlinux, R_OK) < 0) {
-		snprintf(err, errsz, "the guest kernel build reported %s, which has no vmlinux",
-			 dir);
+	if (box_path(dir, lbx_arch_kernel_file(lbx_arch()), vmlinux, sizeof(vmlinux)) < 0 ||
+	    access(vmlinux, R_OK) < 0) {
+		snprintf(err, errsz, "the guest kernel build reported %s, which has no %s", dir,
+			 lbx_arch_kernel_file(lbx_arch()));
 		return -EIO;
 	}
 	setenv("LBX_KERNEL_DIR", dir, 1);

@@ -32,13 +32,13 @@ enum lbx_asset {
 	ASSET_VMM,
 	ASSET_SSH_PROXY,
 	ASSET_NETD,
-	ASSET_KERNEL, /* vmlinux */
+	ASSET_KERNEL, /* vmlinux (x86_64) or Image (arm64): arch.h */
 	ASSET_INITRAMFS,
 	ASSET_BUSYBOX_IMAGE, /* initramfs overlay with busybox */
 	ASSET_AGENT,	     /* lbx-agent, the init of engine light's container */
 	ASSET_OWN_TREE,	     /* lbx-own-tree (images/owntree.h) */
 	ASSET_DEBIAN_BASE,   /* debian-base.sh, the Debian base image's recipe */
-	ASSET_BUILD_KERNEL,  /* build-kernel.sh, with lbx.config beside it */
+	ASSET_BUILD_KERNEL,  /* build-kernel.sh (arm64: build-kernel-arm64.sh), fragments beside it */
 	ASSET_USBIPD,	     /* lbx-usbipd (passthrough/) */
 	ASSET_WAYLAND_PROXY,
 	ASSET_GPUD,	  /* lbx-gpud (backends/gpu/) */

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "arch.h"
 #include "assets.h"
 #include "compiler.h"
 #include "engine.h"
@@ -120,6 +121,29 @@ bool doctor_tun_usable(char *why, size_t sz)
 	return false;
 }
 
+static void check_arch(struct check *c)
+{
+	enum lbx_arch a = lbx_arch();
+
+	c->name = "arch";
+	c->feature = "every VM box (its kernel, lbx-vmm and QEMU are of the host's architecture)";
+	c->ok = a != LBX_ARCH_OTHER;
+	if (a == LBX_ARCH_ARM64)
+		snprintf(c->detail, sizeof(c->detail),
+			 "aarch64: boxes are arm64 VMs (lbx-vmm's arm64 machine with a device "
+			 "tree; engine qemu: qemu-system-aarch64 -M virt)");
+	else if (a == LBX_ARCH_X86_64)
+		snprintf(c->detail, sizeof(c->detail),
+			 "x86_64: boxes are x86_64 microVMs (engine qemu: qemu-system-x86_64 -M "
+			 "microvm)");
+	else {
+		snprintf(c->detail, sizeof(c->detail),
+			 "this machine is neither x86_64 nor aarch64");
+		snprintf(c->fix, sizeof(c->fix),
+			 "none: VM boxes need an x86_64 or aarch64 host; --light may still work");
+	}
+}
+
 static void check_kvm(struct check *c)
 {
 	bool vmx = cpu_flag("vmx"), svm = cpu_flag("svm");
@@ -131,6 +155,17 @@ static void check_kvm(struct check *c)
 	if (fd >= 0)
 		close(fd);
 	c->ok = engine_host_has_kvm(why, sizeof(why));
+	if (c->ok && lbx_arch() == LBX_ARCH_ARM64) {
+		snprintf(c->detail, sizeof(c->detail),
+			 "/dev/kvm opens on arm64: KVM (the CPU's EL2) can run Linux guests");
+		return;
+	}
+	if (!c->ok && fd >= 0 && lbx_arch() == LBX_ARCH_ARM64) {
+		snprintf(c->detail, sizeof(c->detail), "%s", why);
+		snprintf(c->fix, sizeof(c->fix),
+			 "none on this host: boxes run on engine qemu (TCG)");
+		return;
+	}
 	if (c->ok) {
 		snprintf(c->detail, sizeof(c->detail),
 			 "/dev/kvm opens and the CPU has %s: KVM can "
@@ -275,15 +310,17 @@ static void check_tun(struct check *c)
 
 static void check_qemu(struct check *c)
 {
-	char *argv[] = { "qemu-system-x86_64", "--version", NULL };
+	enum lbx_arch a = lbx_arch();
+	char *argv[] = { (char *)lbx_arch_qemu(a), "--version", NULL };
 
 	c->name = "qemu";
 	c->feature = "engine qemu (where KVM cannot run Linux, boxes run here)";
 	c->ok = quiet_status(argv) == 0;
-	snprintf(c->detail, sizeof(c->detail),
-		 c->ok ? "qemu-system-x86_64 is installed" : "qemu-system-x86_64 is not installed");
+	snprintf(c->detail, sizeof(c->detail), "%s is %s", lbx_arch_qemu(a),
+		 c->ok ? "installed" : "not installed");
 	if (!c->ok)
-		snprintf(c->fix, sizeof(c->fix), "'sudo apt-get install qemu-system-x86'");
+		snprintf(c->fix, sizeof(c->fix), "'sudo apt-get install %s'",
+			 lbx_arch_qemu_package(a));
 }
 
 static void check_kernel(struct check *c)
@@ -301,7 +338,8 @@ static void check_kernel(struct check *c)
 	if (!c->ok)
 		snprintf(c->fix, sizeof(c->fix),
 			 "the first 'lbx up' builds it into your cache "
-			 "(minutes), or 'make kernel'");
+			 "(minutes), or 'make %s'",
+			 lbx_arch() == LBX_ARCH_ARM64 ? "kernel-arm64" : "kernel");
 }
 
 static void check_layout(struct check *c)
@@ -319,16 +357,17 @@ static void check_layout(struct check *c)
 }
 
 static void (*const checks[])(struct check *) = {
-	check_kvm,    check_landlock, check_qemu, check_kernel,
-	check_podman, check_subids,   check_tun,  check_layout,
+	check_arch,   check_kvm,    check_landlock, check_qemu, check_kernel,
+	check_podman, check_subids, check_tun,      check_layout,
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lbx doctor [--json] [--quiet]\n"
-		"What this host can do for lbx: KVM, Landlock, QEMU, the guest kernel, rootless\n"
-		"podman, subordinate ids, /dev/net/tun; one line each, with the fix.\n"
+		"What this host can do for lbx: its architecture, KVM, Landlock, QEMU, the guest\n"
+		"kernel, rootless podman, subordinate ids, /dev/net/tun; one line each, with the\n"
+		"fix.\n"
 		"--quiet prints only the problems. The exit status is 1 if there is any.\n");
 }
 
@@ -338,6 +377,7 @@ static int print_json(const struct check *c, size_t n)
 	char why[200] = "", *text;
 
 	cJSON_AddStringToObject(doc, "version", LBX_VERSION);
+	cJSON_AddStringToObject(doc, "arch", lbx_arch_name(lbx_arch()));
 	cJSON_AddStringToObject(
 	    doc, "engine_auto",
 	    engine_resolve(ENGINE_AUTO, why, sizeof(why)) == ENGINE_VM ? "vm" : "qemu");

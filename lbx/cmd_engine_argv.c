@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lbx engine-argv [--engine qemu|vm|light] [NAME]   (hidden; for tests)
+ * lbx engine-argv [--engine qemu|vm|light] [--arch x86_64|aarch64] [NAME]
+ *   (hidden; for tests)
  *
  * What `lbx up` would run for the box, as JSON, from the same manifest and
  * the same argv builders: the engine's command line and each backend's,
  * with the socket it serves and its policy. The box's root tree is made
  * and the policy files are written as `lbx up` does, so a test can start
- * exactly these processes and boot what users boot.
+ * exactly these processes and boot what users boot. --arch plans the box
+ * as lbx on a host of that architecture would (arch.h); a box of another
+ * architecture than this machine's never gets KVM.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "arch.h"
 #include "assets.h"
 #include "cli.h"
 #include "engine_args.h"
@@ -102,10 +106,20 @@ int lbx_cmd_engine_argv(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--engine") && i + 1 < argc)
 			engine = argv[++i];
-		else if (!name && argv[i][0] != '-')
+		else if (!strcmp(argv[i], "--arch") && i + 1 < argc) {
+			enum lbx_arch a = lbx_arch_of_machine(argv[++i]);
+
+			if (a == LBX_ARCH_OTHER) {
+				lbx_err("engine-argv: --arch %s: expected x86_64 or aarch64",
+					argv[i]);
+				return 2;
+			}
+			lbx_arch_override(a);
+		} else if (!name && argv[i][0] != '-')
 			name = argv[i];
 		else {
-			fprintf(stderr, "usage: lbx engine-argv [--engine qemu|vm|light] [NAME]\n");
+			fprintf(stderr, "usage: lbx engine-argv [--engine qemu|vm|light] "
+					"[--arch x86_64|aarch64] [NAME]\n");
 			return 2;
 		}
 	}
@@ -137,6 +151,7 @@ int lbx_cmd_engine_argv(int argc, char **argv)
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "name", cfg.name);
 	cJSON_AddStringToObject(out, "engine", box_engine_name(e));
+	cJSON_AddStringToObject(out, "arch", lbx_arch_name(lbx_arch()));
 	cJSON_AddStringToObject(out, "runtime", paths.runtime);
 	cJSON_AddStringToObject(out, "ready", m.ready);
 	cJSON_AddStringToObject(out, "console", console);

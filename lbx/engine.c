@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "assets.h"
 #include "engine.h"
 
@@ -45,12 +46,32 @@ static bool module_loaded(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * arm64 KVM runs at EL2 of the CPU itself (no vmx/svm flag to look for):
+ * /dev/kvm opening is the test there. A box of another architecture than
+ * the machine's (lbx engine-argv --arch) never runs on KVM.
+ */
+static bool arm64_kvm(void)
+{
+	int fd;
+
+	if (lbx_arch() != LBX_ARCH_ARM64 || !lbx_arch_native())
+		return false;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 bool engine_kvm_runs_linux(void)
 {
 	const char *flag = cpu_virt_flag();
 	int fd;
 
-	if (!flag)
+	if (lbx_arch() == LBX_ARCH_ARM64)
+		return arm64_kvm();
+	if (!flag || !lbx_arch_native())
 		return false;
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -64,7 +85,12 @@ bool engine_vm_proven(void)
 {
 	const char *flag = cpu_virt_flag();
 
-	/* tests/nested boots Linux on lbx-vmm over kvm_amd; nothing here emulates VMX. */
+	/*
+	 * tests/nested boots Linux on lbx-vmm over kvm_amd (nothing here
+	 * emulates VMX); tests/nested-arm64 over arm64 KVM in VHE mode.
+	 */
+	if (lbx_arch() == LBX_ARCH_ARM64)
+		return true;
 	return flag && !strcmp(flag, "svm");
 }
 
@@ -99,7 +125,12 @@ bool engine_host_has_kvm(char *why, size_t sz)
 		return false;
 	}
 	close(fd);
-	if (!cpu_has_virt()) {
+	if (!lbx_arch_native()) {
+		snprintf(why, sz, "boxes here are %s, not this machine's architecture: no KVM",
+			 lbx_arch_name(lbx_arch()));
+		return false;
+	}
+	if (lbx_arch() != LBX_ARCH_ARM64 && !cpu_has_virt()) {
 		snprintf(why, sz, "this CPU has no vmx/svm, so KVM cannot run a Linux guest");
 		return false;
 	}

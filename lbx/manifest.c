@@ -846,13 +846,19 @@ static int agent_words(struct mf_build *b)
 
 char *manifest_kernel_cmdline(const struct box_manifest *m, const char *reboot)
 {
+	return manifest_kernel_cmdline_on(m, "ttyS0", reboot);
+}
+
+char *manifest_kernel_cmdline_on(const struct box_manifest *m, const char *console,
+				 const char *reboot)
+{
 	char *line = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&line, &len);
 
 	if (!f)
 		return NULL;
-	fprintf(f, "console=ttyS0 reboot=%s panic=-1 quiet", reboot);
+	fprintf(f, "console=%s reboot=%s panic=-1 quiet", console, reboot);
 	for (unsigned i = 0; i < m->nagent; i++)
 		fprintf(f, " %s", m->agent[i]);
 	if (fclose(f) != 0) {

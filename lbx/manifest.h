@@ -137,5 +137,8 @@ void mf_xml_qemu_arg(struct mf_xml *x, const char *fmt, ...) LBX_PRINTF(2, 3);
 
 /* "console=... lbx.KEY=VALUE ..." for a VM, reboot= as the engine ends the machine. */
 char *manifest_kernel_cmdline(const struct box_manifest *m, const char *reboot);
+/* The same with console=CONSOLE instead of ttyS0 (QEMU's arm64 virt machine: ttyAMA0). */
+char *manifest_kernel_cmdline_on(const struct box_manifest *m, const char *console,
+				 const char *reboot);
 
 #endif

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layout.h"
+#include "compiler.h"
+#include "layout.h" /* the architecture's: x86/ or arm64/ */
 
 #define MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
 

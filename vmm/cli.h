@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot.h"
+#include "boot_protocol.h"
 
 /* A box: vsock, net, its root, the project and up to 16 mounts (lbx/config.h). */
 #define VMM_MAX_VHOST 24

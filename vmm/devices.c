@@ -17,12 +17,13 @@
 #define CMDLINE_ENTRY_MAX 48 /* " virtio_mmio.device=4K@0xd000f000:20" */
 
 _Static_assert(LBX_VIRTIO_MMIO_MAX >= VMM_MAX_VHOST + 2, "room for every vhost-user device");
-_Static_assert(LBX_VIRTIO_MMIO_BASE + LBX_VIRTIO_MMIO_MAX * LBX_VIRTIO_MMIO_SIZE <= LBX_IOAPIC_ADDR,
-	       "the virtio-mmio windows end below the IOAPIC");
+_Static_assert(LBX_VIRTIO_MMIO_BASE + LBX_VIRTIO_MMIO_MAX * LBX_VIRTIO_MMIO_SIZE <=
+		   LBX_VIRTIO_MMIO_END,
+	       "the virtio-mmio windows end below the next device (x86: the IOAPIC)");
 
 unsigned vmm_devices_irq(unsigned i)
 {
-	return LBX_VIRTIO_IRQ_BASE + i % (LBX_IOAPIC_PINS - LBX_VIRTIO_IRQ_BASE);
+	return LBX_VIRTIO_IRQ_BASE + i % (LBX_VIRTIO_IRQ_END - LBX_VIRTIO_IRQ_BASE);
 }
 
 static void raise_irq(void *ctx, struct vmm_virtio_mmio *t)

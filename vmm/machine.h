@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtual machine: /dev/kvm, the VM, guest RAM and the in-kernel
- * interrupt controllers (PIC, IOAPIC, per-vCPU LAPIC) and PIT. Also the
- * one place that decides how the machine stops: the first vmm_machine_stop
- * wins, records why and wakes the main loop.
+ * interrupt controller (x86: PIC, IOAPIC, per-vCPU LAPIC and PIT; arm64:
+ * the vGICv3 once the vCPUs exist). Also the one place that decides how
+ * the machine stops: the first vmm_machine_stop wins, records why and
+ * wakes the main loop. machine.c holds what every architecture shares;
+ * vmm_machine_create, vmm_machine_irq_line and vmm_ram_low_bytes are each
+ * architecture's (x86/machine.c, arm64/machine.c).
  */
 #ifndef VMM_MACHINE_H
 #define VMM_MACHINE_H
@@ -27,7 +30,7 @@ struct vmm_machine {
 	size_t run_size;	/* KVM_GET_VCPU_MMAP_SIZE */
 	bool has_irqfd;
 	bool has_ioeventfd;
-	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	struct kvm_cpuid2 *cpuid; /* x86: KVM_GET_SUPPORTED_CPUID; NULL elsewhere */
 	/* stopping */
 	atomic_int stopping;
 	int exit_code;
@@ -35,11 +38,28 @@ struct vmm_machine {
 	int stop_fd;		/* eventfd the main loop watches */
 };
 
-/* One line on failure in err. */
+/* The architecture's machine with ram_bytes of RAM. One line on failure in err. */
 int vmm_machine_create(struct vmm_machine *m, uint64_t ram_bytes, char *err, size_t errsz);
 void vmm_machine_destroy(struct vmm_machine *m);
-/* Assert (1) or deassert (0) an interrupt line of the in-kernel irqchip. */
+/* Assert (1) or deassert (0) an interrupt line (x86: GSI; arm64: SPI). */
 int vmm_machine_irq_line(struct vmm_machine *m, unsigned gsi, int level);
+/*
+ * Bytes of RAM at memfd offset 0 that form the first guest-physical region
+ * (x86: below the MMIO gap, the rest is a second region after it; arm64:
+ * all of it).
+ */
+uint64_t vmm_ram_low_bytes(uint64_t ram_bytes);
+
+/* For vmm_machine_create: */
+/* /dev/kvm, the VM, the vCPU mmap size and the irqfd/ioeventfd capabilities. */
+int vmm_machine_open(struct vmm_machine *m, char *err, size_t errsz);
+/* The memfd of ram_bytes of RAM, sealed, mapped (no memory slot yet). */
+int vmm_machine_ram(struct vmm_machine *m, uint64_t ram_bytes, char *err, size_t errsz);
+/* Memory slot slot: guest-physical [gpa, gpa + size) is memfd [offset, offset + size). */
+int vmm_machine_add_ram(struct vmm_machine *m, unsigned slot, uint64_t gpa, uint64_t size,
+			uint64_t offset);
+/* "what: strerror(errno)" in err; -errno. */
+int vmm_machine_fail(char *err, size_t errsz, const char *what);
 /* Attach eventfd fd to gsi (KVM_IRQFD). */
 int vmm_machine_irqfd(struct vmm_machine *m, int fd, unsigned gsi);
 /* Have KVM signal fd on a 4-byte write of value to MMIO address addr. */

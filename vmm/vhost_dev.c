@@ -10,7 +10,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "e820.h"
 #include "layout.h"
 #include "log.h"
 #include "vhost_frontend.h"

@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "arch.h"
+#include "assets.h"
 #include "config.h"
 #include "engine.h"
 #include "engine_args.h"
@@ -263,6 +267,107 @@ static void long_runtime(const struct box_config *c)
 	   err);
 }
 
+/* Which kernel file lbx looks for in LBX_KERNEL_DIR on each architecture. */
+static void arm64_kernel_asset(void)
+{
+	char dir[] = "/tmp/lbx-test-kernel-XXXXXX", path[4096], err[600], file[4200];
+	FILE *f;
+
+	if (!ok(mkdtemp(dir) != NULL, "a temporary kernel directory"))
+		return;
+	setenv("LBX_KERNEL_DIR", dir, 1);
+	snprintf(file, sizeof(file), "%s/vmlinux", dir);
+	f = fopen(file, "w");
+	if (f)
+		fclose(f);
+	ok(lbx_asset(ASSET_KERNEL, path, sizeof(path), err, sizeof(err)) < 0 &&
+		   strstr(err, "/Image") && strstr(err, "make kernel-arm64"),
+	   "arm64: an x86 vmlinux is not the kernel; the error names Image and make kernel-arm64: %s",
+	   err);
+	snprintf(file, sizeof(file), "%s/Image", dir);
+	f = fopen(file, "w");
+	if (f)
+		fclose(f);
+	ok(lbx_asset(ASSET_KERNEL, path, sizeof(path), err, sizeof(err)) == 0 &&
+		   !strcmp(path, file),
+	   "arm64: the kernel is the cache directory's Image");
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/vmlinux", dir);
+	unlink(file);
+	rmdir(dir);
+	unsetenv("LBX_KERNEL_DIR");
+}
+
+/* An arm64 host's command lines (arch.h), planned here with the architecture overridden. */
+static void arm64_argv(struct box_config *c, const struct box_paths *paths)
+{
+	struct box_manifest m;
+	char err[256], why[200], **argv;
+	const char *cl, *mach;
+
+	is_int(lbx_arch_of_machine("aarch64"), LBX_ARCH_ARM64, "uname's aarch64 is arm64");
+	is_int(lbx_arch_of_machine("x86_64"), LBX_ARCH_X86_64, "x86_64 is x86_64");
+	is_int(lbx_arch_of_machine("riscv64"), LBX_ARCH_OTHER, "riscv64 is not supported");
+	lbx_arch_override(LBX_ARCH_ARM64);
+	ok(lbx_arch() == LBX_ARCH_ARM64 && !strcmp(lbx_arch_name(lbx_arch()), "aarch64"),
+	   "overridden: boxes are aarch64");
+	arm64_kernel_asset();
+	if (lbx_arch_of_machine("x86_64") == LBX_ARCH_X86_64 && !lbx_arch_native())
+		ok(!engine_host_has_kvm(why, sizeof(why)) && !engine_kvm_runs_linux(),
+		   "an arm64 box on this x86_64 machine never gets KVM: %s", why);
+	c->net_none = false;
+	if (!ok(manifest_build(&m, c, paths, ENGINE_QEMU, err, sizeof(err)) == 0,
+		"arm64: qemu manifest (%s)", err))
+		goto out;
+	argv = engine_qemu_argv(&m, "/k/Image", "/r/initrd.cpio", "/d/console.log", err,
+				sizeof(err));
+	mach = find_after(argv, "-M");
+	ok(argv && !strcmp(argv[0], "qemu-system-aarch64"), "arm64: runs qemu-system-aarch64");
+	ok(mach && !strncmp(mach, "virt,", 5) && strstr(mach, "gic-version=3") &&
+		   strstr(mach, "acpi=off") && strstr(mach, "memory-backend=mem"),
+	   "arm64: the virt machine with a GICv3, no ACPI, RAM from the shared memfd: %s",
+	   mach ? mach : "");
+	ok(!strcmp(find_after(argv, "-global"), "virtio-mmio.force-legacy=false") &&
+		   !strcmp(find_after(argv, "-object"),
+			   "memory-backend-memfd,id=mem,size=768M,share=on"),
+	   "arm64: modern virtio-mmio and the memfd, as on x86");
+	ok(!m.kvm && !strcmp(find_after(argv, "-accel"), "tcg") &&
+		   !strcmp(find_after(argv, "-cpu"), "max"),
+	   "arm64 without KVM: TCG, -cpu max");
+	is_int(count(argv, "vhost-user-fs-device"), 3, "arm64: a vhost-user-fs-device per tree");
+	is_int(count(argv, "vhost-user-vsock-device"), 1, "arm64: the vsock device");
+	is_int(count(argv, "virtio-net-device"), 1, "arm64: virtio-net on virtio-mmio");
+	is_int(count(argv, "virtio-rng-device"), 1, "arm64: virtio-rng");
+	ok(!strcmp(find_after(argv, "-kernel"), "/k/Image"), "arm64: the Image as -kernel");
+	cl = find_after(argv, "-append");
+	ok(cl && !strncmp(cl, "console=ttyAMA0 ", 16) && !strstr(cl, "ttyS0"),
+	   "arm64: the console is virt's PL011, ttyAMA0: %s", cl ? cl : "");
+	ok(has_agent_words(&m, NULL, cl), "arm64: the agent's parameters are the manifest's words");
+	engine_argv_free(argv);
+	m.kvm = true;
+	argv = engine_qemu_argv(&m, "/k/Image", "/r/initrd.cpio", "/d/console.log", err,
+				sizeof(err));
+	ok(!strcmp(find_after(argv, "-accel"), "kvm") && !strcmp(find_after(argv, "-cpu"), "host"),
+	   "arm64 with KVM: -accel kvm -cpu host");
+	engine_argv_free(argv);
+	manifest_free(&m);
+
+	if (!ok(manifest_build(&m, c, paths, ENGINE_VM, err, sizeof(err)) == 0, "arm64: vm manifest"))
+		goto out;
+	argv = engine_vm_argv(&m, "/b/lbx-vmm", "/k/Image", "/r/initrd.cpio", "/d/console.log", err,
+			      sizeof(err));
+	cl = find_after(argv, "--cmdline");
+	ok(argv && !strcmp(find_after(argv, "--kernel"), "/k/Image") && cl &&
+		   !strncmp(cl, "console=ttyS0 ", 14),
+	   "arm64 vm: lbx-vmm boots the Image, console on its 16550 (ttyS0)");
+	ok(count(argv, "vsock,") == 1 && count(argv, "fs,") == 3 && count(argv, "net,") == 1,
+	   "arm64 vm: vsock, every tree and the network over vhost-user, as on x86");
+	engine_argv_free(argv);
+	manifest_free(&m);
+out:
+	lbx_arch_override_end();
+}
+
 int main(void)
 {
 	struct box_paths paths = { .name = "my-box", .runtime = "/run/user/1000/lbx/my-box",
@@ -345,6 +450,7 @@ int main(void)
 	engine_argv_free(argv);
 	manifest_free(&m);
 	c.net_none = false;
+	arm64_argv(&c, &paths);
 	every_device(&c, &paths);
 	gpu_box(&c, &paths);
 	long_runtime(&c);

@@ -2,7 +2,7 @@
 /*
  * Reads back what the boot loader left, the way Linux reads it, and prints
  * it in lbx-vmm's --dump-boot-info format so the test can compare the two.
- * The structures are declared here independently of vmm/bootparam.h (as
+ * The structures are declared here independently of vmm/x86/bootparam.h (as
  * packed structs, like Linux's bootparam.h) so an offset mistake on one
  * side shows up as a difference.
  */

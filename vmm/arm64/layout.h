@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest-physical memory layout of an lbx-vmm arm64 machine, in one place.
- * The guest learns all of it from the device tree (fdt.c), nothing from
- * the command line.
+ * The guest learns all of it from the device tree (device_tree.c), nothing
+ * from the command line. The LBX_ names without A64 are the ones the
+ * shared code (cli.c, devices.c) reads from the architecture's layout.h,
+ * as x86/layout.h defines them there.
  *
  *   0x0800_0000  GICv3 distributor, 64 KiB (in-kernel vGIC)
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (RD + SGI frames),
  *                room for LBX_MAX_CPUS up to 0x088a_0000
  *   0x0900_0000  16550A UART on MMIO (uart.c, shared with x86), SPI 1
- *   0xd000_0000  virtio-mmio device i at +i*4 KiB, SPI 5+i: where the
- *                shared devices.c puts them (vmm/layout.h's
- *                LBX_VIRTIO_MMIO_BASE and LBX_VIRTIO_IRQ_BASE, read here
- *                as SPI numbers)
+ *   0xd000_0000  virtio-mmio device i at +i*4 KiB, SPI 5+i (the shared
+ *                devices.c places them from LBX_VIRTIO_MMIO_BASE and
+ *                LBX_VIRTIO_IRQ_BASE below; its interrupt numbers are SPIs)
  *   0x1_0000_0000 RAM, one memfd at offset 0, as large as asked. The low
  *                4 GiB hold only devices, so no RAM size collides with
  *                them; Linux takes ZONE_DMA32 as all of RAM then.
@@ -46,9 +47,20 @@
 #define LBX_A64_PPI_TIMER_VIRT 11
 #define LBX_A64_PPI_TIMER_HYP  10
 
+/* What the shared code reads (x86/layout.h has the x86 values). */
+#define LBX_MAX_CPUS	     64
+#define LBX_MIN_MEM_MIB	     64
+#define LBX_VIRTIO_MMIO_BASE 0xd0000000ULL
+#define LBX_VIRTIO_MMIO_SIZE 0x1000ULL
+#define LBX_VIRTIO_MMIO_END  0xd0100000ULL
+/* VMM_MAX_VHOST vhost-user devices and the two built-in ones (rng, console). */
+#define LBX_VIRTIO_MMIO_MAX 26
+#define LBX_VIRTIO_IRQ_BASE 5
+/* SPIs 5..30 for 26 devices: none shares one (the vGIC has up to SPI 95). */
+#define LBX_VIRTIO_IRQ_END (LBX_A64_SPI_MAX + 1)
+
 #define LBX_A64_FDT_MAX	     0x10000ULL
 #define LBX_A64_FDT_REGION   0x200000ULL
 #define LBX_A64_KERNEL_ALIGN 0x200000ULL
-#define LBX_A64_MIN_MEM_MIB  64
 
 #endif

@@ -1,110 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm/machine.h for arm64: the VM and its RAM (one memfd at
- * LBX_A64_RAM_BASE, layout.h). The interrupt controller is the vGICv3
- * (gic.c), created once the vCPUs exist, so vmm_machine_create makes none.
- * Interrupt numbers given to vmm_machine_irq_line and vmm_machine_irqfd
- * are SPI numbers: KVM's default routing on arm64 takes an irqfd GSI as
- * SPI index (INTID - 32).
- *
- * The stop logic, irqfd and ioeventfd are the same as vmm/machine.c's;
- * they stay here until machine.c is split into common and x86 parts.
+ * The arm64 machine: the VM and its RAM (one memfd at LBX_A64_RAM_BASE,
+ * layout.h). The interrupt controller is the vGICv3 (gic.c), created once
+ * the vCPUs exist, so vmm_machine_create makes none. Interrupt numbers
+ * given to vmm_machine_irq_line and vmm_machine_irqfd are SPI numbers:
+ * KVM's default routing on arm64 takes an irqfd GSI as SPI index (INTID -
+ * 32). The rest of struct vmm_machine is vmm/machine.c's.
  */
 #include "machine.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "arm64/layout.h"
-#include "compiler.h"
-#include "log.h"
 
-#define KVM_API 12
-
-static int fail(char *err, size_t errsz, const char *what)
+/* All of RAM is one region at memfd offset 0. */
+uint64_t vmm_ram_low_bytes(uint64_t ram_bytes)
 {
-	int e = errno;
-
-	snprintf(err, errsz, "%s: %s", what, strerror(e));
-	return -e;
-}
-
-/* One memfd for all RAM, sealed against resizing (vhost-user backends map it). */
-static int create_ram(struct vmm_machine *m, uint64_t ram_bytes, char *err, size_t errsz)
-{
-	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = LBX_A64_RAM_BASE };
-
-	m->ram_fd = memfd_create("lbx-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (m->ram_fd < 0)
-		return fail(err, errsz, "memfd_create");
-	if (ftruncate(m->ram_fd, (off_t)ram_bytes) < 0)
-		return fail(err, errsz, "sizing guest RAM");
-	if (fcntl(m->ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return fail(err, errsz, "sealing guest RAM");
-	m->ram =
-	    mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->ram_fd, 0);
-	if (m->ram == MAP_FAILED) {
-		m->ram = NULL;
-		return fail(err, errsz, "mapping guest RAM");
-	}
-	m->ram_bytes = ram_bytes;
-	lbx_guest_mem_init(&m->mem);
-	r.memory_size = ram_bytes;
-	r.userspace_addr = (uint64_t)(uintptr_t)m->ram;
-	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return fail(err, errsz, "registering guest RAM");
-	if (lbx_guest_mem_add_mapped(&m->mem, LBX_A64_RAM_BASE, ram_bytes, m->ram)) {
-		errno = EINVAL;
-		return fail(err, errsz, "describing guest RAM");
-	}
-	return 0;
+	return ram_bytes;
 }
 
 int vmm_machine_create(struct vmm_machine *m, uint64_t ram_bytes, char *err, size_t errsz)
 {
-	int size;
+	int rc = vmm_machine_open(m, err, errsz);
 
-	memset(m, 0, sizeof(*m));
-	m->kvm_fd = m->vm_fd = m->ram_fd = m->stop_fd = -1;
-	m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->stop_fd < 0)
-		return fail(err, errsz, "eventfd");
-	m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (m->kvm_fd < 0)
-		return fail(err, errsz, "/dev/kvm");
-	if (ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API) {
-		snprintf(err, errsz, "/dev/kvm: unsupported KVM API version");
-		return -ENOTSUP;
+	if (rc == 0)
+		rc = vmm_machine_ram(m, ram_bytes, err, errsz);
+	if (rc == 0 && (rc = vmm_machine_add_ram(m, 0, LBX_A64_RAM_BASE, ram_bytes, 0))) {
+		errno = -rc;
+		return vmm_machine_fail(err, errsz, "registering guest RAM");
 	}
-	/* Type 0: the default 40-bit IPA space, enough for RAM at 4 GiB. */
-	m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
-	if (m->vm_fd < 0)
-		return fail(err, errsz, "KVM_CREATE_VM");
-	size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (size < (int)sizeof(struct kvm_run))
-		return fail(err, errsz, "KVM_GET_VCPU_MMAP_SIZE");
-	m->run_size = (size_t)size;
-	m->has_irqfd = ioctl(m->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0;
-	m->has_ioeventfd = ioctl(m->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
-	return create_ram(m, ram_bytes, err, errsz);
-}
-
-void vmm_machine_destroy(struct vmm_machine *m)
-{
-	int fds[] = { m->ram_fd, m->vm_fd, m->kvm_fd, m->stop_fd };
-
-	if (m->ram)
-		munmap(m->ram, m->ram_bytes);
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(fds); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	return rc;
 }
 
 int vmm_machine_irq_line(struct vmm_machine *m, unsigned spi, int level)
@@ -116,49 +42,4 @@ int vmm_machine_irq_line(struct vmm_machine *m, unsigned spi, int level)
 	};
 
 	return ioctl(m->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
-}
-
-int vmm_machine_irqfd(struct vmm_machine *m, int fd, unsigned spi)
-{
-	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = spi };
-
-	if (!m->has_irqfd)
-		return -ENOTSUP;
-	return ioctl(m->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
-}
-
-int vmm_machine_ioeventfd(struct vmm_machine *m, int fd, uint64_t addr, uint32_t value)
-{
-	struct kvm_ioeventfd io = {
-		.datamatch = value,
-		.addr = addr,
-		.len = 4,
-		.fd = fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-	};
-
-	if (!m->has_ioeventfd)
-		return -ENOTSUP;
-	return ioctl(m->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
-}
-
-void vmm_machine_stop(struct vmm_machine *m, int code, const char *fmt, ...)
-{
-	int expected = 0;
-	uint64_t one = 1;
-	va_list ap;
-
-	if (!atomic_compare_exchange_strong(&m->stopping, &expected, 1))
-		return;
-	m->exit_code = code;
-	va_start(ap, fmt);
-	vsnprintf(m->stop_reason, sizeof(m->stop_reason), fmt, ap);
-	va_end(ap);
-	if (write(m->stop_fd, &one, sizeof(one)) < 0)
-		lbx_debug("stop eventfd: %s", strerror(errno));
-}
-
-bool vmm_machine_stopping(struct vmm_machine *m)
-{
-	return atomic_load(&m->stopping) != 0;
 }

@@ -68,6 +68,9 @@
  * each handler reads its own InterruptStatus).
  */
 #define LBX_VIRTIO_IRQ_BASE 5
+/* The ends devices.c keeps to (the names arm64/layout.h has too). */
+#define LBX_VIRTIO_MMIO_END LBX_IOAPIC_ADDR
+#define LBX_VIRTIO_IRQ_END LBX_IOAPIC_PINS
 #define LBX_IOAPIC_ADDR 0xfec00000ULL
 #define LBX_LAPIC_ADDR 0xfee00000ULL
 #define LBX_KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL

@@ -11,6 +11,7 @@
 #include "bootparam.h"
 #include "gdt.h"
 #include "layout.h"
+#include "machine.h"
 #include "mptable.h"
 #include "pagetables.h"
 #include "pvh.h"

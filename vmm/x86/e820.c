@@ -3,6 +3,7 @@
 
 #include "bootparam.h"
 #include "layout.h"
+#include "machine.h"
 
 uint64_t vmm_ram_low_bytes(uint64_t ram_bytes)
 {

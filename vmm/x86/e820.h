@@ -22,8 +22,7 @@ struct vmm_e820 {
 	unsigned n;
 };
 
-/* RAM below the MMIO gap, in bytes, for a guest of ram_bytes. */
-uint64_t vmm_ram_low_bytes(uint64_t ram_bytes);
+/* vmm_ram_low_bytes (machine.h), RAM below the MMIO gap, is defined in e820.c. */
 /* ram_bytes must be at least 2 MiB. */
 void vmm_e820_build(struct vmm_e820 *map, uint64_t ram_bytes);
 /* Whether [addr, addr + len) lies inside one RAM entry. */

@@ -12,15 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "boot_protocol.h"
 #include "e820.h"
 #include "guest_mem.h"
 #include "kernel_image.h"
-
-enum vmm_boot_protocol {
-	VMM_BOOT_AUTO,	  /* PVH if the ELF has the note, else 64-bit Linux */
-	VMM_BOOT_LINUX64, /* boot.rst 64-bit boot protocol, %rsi = zero page */
-	VMM_BOOT_PVH,	  /* 32-bit PVH entry, %ebx = hvm_start_info */
-};
 
 struct vmm_boot_params {
 	const char *kernel_path;

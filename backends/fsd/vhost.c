@@ -205,7 +205,8 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 /* Watch the tree and offer the notification queue; false if that cannot be. */
 static bool notify_setup(struct fsd_vu *v)
 {
-	struct fsd_notify_sink sink = { notify_send, v };
+	/* our guest kernel raises inotify events from the flags (kernel-config/patches/0003) */
+	struct fsd_notify_sink sink = { notify_send, v, true };
 
 	v->nq = fsd_notify_queue_new(NOTIFY_MAX_PENDING, NOTIFY_MAX_WHOLE);
 	v->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -157,10 +157,16 @@ static int features_set(struct lbx_vu_dev *dev, uint64_t features)
 	struct fsd_vu *v = lbx_vu_dev_data(dev);
 
 	v->notify_on = v->nq && (features & (1ull << VIRTIO_FS_F_NOTIFICATION));
-	if (v->notify_on)
+	if (v->notify_on) {
 		fsd_notified(v->fsd); /* host edits reach the guest: long timeouts */
-	else if (v->nq)
+		lbx_info("the driver takes the notification queue: host edits are watched (%s) "
+			 "and told to the guest",
+			 fsd_watch_kind(v->fsd));
+	} else if (v->nq) {
 		fsd_watch_stop(v->fsd); /* nobody to tell: the short timeouts stay */
+		lbx_info("the driver does not take the notification queue (VIRTIO_FS_F_NOTIFICATION): "
+			 "host edits are seen after the cache timeout");
+	}
 	return 0;
 }
 

@@ -88,6 +88,12 @@ struct fsd {
 	gid_t egid;
 	atomic_bool initialized;
 	uint32_t proto_minor;
+	/*
+	 * Host edits reach the guest (fsd_notified): directory listings may be
+	 * cached by the guest (FOPEN_CACHE_DIR); a host change in a directory
+	 * drops its cached listing (watch.c), the guest's own the guest does.
+	 */
+	atomic_bool notified;
 
 	pthread_mutex_t ilock; /* inodes: table, hash, nlookup, refs, paths, idle list */
 	struct fsd_idtable inodes;

@@ -193,7 +193,7 @@ static void name_changed(struct fsd_watch *w, struct fsd_inode *dir, const char 
 	else
 		inval_entry(w, dir->nodeid, name,
 			    w->sink.events ? event_flag(mask & (NAME_EVENTS | IN_ISDIR)) : 0);
-	inval_inode(w, dir->nodeid, -1); /* its mtime and link count */
+	inval_inode(w, dir->nodeid, 0); /* its mtime, link count and cached listing */
 }
 
 /* Content and attribute changes of a name, told as events only (sink.events). */

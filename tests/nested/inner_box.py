@@ -162,19 +162,16 @@ def prepare_watch(e):
     repo = os.path.join(e.project, "repo")
     os.makedirs(repo)
     if shutil.which("git"):
-        steps = [("init", "-q", "-b", "main")]
-        for branch, files in (("main", {"x": "x on main", "y": "y on main"}),
-                              ("other", {"x": "x on other", "z": "z on other"})):
-            if branch == "other":
-                steps.append(("checkout", "-q", "-b", "other"))
-                steps.append(("rm", "-q", "y"))
+        def commit(files, message):
             for name, text in files.items():
                 open(os.path.join(repo, name), "w").write(text + "\n")
-            steps.append(("add", "-A"))
-            steps.append(("commit", "-q", "-m", branch))
-            for step in steps:
-                git(repo, *step)
-            steps = []
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", message)
+        git(repo, "init", "-q", "-b", "main")
+        commit({"x": "x on main", "y": "y on main"}, "main")
+        git(repo, "checkout", "-q", "-b", "other")
+        git(repo, "rm", "-q", "y")
+        commit({"x": "x on other", "z": "z on other"}, "other")
         git(repo, "checkout", "-q", "main")
     return True
 

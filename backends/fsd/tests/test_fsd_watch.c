@@ -182,10 +182,12 @@ static void scenario(bool watch)
 	put(src, "d/new", "n");
 	if (watch) {
 		ms = SEEN(listed(mnt, "new"));
-		ok(ms >= 0, "a new file in a listed directory is listed (the cached listing dropped)");
+		ok(ms >= 0,
+		   "a new file in a listed directory is listed (the cached listing dropped)");
 		put(src, "d/new2", "n");
 		ms = SEEN(listed(mnt, "new2"));
-		ok(ms >= 0, "and a second one just after it, in the same mtime tick as likely as not");
+		ok(ms >= 0,
+		   "and a second one just after it, in the same mtime tick as likely as not");
 		at(p, src, "d/new");
 		unlink(p);
 		ms = SEEN(!listed(mnt, "new"));

@@ -193,7 +193,7 @@ class Watcher:
             self.q.put(line.decode(errors="replace").rstrip("\n"))
         self.q.put(None)
 
-    def expect(self, prefix, timeout=20):
+    def expect(self, prefix, timeout=10):
         """The first line starting with prefix: (line, seconds waited), or (None, None)."""
         t0 = time.monotonic()
         while True:
@@ -209,6 +209,7 @@ class Watcher:
                 return line, time.monotonic() - t0
 
     def stop(self):
+        self.p.terminate()  # lbx exec: the session ends with it
         try:
             self.p.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -224,7 +225,8 @@ def check_watch(t, e, ready):
     events from the notifications). The latency printed is the host's
     system call to the watcher's line on this side of lbx exec: information
     only."""
-    names = ["a host write: IN_MODIFY, and the watcher reads the new contents at once",
+    names = ["control: the watcher sees the guest's own create",
+             "a host write: IN_MODIFY, and the watcher reads the new contents at once",
              "a host create: IN_CREATE",
              "a host rename: IN_MOVED_FROM",
              "and IN_MOVED_TO, the contents read under the new name",
@@ -241,35 +243,46 @@ def check_watch(t, e, ready):
     t.ok("the driver takes the notification queue" in log,
          "lbx-fsd: the guest driver acked VIRTIO_FS_F_NOTIFICATION (long cache timeouts)",
          log[-1500:])
-    w = Watcher(e, 8)
+    w = Watcher(e, 60)
     line, _ = w.expect("ready", timeout=60)
-    if not t.ok(line == "ready", "the watcher runs in the box", w.stop()):
+    if not t.ok(line == "ready", "the watcher runs in the box",
+                w.stop() if line != "ready" else ""):
         for n in names:
             t.skip(n, "no watcher")
         return
     d = os.path.join(e.project, "watched")
     lat = []
+    box_sh(e, "touch watched/by-guest")
+    got, _ = w.expect("CREATE by-guest", timeout=30)
+    t.ok(got is not None, "control: the watcher sees the guest's own create",
+         "\n".join(w.lines[-10:]))
+
+    def why():
+        """What the guest and lbx-fsd saw, for a failed check."""
+        r = box_sh(e, "cat watched/a.txt; ls watched; dmesg | tail -n 15")
+        return ("\n".join(w.lines[-10:]) + "\nguest: " + r.stdout.decode(errors="replace") +
+                "\nlbx-fsd: " + "\n".join(x for x in log.splitlines() if "edits" in x)[-600:])
 
     def edit(fn, prefix, name):
         fn()
         got, dt = w.expect(prefix)
         if dt is not None:
             lat.append(dt)
-        t.ok(got is not None, name, "\n".join(w.lines[-10:]))
+        t.ok(got is not None, name, why() if got is None else "")
         return got
 
     def write(path, text):
         with open(path, "w") as f:
             f.write(text)
 
-    got = edit(lambda: write(os.path.join(d, "a.txt"), "edited on the host\n"),
-               "MODIFY a.txt edited on the host", names[0])
+    edit(lambda: write(os.path.join(d, "a.txt"), "edited on the host\n"),
+         "MODIFY a.txt edited on the host", names[1])
     edit(lambda: write(os.path.join(d, "new.txt"), "new on the host\n"), "CREATE new.txt",
-         names[1])
+         names[2])
     edit(lambda: os.rename(os.path.join(d, "new.txt"), os.path.join(d, "renamed.txt")),
-         "MOVED_FROM new.txt", names[2])
-    edit(lambda: None, "MOVED_TO renamed.txt new on the host", names[3])
-    edit(lambda: os.unlink(os.path.join(d, "renamed.txt")), "DELETE renamed.txt", names[4])
+         "MOVED_FROM new.txt", names[3])
+    edit(lambda: None, "MOVED_TO renamed.txt new on the host", names[4])
+    edit(lambda: os.unlink(os.path.join(d, "renamed.txt")), "DELETE renamed.txt", names[5])
     if lat:
         t.note("nested figure: host edit to the guest watcher's line (through lbx exec): " +
                ", ".join(f"{x * 1000:.0f} ms" for x in lat))

@@ -134,13 +134,17 @@ GUEST_ROWS = [
 ]
 
 
+# The guest mounts the tools and the tree from its command line, then runs
+# the rest from the tree (a kernel command line holds 2 KiB).
+GUEST_BOOT = ("mkdir -p /usr /p && mount -t virtiofs -o ro tools /usr && "
+              "mount -t virtiofs proj /p && sh /p/bench.sh")
+
+
 def guest_script():
-    """What the guest runs: the tools' and the tree's mounts, then each row
-    its number of times; one '@bench ROW MICROSECONDS' line per run. Cold: the
-    guest's caches dropped first (the host's stay warm)."""
-    lines = ["mkdir -p /usr /p && mount -t virtiofs -o ro tools /usr && "
-             "mount -t virtiofs proj /p || exit 1",
-             "[ -e /lib ] || ln -s usr/lib /lib; [ -e /lib64 ] || ln -s usr/lib64 /lib64",
+    """The guest's bench.sh: each row its number of times; one '@bench ROW
+    MICROSECONDS' line per run. Cold: the guest's caches dropped first (the
+    host's stay warm)."""
+    lines = ["[ -e /lib ] || ln -s usr/lib /lib; [ -e /lib64 ] || ln -s usr/lib64 /lib64",
              "export PATH=/usr/bin:/bin HOME=/tmp",
              "git config --global --add safe.directory '*'",
              "run() { if [ $2 = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi; "
@@ -150,7 +154,7 @@ def guest_script():
     for i, (_, cmd, cold, runs) in enumerate(GUEST_ROWS):
         for _ in range(runs):
             lines.append(f"run {i} {int(cold)} '{cmd}'")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def guest_rows(build, data):
@@ -195,12 +199,13 @@ def guest_rows(build, data):
     except lbxtest.Skip as e:
         return None, str(e)
     out = {}
-    script = guest_script()
+    with open(os.path.join(data, "bench.sh"), "w") as f:
+        f.write(guest_script())
     for name, dev in (("virtiofsd", VirtioFsd(data, "proj")),
                       ("lbx-fsd", VhostUserFs(data, "proj"))):
         print(f"# guest rows: the tree served by {name} ...", flush=True)
         tools = VhostUserFs("/usr", "tools", read_only=True)
-        r = Box(devices=[tools, dev], memory_mib=1024, cpus=2).run(["sh", "-c", script],
+        r = Box(devices=[tools, dev], memory_mib=1024, cpus=2).run(["sh", "-c", GUEST_BOOT],
                                                                   timeout=1800)
         got = {}
         for row, us in re.findall(r"^@bench (\d+) (\d+)$", r.output, re.M):

@@ -20,6 +20,15 @@
 #define VSOCK_GUEST_CID 3
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_S_LINK_UP 1 /* §5.1.4 status */
+#define VIRTIO_FS_F_NOTIFICATION 0 /* §5.11.3 */
+#define FS_CONFIG_LEN 40	    /* §5.11.4: tag[36], le32 num_request_queues */
+/*
+ * §5.11.4 notify_buf_size, after num_request_queues, valid with
+ * VIRTIO_FS_F_NOTIFICATION: the least a notification buffer holds. lbx-fsd's
+ * largest is FUSE_NOTIFY_DELETE with a 255-byte name (16 + 24 + 256 bytes);
+ * our guest driver takes at least 512 anyway.
+ */
+#define FS_NOTIFY_BUF_SIZE 512
 
 /* Per type: virtio device ID (§5), queues, device feature bits we pass on. */
 static const struct {
@@ -27,7 +36,7 @@ static const struct {
 	unsigned queues;
 	uint32_t device_features; /* bits 0-23 the guest may see */
 } kinds[] = {
-	[VMM_VHOST_FS] = { 26, 2, 0 },	/* hiprio + one request queue; no NOTIFICATION */
+	[VMM_VHOST_FS] = { 26, 2, 0x1 },    /* hiprio + one request queue; NOTIFICATION adds one */
 	[VMM_VHOST_VSOCK] = { 19, 3, 0x1 }, /* rx, tx, event; SEQPACKET */
 	[VMM_VHOST_NET] = { 1, 2, 0x1ffff & ~(1U << 17) }, /* no control queue, no MQ */
 	[VMM_VHOST_BLK] = { 2, 1, 0xffffff & ~(1U << 12) }, /* no MQ */
@@ -63,6 +72,23 @@ static void config_read(struct vmm_virtio_mmio *t, uint32_t off, uint8_t *data, 
 	struct vmm_vhost_dev *v = t->dev;
 
 	memcpy(data, v->config + off, len); /* the transport bounded off + len */
+}
+
+static uint64_t guest_features(const struct vmm_vhost_dev *v);
+
+/*
+ * The queues the transport shows. virtio-fs with VIRTIO_FS_F_NOTIFICATION
+ * offered has three (§5.11.2: hiprio 0, notifications 1, requests 2): a
+ * driver that acks the feature sets up all three, one that does not uses
+ * 0 and 1 as hiprio and requests and never touches 2. Either way the
+ * transport's queue index is the backend's ring index, and the backend
+ * learns which layout holds from SET_FEATURES before any ring starts.
+ */
+static unsigned num_queues(const struct vmm_vhost_dev *v)
+{
+	if (v->type == VMM_VHOST_FS && (guest_features(v) & 1ULL << VIRTIO_FS_F_NOTIFICATION))
+		return kinds[v->type].queues + 1;
+	return kinds[v->type].queues;
 }
 
 static void dead(struct vmm_vhost_dev *v, const char *what)
@@ -143,7 +169,7 @@ unsigned vmm_vhost_dev_config(const struct vmm_vhost_spec *spec, uint8_t *config
 	case VMM_VHOST_FS: /* §5.11.4: tag[36], le32 num_request_queues */
 		memcpy(config, spec->tag, strlen(spec->tag));
 		config[36] = 1;
-		return 40;
+		return FS_CONFIG_LEN;
 	case VMM_VHOST_VSOCK: /* §5.10.4: le64 guest_cid */
 		config[0] = VSOCK_GUEST_CID;
 		return 8;
@@ -167,6 +193,11 @@ unsigned vmm_vhost_dev_config(const struct vmm_vhost_spec *spec, uint8_t *config
 static void fill_config(struct vmm_vhost_dev *v, const struct vmm_vhost_spec *spec)
 {
 	v->ops.config_len = vmm_vhost_dev_config(spec, v->config, sizeof(v->config));
+	if (v->type == VMM_VHOST_FS && num_queues(v) > kinds[v->type].queues) {
+		v->config[FS_CONFIG_LEN] = FS_NOTIFY_BUF_SIZE & 0xff;
+		v->config[FS_CONFIG_LEN + 1] = FS_NOTIFY_BUF_SIZE >> 8;
+		v->ops.config_len = FS_CONFIG_LEN + 4;
+	}
 }
 
 static uint64_t guest_features(const struct vmm_vhost_dev *v)
@@ -180,9 +211,7 @@ static uint64_t guest_features(const struct vmm_vhost_dev *v)
 
 static int create_ring_fds(struct vmm_vhost_dev *v)
 {
-	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
-		v->call_fd[q] = v->err_fd[q] = -1;
-	for (unsigned q = 0; q < kinds[v->type].queues; q++) {
+	for (unsigned q = 0; q < num_queues(v); q++) {
 		v->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		v->err_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (v->call_fd[q] < 0 || v->err_fd[q] < 0)
@@ -205,9 +234,11 @@ int vmm_vhost_dev_connect(struct vmm_vhost_dev **out, const struct vmm_vhost_spe
 	v->vu.sock = -1;
 	snprintf(v->name, sizeof(v->name), "vhost-user %s backend %s",
 		 vmm_vhost_type_name(spec->type), spec->socket);
-	rc = create_ring_fds(v);
+	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
+		v->call_fd[q] = v->err_fd[q] = -1;
+	rc = vmm_vu_connect(&v->vu, spec->socket, v->name);
 	if (rc == 0)
-		rc = vmm_vu_connect(&v->vu, spec->socket, v->name);
+		rc = create_ring_fds(v); /* how many depends on the backend's features */
 	if (rc)
 		return rc;
 	if (!(v->vu.features & 1ULL << LBX_VIRTIO_F_VERSION_1)) {
@@ -227,8 +258,8 @@ int vmm_vhost_dev_connect(struct vmm_vhost_dev **out, const struct vmm_vhost_spe
 	    ((rc = vmm_vu_get_config(&v->vu, v->config, sizeof(struct virtio_gpu_config))) ||
 	     (rc = vmm_vhost_gpu_init(&v->gpu))))
 		return rc;
-	vmm_virtio_mmio_init(&v->t, &v->ops, v, v->name, &m->mem, kinds[spec->type].queues,
-			     VHOST_QUEUE_MAX, guest_features(v));
+	vmm_virtio_mmio_init(&v->t, &v->ops, v, v->name, &m->mem, num_queues(v), VHOST_QUEUE_MAX,
+			     guest_features(v));
 	v->t.device_features = guest_features(v); /* init adds VERSION_1, which it has */
 	return 0;
 }

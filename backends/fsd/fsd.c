@@ -90,6 +90,7 @@ int fsd_new(const char *shared_dir, const struct fsd_options *opt, struct fsd **
 
 void fsd_notified(struct fsd *fsd)
 {
+	atomic_store(&fsd->notified, true);
 	if (!fsd->opt.notified_timeout_ms)
 		return;
 	fsd->opt.entry_timeout_ms = fsd->opt.notified_timeout_ms;

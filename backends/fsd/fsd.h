@@ -111,7 +111,26 @@ LBX_MUST_CHECK int fsd_handle(struct fsd *fsd, const struct iovec *req, unsigned
 struct fsd_notify_sink {
 	int (*send)(void *ctx, const void *msg, size_t len);
 	void *ctx;
+	/*
+	 * The receiver raises events for its own watchers from
+	 * FUSE_NOTIFY_INVAL_ENTRY's flags (FSD_NOTIFY_F_*: our guest kernel's
+	 * virtio-fs notification queue, kernel-config/patches/0003): then a
+	 * name event carries what happened, and content and attribute changes
+	 * of a name are told too (event only). /dev/fuse: false.
+	 */
+	bool events;
 };
+
+/* kernel-config/patches/0003: include/uapi/linux/virtio_fs.h VIRTIO_FS_NOTIFY_F_* */
+#define FSD_NOTIFY_F_EXPIRE_ONLY (1u << 0) /* FUSE_EXPIRE_ONLY */
+#define FSD_NOTIFY_F_CLOSE_WRITE (1u << 23)
+#define FSD_NOTIFY_F_CREATE	 (1u << 24)
+#define FSD_NOTIFY_F_DELETE	 (1u << 25)
+#define FSD_NOTIFY_F_MOVED_FROM	 (1u << 26)
+#define FSD_NOTIFY_F_MOVED_TO	 (1u << 27)
+#define FSD_NOTIFY_F_MODIFY	 (1u << 28)
+#define FSD_NOTIFY_F_ATTRIB	 (1u << 29)
+#define FSD_NOTIFY_F_ISDIR	 (1u << 30)
 LBX_MUST_CHECK int fsd_watch_start(struct fsd *fsd, const struct fsd_notify_sink *sink);
 void fsd_watch_stop(struct fsd *fsd);
 /*

@@ -51,6 +51,7 @@ struct fsd_inode {
 	int wd;		     /* inotify watch of a directory (watch.c), 0: none; table lock */
 	/* change time (ns) in the last attributes the guest got (watch.c tells ours apart) */
 	atomic_uint_fast64_t seen;
+	atomic_bool seen_host; /* that change time came from a watch event: the host's */
 };
 
 /* An open file or directory the guest knows by file handle. */
@@ -87,6 +88,12 @@ struct fsd {
 	gid_t egid;
 	atomic_bool initialized;
 	uint32_t proto_minor;
+	/*
+	 * Host edits reach the guest (fsd_notified): directory listings may be
+	 * cached by the guest (FOPEN_CACHE_DIR); a host change in a directory
+	 * drops its cached listing (watch.c), the guest's own the guest does.
+	 */
+	atomic_bool notified;
 
 	pthread_mutex_t ilock; /* inodes: table, hash, nlookup, refs, paths, idle list */
 	struct fsd_idtable inodes;
@@ -227,6 +234,8 @@ bool fsd_inode_known_at(struct fsd *fsd, struct fsd_inode *dir, const char *name
 uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st);
 /* The node id of what st describes, 0 if the table has none. */
 uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st);
+/* The node id the table records at (dir, name), whatever is there now; 0: none. */
+uint64_t fsd_inode_child(struct fsd *fsd, const struct fsd_inode *dir, const char *name);
 /* The guest got attributes with st's change time. */
 void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st);
 /* Every node id (for a full invalidation); *ids is malloc'd. */

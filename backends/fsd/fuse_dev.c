@@ -66,7 +66,7 @@ static int notify_send(void *ctx, const void *msg, size_t len)
 
 int fsd_fuse_watch(struct fsd *fsd, const int *fd)
 {
-	struct fsd_notify_sink sink = { notify_send, (void *)fd };
+	struct fsd_notify_sink sink = { notify_send, (void *)fd, false }; /* the host kernel: no events */
 	int err = fsd_watch_start(fsd, &sink);
 
 	if (!err) {

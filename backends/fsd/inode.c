@@ -653,6 +653,7 @@ static uint64_t ctime_ns(const struct stat *st)
 void fsd_inode_seen(struct fsd_inode *ino, const struct stat *st)
 {
 	atomic_store(&ino->seen, ctime_ns(st));
+	atomic_store(&ino->seen_host, false);
 }
 
 uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st)
@@ -662,8 +663,11 @@ uint64_t fsd_inode_stale(struct fsd *fsd, const struct stat *st)
 
 	pthread_mutex_lock(&fsd->ilock);
 	ino = hash_find(fsd, st->st_dev, st->st_ino);
-	if (ino && atomic_exchange(&ino->seen, now) != now)
+	/* a new change time is the host's; so are later events of that change */
+	if (ino && (atomic_exchange(&ino->seen, now) != now || atomic_load(&ino->seen_host))) {
+		atomic_store(&ino->seen_host, true);
 		id = ino->nodeid;
+	}
 	pthread_mutex_unlock(&fsd->ilock);
 	return id;
 }
@@ -684,6 +688,26 @@ int fsd_inode_ids(struct fsd *fsd, uint64_t **ids, size_t *n)
 	pthread_mutex_unlock(&fsd->ilock);
 	*ids = t;
 	return t ? 0 : -ENOMEM;
+}
+
+/*
+ * A walk of the table, for a name the host removed (watch.c): the object is
+ * gone, so there is no (dev, ino) to hash. Only directories with recorded
+ * children pay for it.
+ */
+uint64_t fsd_inode_child(struct fsd *fsd, const struct fsd_inode *dir, const char *name)
+{
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&fsd->ilock);
+	for (uint32_t i = 0; dir->kids && !id && i < fsd->inodes.cap; i++) {
+		struct fsd_inode *ino = fsd_idtable_at(&fsd->inodes, i);
+
+		if (ino && ino->parent == dir && ino->name && !strcmp(ino->name, name))
+			id = ino->nodeid;
+	}
+	pthread_mutex_unlock(&fsd->ilock);
+	return id;
 }
 
 uint64_t fsd_inode_node(struct fsd *fsd, const struct stat *st)

@@ -26,6 +26,22 @@
 #define ENTRY_OUT_SIZE 128 /* fuse_entry_out */
 #define DIRENT64_HEAD 19   /* d_ino, d_off, d_reclen, d_type */
 
+/*
+ * With host edits notified the guest keeps a directory's listing in its
+ * page cache across opendirs (FOPEN_CACHE_DIR, FUSE 7.28): a warm `git
+ * status` then reads no directory from the host. The guest drops it on
+ * its own changes (fuse_dir_changed) and on a change of the directory's
+ * mtime; a host change drops it through the watch, which invalidates the
+ * directory's pages (watch.c), so a host change within one mtime tick is
+ * not missed. Without notifications every opendir reads the host.
+ */
+static uint32_t dir_open_flags(struct fsd *fsd)
+{
+	if (!atomic_load(&fsd->notified) || fsd->proto_minor < 28)
+		return 0;
+	return FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR;
+}
+
 int fsd_op_opendir(struct fsd_req *req)
 {
 	struct fuse_open_in in;
@@ -48,7 +64,7 @@ int fsd_op_opendir(struct fsd_req *req)
 	err = fsd_file_add(req->fsd, fd, ino, true, &fh); /* takes fd and the ref */
 	if (err)
 		return err;
-	return fsd_wr_open_out(&req->out, fh, 0);
+	return fsd_wr_open_out(&req->out, fh, dir_open_flags(req->fsd));
 }
 
 struct dent {

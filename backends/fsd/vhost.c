@@ -157,10 +157,16 @@ static int features_set(struct lbx_vu_dev *dev, uint64_t features)
 	struct fsd_vu *v = lbx_vu_dev_data(dev);
 
 	v->notify_on = v->nq && (features & (1ull << VIRTIO_FS_F_NOTIFICATION));
-	if (v->notify_on)
+	if (v->notify_on) {
 		fsd_notified(v->fsd); /* host edits reach the guest: long timeouts */
-	else if (v->nq)
+		lbx_info("the driver takes the notification queue: host edits are watched (%s) "
+			 "and told to the guest",
+			 fsd_watch_kind(v->fsd));
+	} else if (v->nq) {
 		fsd_watch_stop(v->fsd); /* nobody to tell: the short timeouts stay */
+		lbx_info("the driver does not take the notification queue (VIRTIO_FS_F_NOTIFICATION): "
+			 "host edits are seen after the cache timeout");
+	}
 	return 0;
 }
 
@@ -205,7 +211,8 @@ static void on_signal(struct lbx_loop *loop, int signo, void *data)
 /* Watch the tree and offer the notification queue; false if that cannot be. */
 static bool notify_setup(struct fsd_vu *v)
 {
-	struct fsd_notify_sink sink = { notify_send, v };
+	/* our guest kernel raises inotify events from the flags (kernel-config/patches/0003) */
+	struct fsd_notify_sink sink = { notify_send, v, true };
 
 	v->nq = fsd_notify_queue_new(NOTIFY_MAX_PENDING, NOTIFY_MAX_WHOLE);
 	v->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -11,8 +11,13 @@
  * own changes are skipped outright; directories are known by their file
  * handle), else with inotify. A thread reads the events and sends the guest FUSE
  * notifications (fuse.h, "notify"): FUSE_NOTIFY_INVAL_ENTRY for a name
- * that appeared, went or moved, FUSE_NOTIFY_INVAL_INODE for an object
- * whose attributes (and, when modified, data) changed. The transport
+ * that appeared, went or moved (FUSE_NOTIFY_DELETE for one that is gone
+ * and whose inode the guest holds), FUSE_NOTIFY_INVAL_INODE for an object
+ * whose attributes (and, when modified, data) changed. A receiver that
+ * raises events for its own watchers (our guest kernel's notification
+ * queue, kernel-config/patches/0003) also gets what happened to each name
+ * in INVAL_ENTRY's flags, and content changes as event-only INVAL_ENTRYs,
+ * so inotify in the guest sees the host's edits. The transport
  * delivers them: /dev/fuse takes them as writes, virtio-fs on its
  * notification queue (virtio 1.2 §5.11.6.1, vhost.c), when the driver
  * negotiated it.
@@ -108,8 +113,8 @@ static void inval_inode(struct fsd_watch *w, uint64_t nodeid, int64_t off)
 		send_msg(w, FUSE_NOTIFY_INVAL_INODE, &body);
 }
 
-/* FUSE_NOTIFY_INVAL_ENTRY: the guest forgets name in parent. */
-static void inval_entry(struct fsd_watch *w, uint64_t parent, const char *name)
+/* FUSE_NOTIFY_INVAL_ENTRY: the guest forgets name in parent (flags: FSD_NOTIFY_F_*). */
+static void inval_entry(struct fsd_watch *w, uint64_t parent, const char *name, uint32_t flags)
 {
 	uint8_t b[16 + NAME_MAX + 1];
 	struct lbx_writer body;
@@ -117,8 +122,22 @@ static void inval_entry(struct fsd_watch *w, uint64_t parent, const char *name)
 
 	lbx_writer_init_fixed(&body, b, sizeof(b));
 	if (!lbx_write_u64le(&body, parent) && !lbx_write_u32le(&body, (uint32_t)n) &&
-	    !lbx_write_u32le(&body, 0) && !lbx_write_bytes(&body, name, n + 1))
+	    !lbx_write_u32le(&body, flags) && !lbx_write_bytes(&body, name, n + 1))
 		send_msg(w, FUSE_NOTIFY_INVAL_ENTRY, &body);
+}
+
+/* FUSE_NOTIFY_DELETE: name in parent, which was child, is gone (fuse.h). */
+static void notify_delete(struct fsd_watch *w, uint64_t parent, uint64_t child, const char *name)
+{
+	uint8_t b[24 + NAME_MAX + 1];
+	struct lbx_writer body;
+	size_t n = strlen(name);
+
+	lbx_writer_init_fixed(&body, b, sizeof(b));
+	if (!lbx_write_u64le(&body, parent) && !lbx_write_u64le(&body, child) &&
+	    !lbx_write_u32le(&body, (uint32_t)n) && !lbx_write_u32le(&body, 0) &&
+	    !lbx_write_bytes(&body, name, n + 1))
+		send_msg(w, FUSE_NOTIFY_DELETE, &body);
 }
 
 static uint64_t node_of_wd(struct fsd_watch *w, int wd)
@@ -132,31 +151,91 @@ static uint64_t node_of_wd(struct fsd_watch *w, int wd)
 	return id;
 }
 
+#define NAME_EVENTS    (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
+#define CONTENT_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE)
+
+/* inotify's event bits (one each) as our guest kernel's event flags. */
+static const struct {
+	uint32_t in, flag;
+} event_flags[] = {
+	{ IN_CREATE, FSD_NOTIFY_F_CREATE },	      { IN_MOVED_TO, FSD_NOTIFY_F_MOVED_TO },
+	{ IN_DELETE, FSD_NOTIFY_F_DELETE },	      { IN_MOVED_FROM, FSD_NOTIFY_F_MOVED_FROM },
+	{ IN_MODIFY, FSD_NOTIFY_F_MODIFY },	      { IN_ATTRIB, FSD_NOTIFY_F_ATTRIB },
+	{ IN_CLOSE_WRITE, FSD_NOTIFY_F_CLOSE_WRITE },
+};
+
+static uint32_t event_flag(uint32_t mask)
+{
+	uint32_t dir = (mask & IN_ISDIR) ? FSD_NOTIFY_F_ISDIR : 0;
+
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(event_flags); i++)
+		if (mask & event_flags[i].in)
+			return event_flags[i].flag | dir;
+	return 0;
+}
+
+/*
+ * A name appeared, went or moved. A name that is gone and that the table
+ * records (the guest holds its inode) is FUSE_NOTIFY_DELETE: the guest's
+ * dentry goes and the inode's link count drops at once. Otherwise
+ * INVAL_ENTRY, carrying what happened for a receiver that tells its own
+ * watchers.
+ */
+static void name_changed(struct fsd_watch *w, struct fsd_inode *dir, const char *name,
+			 uint32_t mask, bool there)
+{
+	uint64_t child = 0;
+
+	if (!there && (mask & IN_DELETE))
+		child = fsd_inode_child(w->fsd, dir, name);
+	if (child)
+		notify_delete(w, dir->nodeid, child, name);
+	else
+		inval_entry(w, dir->nodeid, name,
+			    w->sink.events ? event_flag(mask & (NAME_EVENTS | IN_ISDIR)) : 0);
+	inval_inode(w, dir->nodeid, 0); /* its mtime, link count and cached listing */
+}
+
+/* Content and attribute changes of a name, told as events only (sink.events). */
+static void content_events(struct fsd_watch *w, struct fsd_inode *dir, const char *name,
+			   uint32_t mask)
+{
+	if (!w->sink.events)
+		return;
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(event_flags); i++)
+		if ((mask & CONTENT_EVENTS & event_flags[i].in))
+			inval_entry(w, dir->nodeid, name,
+				    FSD_NOTIFY_F_EXPIRE_ONLY | event_flags[i].flag |
+					((mask & IN_ISDIR) ? FSD_NOTIFY_F_ISDIR : 0));
+}
+
 /* A name in a watched directory changed (mask: what happened to it). */
 static void name_event(struct fsd_watch *w, struct fsd_inode *dir, const char *name, uint32_t mask,
 		       bool foreign)
 {
 	struct fsd *fsd = w->fsd;
 	struct stat st;
-	uint64_t child;
+	uint64_t child, known;
 	bool there = fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 
-	if (mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)) {
-		if (!foreign && there && fsd_inode_known_at(fsd, dir, name, &st)) {
+	if (mask & NAME_EVENTS) {
+		if (!foreign && there && fsd_inode_known_at(fsd, dir, name, &st))
 			atomic_fetch_add(&w->skipped, 1); /* the guest's own entry reply */
-		} else {
-			inval_entry(w, dir->nodeid, name);
-			inval_inode(w, dir->nodeid, -1); /* its mtime and link count */
-		}
+		else
+			name_changed(w, dir, name, mask, there);
 	}
-	if (there && (mask & (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE))) {
+	if (there && (mask & CONTENT_EVENTS)) {
+		known = fsd_inode_node(fsd, &st);
 		child = fsd_inode_stale(fsd, &st);
 		if (foreign && !child)
-			child = fsd_inode_node(fsd, &st); /* not ours: whatever the change time */
+			child = known; /* not ours: whatever the change time */
 		if (child)
 			inval_inode(w, child, (mask & (IN_MODIFY | IN_CLOSE_WRITE)) ? 0 : -1);
-		else
+		/* a name the guest never looked up cannot be its own change */
+		if (!child && (known || !w->sink.events))
 			atomic_fetch_add(&w->skipped, 1);
+		else
+			content_events(w, dir, name, mask);
 	}
 }
 
@@ -218,7 +297,7 @@ static uint32_t fan_to_in(uint64_t m)
 	return ((m & FAN_CREATE) ? IN_CREATE : 0) | ((m & FAN_DELETE) ? IN_DELETE : 0) |
 	       ((m & FAN_MOVED_FROM) ? IN_MOVED_FROM : 0) | ((m & FAN_MOVED_TO) ? IN_MOVED_TO : 0) |
 	       ((m & FAN_MODIFY) ? IN_MODIFY : 0) | ((m & FAN_ATTRIB) ? IN_ATTRIB : 0) |
-	       ((m & FAN_CLOSE_WRITE) ? IN_CLOSE_WRITE : 0);
+	       ((m & FAN_CLOSE_WRITE) ? IN_CLOSE_WRITE : 0) | ((m & FAN_ONDIR) ? IN_ISDIR : 0);
 }
 
 /* One DFID_NAME record (fanotify(7)): fsid, file_handle of the directory, the name. */

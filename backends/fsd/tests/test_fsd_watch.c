@@ -173,9 +173,29 @@ static void scenario(bool watch)
 	ms = SEEN(mode_of(mnt, "perm") == 0600);
 	report("a chmod", ms, watch);
 
+	/*
+	 * Listings: without the watch every opendir reads the host; with it the
+	 * guest caches them (FOPEN_CACHE_DIR) and the watch drops them, also
+	 * for a second host change within the directory's mtime tick, which
+	 * the guest's own mtime check would miss.
+	 */
 	put(src, "d/new", "n");
-	ok(listed(mnt, "new"),
-	   "a new file in a listed directory is listed (listings are never cached)");
+	if (watch) {
+		ms = SEEN(listed(mnt, "new"));
+		ok(ms >= 0,
+		   "a new file in a listed directory is listed (the cached listing dropped)");
+		put(src, "d/new2", "n");
+		ms = SEEN(listed(mnt, "new2"));
+		ok(ms >= 0,
+		   "and a second one just after it, in the same mtime tick as likely as not");
+		at(p, src, "d/new");
+		unlink(p);
+		ms = SEEN(!listed(mnt, "new"));
+		ok(ms >= 0, "a file deleted on the host leaves the cached listing");
+	} else {
+		ok(listed(mnt, "new"),
+		   "a new file in a listed directory is listed (listings are not cached)");
+	}
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)

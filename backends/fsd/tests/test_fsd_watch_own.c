@@ -62,7 +62,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 
 static void run(const char *tree, const char *kind)
 {
-	struct fsd_notify_sink sink = { record, NULL };
+	struct fsd_notify_sink sink = { record, NULL, false };
 	struct fsd_options o;
 	struct fsd *fsd;
 	struct fc c;

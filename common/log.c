@@ -121,3 +121,13 @@ int lbx_fail(char *err, size_t errsz, int e, const char *fmt, ...)
 	snprintf(err, errsz, "%s: %s", what, strerror(e));
 	return -e;
 }
+
+int lbx_fail_msg(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return rc;
+}

@@ -42,6 +42,11 @@ size_t lbx_log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
  * lbx_err (README, "Errors").
  */
 int lbx_fail(char *err, size_t errsz, int e, const char *fmt, ...) LBX_PRINTF(4, 5);
+/*
+ * The same for a failure the line says all of (a malformed kernel image,
+ * a value out of range): no strerror appended; returns rc as given.
+ */
+int lbx_fail_msg(char *err, size_t errsz, int rc, const char *fmt, ...) LBX_PRINTF(4, 5);
 
 #define lbx_err(...) lbx_log(LBX_LOG_ERROR, __VA_ARGS__)
 #define lbx_warn(...) lbx_log(LBX_LOG_WARN, __VA_ARGS__)

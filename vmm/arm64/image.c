@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compiler.h"
+#include "log.h"
 #include "layout.h"
 #include "reader.h"
 
@@ -17,17 +18,6 @@
 /* booting.rst: an image_size of 0 is a kernel older than 3.17, text_offset 0x80000. */
 #define OLD_TEXT_OFFSET 0x80000ULL
 #define FLAG_BE		0x1ULL
-
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...) LBX_PRINTF(4, 5);
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 int vmm_a64_image_parse(const uint8_t *hdr, size_t len, uint64_t file_size,
 			struct vmm_a64_image *img, char *err, size_t errsz)
@@ -41,23 +31,23 @@ int vmm_a64_image_parse(const uint8_t *hdr, size_t len, uint64_t file_size,
 	if (lbx_read_u32le(&r, &code0) || lbx_read_u32le(&r, &code1) ||
 	    lbx_read_u64le(&r, &img->text_offset) || lbx_read_u64le(&r, &img->image_size) ||
 	    lbx_read_u64le(&r, &img->flags) || lbx_read_skip(&r, 24) || lbx_read_u32le(&r, &magic))
-		return fail(err, errsz, -ENOEXEC, "too short for an arm64 Image header");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "too short for an arm64 Image header");
 	if (magic != VMM_A64_IMAGE_MAGIC)
-		return fail(err, errsz, -ENOEXEC,
+		return lbx_fail_msg(err, errsz, -ENOEXEC,
 			    "not an arm64 Image (no ARM\\x64 magic; a vmlinux or Image.gz "
 			    "must be made an uncompressed Image)");
 	if (img->flags & FLAG_BE)
-		return fail(err, errsz, -ENOEXEC,
+		return lbx_fail_msg(err, errsz, -ENOEXEC,
 			    "a big-endian arm64 Image; lbx-vmm boots little-endian");
 	if (img->image_size == 0) {
 		img->text_offset = OLD_TEXT_OFFSET;
 		img->image_size = file_size;
 	}
 	if (img->text_offset % PAGE || img->text_offset >= LBX_A64_KERNEL_ALIGN * 16)
-		return fail(err, errsz, -ENOEXEC, "arm64 Image: text_offset 0x%llx is not usable",
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "arm64 Image: text_offset 0x%llx is not usable",
 			    (unsigned long long)img->text_offset);
 	if (img->image_size < file_size)
-		return fail(err, errsz, -ENOEXEC,
+		return lbx_fail_msg(err, errsz, -ENOEXEC,
 			    "arm64 Image: image_size %llu is smaller than the file (%llu bytes)",
 			    (unsigned long long)img->image_size, (unsigned long long)file_size);
 	return 0;
@@ -76,7 +66,7 @@ int vmm_a64_place(uint64_t ram_base, uint64_t ram_size, const struct vmm_a64_ima
 	/* The DTB in the last whole 2 MiB region of RAM. */
 	l->fdt_addr = (ram_end & ~(LBX_A64_FDT_REGION - 1)) - LBX_A64_FDT_REGION;
 	if (ram_size < LBX_A64_FDT_REGION * 2 || l->fdt_addr < l->kernel_end)
-		return fail(err, errsz, -ENOSPC,
+		return lbx_fail_msg(err, errsz, -ENOSPC,
 			    "%llu MiB of RAM is too little for a %llu KiB arm64 kernel and its "
 			    "device tree; give --mem more",
 			    (unsigned long long)(ram_size >> 20),
@@ -85,7 +75,7 @@ int vmm_a64_place(uint64_t ram_base, uint64_t ram_size, const struct vmm_a64_ima
 		return 0;
 	l->initrd_size = initrd_size;
 	if (initrd_size > l->fdt_addr - l->kernel_end)
-		return fail(err, errsz, -ENOSPC,
+		return lbx_fail_msg(err, errsz, -ENOSPC,
 			    "initrd of %llu KiB does not fit in %llu MiB of RAM beside the kernel; "
 			    "give --mem more",
 			    (unsigned long long)(initrd_size >> 10),
@@ -102,14 +92,14 @@ static int read_into(int fd, const struct lbx_guest_mem *mem, uint64_t gpa, uint
 	uint64_t done = 0;
 
 	if (!p)
-		return fail(err, errsz, -EFAULT, "%s: does not fit in guest RAM", path);
+		return lbx_fail_msg(err, errsz, -EFAULT, "%s: does not fit in guest RAM", path);
 	while (done < size) {
 		ssize_t n = pread(fd, p + done, size - done, (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(err, errsz, n < 0 ? -errno : -EIO, "%s: %s", path,
+			return lbx_fail_msg(err, errsz, n < 0 ? -errno : -EIO, "%s: %s", path,
 				    n < 0 ? strerror(errno) : "shorter than its size");
 		done += (uint64_t)n;
 	}
@@ -122,10 +112,10 @@ static int open_sized(const char *path, uint64_t *size, char *err, size_t errsz)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, errsz, -errno, "%s: %s", path, strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errsz, -EINVAL, "%s: not a regular file", path);
+		return lbx_fail_msg(err, errsz, -EINVAL, "%s: not a regular file", path);
 	}
 	*size = (uint64_t)st.st_size;
 	return fd;
@@ -150,7 +140,7 @@ int vmm_a64_load(const struct lbx_guest_mem *mem, uint64_t ram_base, uint64_t ra
 		char why[200];
 
 		snprintf(why, sizeof(why), "%s", err);
-		fail(err, errsz, rc, "kernel %s: %s", kernel_path, why);
+		lbx_fail_msg(err, errsz, rc, "kernel %s: %s", kernel_path, why);
 		goto out;
 	}
 	if (initrd_path) {

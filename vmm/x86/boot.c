@@ -11,6 +11,7 @@
 #include "bootparam.h"
 #include "gdt.h"
 #include "layout.h"
+#include "log.h"
 #include "machine.h"
 #include "mptable.h"
 #include "pagetables.h"
@@ -24,17 +25,6 @@
  * x86-64 bzImage declares (arch/x86/boot/header.S: 0x7fffffff).
  */
 #define DEFAULT_INITRD_ADDR_MAX 0x7fffffffULL
-
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...) LBX_PRINTF(4, 5);
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 uint64_t vmm_initrd_place(uint64_t size, uint64_t floor, uint64_t limit)
 {
@@ -78,10 +68,10 @@ static int load_initrd(const struct lbx_guest_mem *mem, const struct vmm_boot_pa
 		limit = addr_max + 1;
 	fd = open(p->initrd_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errsz, -errno, "initrd %s: %s", p->initrd_path, strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "initrd %s: %s", p->initrd_path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
-		return fail(err, errsz, -EINVAL, "initrd %s: not a non-empty regular file",
+		return lbx_fail_msg(err, errsz, -EINVAL, "initrd %s: not a non-empty regular file",
 			    p->initrd_path);
 	}
 	b->initrd_size = (uint64_t)st.st_size;
@@ -89,7 +79,7 @@ static int load_initrd(const struct lbx_guest_mem *mem, const struct vmm_boot_pa
 	rc = b->initrd_addr ? load_file_at(mem, fd, b->initrd_addr, b->initrd_size) : -ENOSPC;
 	close(fd);
 	if (rc)
-		return fail(err, errsz, rc, "initrd %s (%llu bytes) does not fit in guest RAM",
+		return lbx_fail_msg(err, errsz, rc, "initrd %s (%llu bytes) does not fit in guest RAM",
 			    p->initrd_path, (unsigned long long)b->initrd_size);
 	return 0;
 }
@@ -102,17 +92,17 @@ static int load_kernel(const struct lbx_guest_mem *mem, const struct vmm_boot_pa
 	int rc;
 
 	if (fd < 0)
-		return fail(err, errsz, -errno, "kernel %s: %s", p->kernel_path, strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "kernel %s: %s", p->kernel_path, strerror(errno));
 	rc = vmm_kernel_parse(fd, k, why, sizeof(why));
 	if (rc == 0 && (k->load_hi > vmm_ram_low_bytes(p->ram_bytes) ||
 			!vmm_e820_is_ram(&b->e820, k->load_lo, k->load_hi - k->load_lo)))
-		rc = fail(why, sizeof(why), -ENOSPC, "needs RAM up to 0x%llx, more than --mem gives",
+		rc = lbx_fail_msg(why, sizeof(why), -ENOSPC, "needs RAM up to 0x%llx, more than --mem gives",
 			  (unsigned long long)k->load_hi);
 	if (rc == 0)
 		rc = vmm_kernel_load(fd, k, mem, why, sizeof(why));
 	close(fd);
 	if (rc)
-		return fail(err, errsz, rc, "kernel %s: %s", p->kernel_path, why);
+		return lbx_fail_msg(err, errsz, rc, "kernel %s: %s", p->kernel_path, why);
 	b->kind = k->kind;
 	b->kernel_lo = k->load_lo;
 	b->kernel_hi = k->load_hi;
@@ -127,10 +117,10 @@ int vmm_boot_check_kernel(const char *path, char *err, size_t errsz)
 	int rc;
 
 	if (fd < 0)
-		return fail(err, errsz, -errno, "kernel %s: %s", path, strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "kernel %s: %s", path, strerror(errno));
 	rc = vmm_kernel_parse(fd, &k, why, sizeof(why));
 	close(fd);
-	return rc ? fail(err, errsz, rc, "kernel %s: %s", path, why) : 0;
+	return rc ? lbx_fail_msg(err, errsz, rc, "kernel %s: %s", path, why) : 0;
 }
 
 static int choose_protocol(const struct vmm_boot_params *p, const struct vmm_kernel *k,
@@ -140,7 +130,7 @@ static int choose_protocol(const struct vmm_boot_params *p, const struct vmm_ker
 	if (b->protocol == VMM_BOOT_AUTO)
 		b->protocol = k->has_pvh ? VMM_BOOT_PVH : VMM_BOOT_LINUX64;
 	if (b->protocol == VMM_BOOT_PVH && !k->has_pvh)
-		return fail(err, errsz, -ENOEXEC, "kernel %s: no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "kernel %s: no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
 			    p->kernel_path);
 	b->entry = b->protocol == VMM_BOOT_PVH ? k->pvh_entry : k->entry64;
 	b->info_addr = b->protocol == VMM_BOOT_PVH ? LBX_PVH_INFO_ADDR : LBX_ZERO_PAGE_ADDR;
@@ -172,7 +162,7 @@ static int write_cmdline(const struct lbx_guest_mem *mem, const struct vmm_boot_
 
 	/* Linux would cut the line short and lose the devices appended last. */
 	if (len > max)
-		return fail(err, errsz, -E2BIG,
+		return lbx_fail_msg(err, errsz, -E2BIG,
 			    "kernel command line is %zu bytes with the virtio_mmio.device= entries "
 			    "lbx-vmm appends, and kernel %s keeps %zu: shorten --cmdline or use "
 			    "fewer devices",
@@ -242,7 +232,7 @@ int vmm_boot_setup(const struct lbx_guest_mem *mem, const struct vmm_boot_params
 	if (rc == 0)
 		rc = write_cmdline(mem, p, &k, b, err, errsz);
 	if (rc == 0 && write_tables(mem, p, &k, b))
-		rc = fail(err, errsz, -EFAULT, "guest RAM too small for the boot tables");
+		rc = lbx_fail_msg(err, errsz, -EFAULT, "guest RAM too small for the boot tables");
 	return rc;
 }
 

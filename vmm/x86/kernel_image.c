@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "log.h"
 #include "reader.h"
 
 #define HEAD_MAX 65536
@@ -20,17 +21,6 @@
 #define ET_EXEC 2
 #define ELF_PHDR_SIZE 56
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...) LBX_PRINTF(4, 5);
-static int fail(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static int read_phdr(struct lbx_reader *r, uint32_t *type, struct vmm_elf_segment *s)
 {
@@ -49,12 +39,12 @@ static int add_segment(struct vmm_kernel *k, const struct vmm_elf_segment *s, ch
 		       size_t errsz)
 {
 	if (s->filesz > s->memsz || s->offset > k->file_size || s->filesz > k->file_size - s->offset)
-		return fail(err, errsz, -EINVAL, "ELF segment lies outside the file");
+		return lbx_fail_msg(err, errsz, -EINVAL, "ELF segment lies outside the file");
 	if (s->paddr + s->memsz < s->paddr || s->paddr < LBX_HIMEM_START)
-		return fail(err, errsz, -EINVAL, "ELF segment at 0x%llx is below 1 MiB",
+		return lbx_fail_msg(err, errsz, -EINVAL, "ELF segment at 0x%llx is below 1 MiB",
 			    (unsigned long long)s->paddr);
 	if (k->nseg == VMM_ELF_MAX_SEGMENTS)
-		return fail(err, errsz, -EINVAL, "too many ELF load segments");
+		return lbx_fail_msg(err, errsz, -EINVAL, "too many ELF load segments");
 	k->seg[k->nseg++] = *s;
 	if (k->nseg == 1 || s->paddr < k->load_lo)
 		k->load_lo = s->paddr;
@@ -78,20 +68,20 @@ int vmm_elf_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 	k->file_size = file_size;
 	lbx_reader_init(&r, buf, len);
 	if (lbx_read_bytes(&r, 16, &ident) || memcmp(ident, "\177ELF", 4))
-		return fail(err, errsz, -ENOEXEC, "not an ELF file");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "not an ELF file");
 	if (ident[4] != 2 || ident[5] != 1)
-		return fail(err, errsz, -ENOEXEC, "not a 64-bit little-endian ELF file");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "not a 64-bit little-endian ELF file");
 	if (lbx_read_u16le(&r, &type) || lbx_read_u16le(&r, &machine) ||
 	    lbx_read_u32le(&r, &version) || lbx_read_u64le(&r, &k->entry64) ||
 	    lbx_read_u64le(&r, &phoff) || lbx_read_u64le(&r, &shoff) ||
 	    lbx_read_u32le(&r, &flags) || lbx_read_u16le(&r, &ehsize) ||
 	    lbx_read_u16le(&r, &phentsize) || lbx_read_u16le(&r, &phnum))
-		return fail(err, errsz, -ENOEXEC, "truncated ELF header");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "truncated ELF header");
 	if (machine != EM_X86_64 || type != ET_EXEC)
-		return fail(err, errsz, -ENOEXEC, "not an x86-64 executable ELF file");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "not an x86-64 executable ELF file");
 	if (phentsize != ELF_PHDR_SIZE || phnum == 0 || phoff > len ||
 	    (size_t)phnum * ELF_PHDR_SIZE > len - phoff)
-		return fail(err, errsz, -ENOEXEC, "bad ELF program headers");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "bad ELF program headers");
 	k->phoff = phoff;
 	k->phnum = phnum;
 	lbx_reader_init(&ph, buf + phoff, (size_t)phnum * ELF_PHDR_SIZE);
@@ -101,7 +91,7 @@ int vmm_elf_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 		int rc;
 
 		if (read_phdr(&ph, &ptype, &s))
-			return fail(err, errsz, -ENOEXEC, "truncated ELF program header");
+			return lbx_fail_msg(err, errsz, -ENOEXEC, "truncated ELF program header");
 		if (ptype != PT_LOAD || s.memsz == 0)
 			continue;
 		rc = add_segment(k, &s, err, errsz);
@@ -109,9 +99,9 @@ int vmm_elf_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 			return rc;
 	}
 	if (k->nseg == 0)
-		return fail(err, errsz, -ENOEXEC, "ELF file has nothing to load");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "ELF file has nothing to load");
 	if (k->entry64 < k->load_lo || k->entry64 >= k->load_hi)
-		return fail(err, errsz, -ENOEXEC, "ELF entry point 0x%llx is outside the image",
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "ELF entry point 0x%llx is outside the image",
 			    (unsigned long long)k->entry64);
 	return 0;
 }
@@ -158,19 +148,19 @@ int vmm_bzimage_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 	k->file_size = file_size;
 	if (len < LBX_HDR_END_MAX || buf[LBX_HDR_BOOT_FLAG] != 0x55 ||
 	    buf[LBX_HDR_BOOT_FLAG + 1] != 0xaa || memcmp(buf + LBX_HDR_HEADER, "HdrS", 4))
-		return fail(err, errsz, -ENOEXEC, "not a vmlinux ELF or bzImage");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "not a vmlinux ELF or bzImage");
 	k->version = (uint16_t)(buf[LBX_HDR_VERSION] | buf[LBX_HDR_VERSION + 1] << 8);
 	xlf_lo = buf[LBX_HDR_XLOADFLAGS];
 	xlf_hi = buf[LBX_HDR_XLOADFLAGS + 1];
 	(void)xlf_hi;
 	if (k->version < LBX_BOOT_MIN_VERSION || !(xlf_lo & LBX_XLF_KERNEL_64))
-		return fail(err, errsz, -ENOEXEC,
+		return lbx_fail_msg(err, errsz, -ENOEXEC,
 			    "bzImage (boot protocol %u.%02u) has no 64-bit entry point",
 			    k->version >> 8, k->version & 0xff);
 	/* boot.rst: the header ends at 0x202 + the byte at 0x201. */
 	hdr_end = 0x202 + buf[LBX_HDR_JUMP + 1];
 	if (hdr_end > LBX_HDR_END_MAX)
-		return fail(err, errsz, -ENOEXEC, "bzImage setup header too long");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "bzImage setup header too long");
 	k->setup_hdr_len = hdr_end - LBX_ZP_HDR;
 	memcpy(k->setup_hdr, buf + LBX_ZP_HDR, k->setup_hdr_len);
 
@@ -184,7 +174,7 @@ int vmm_bzimage_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 	setup_sects = buf[LBX_HDR_SETUP_SECTS] ? buf[LBX_HDR_SETUP_SECTS] : 4;
 	k->pm_offset = (uint64_t)(setup_sects + 1) * 512;
 	if (k->pm_offset >= file_size)
-		return fail(err, errsz, -ENOEXEC, "bzImage is truncated");
+		return lbx_fail_msg(err, errsz, -ENOEXEC, "bzImage is truncated");
 	k->pm_size = file_size - k->pm_offset;
 	k->load_lo = LBX_BZIMAGE_LOAD_ADDR;
 	k->load_hi = LBX_BZIMAGE_LOAD_ADDR + LBX_MAX(k->pm_size, (uint64_t)k->init_size);
@@ -235,16 +225,16 @@ int vmm_kernel_parse(int fd, struct vmm_kernel *k, char *err, size_t errsz)
 	int rc;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errsz, -errno, "cannot stat: %s", strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errsz, -EINVAL, "not a regular file");
+		return lbx_fail_msg(err, errsz, -EINVAL, "not a regular file");
 	n = pread(fd, head, sizeof(head), 0);
 	if (n < 0)
-		return fail(err, errsz, -errno, "cannot read: %s", strerror(errno));
+		return lbx_fail_msg(err, errsz, -errno, "cannot read: %s", strerror(errno));
 	if (n >= 4 && !memcmp(head, "\177ELF", 4)) {
 		rc = vmm_elf_parse_header(head, (size_t)n, (uint64_t)st.st_size, k, err, errsz);
 		if (rc == 0 && read_notes(fd, head, (size_t)n, k))
-			rc = fail(err, errsz, -ENOEXEC, "malformed ELF note");
+			rc = lbx_fail_msg(err, errsz, -ENOEXEC, "malformed ELF note");
 		return rc;
 	}
 	return vmm_bzimage_parse_header(head, (size_t)n, (uint64_t)st.st_size, k, err, errsz);
@@ -259,14 +249,14 @@ int vmm_kernel_load(int fd, const struct vmm_kernel *k, const struct lbx_guest_m
 		uint64_t done = 0;
 
 		if (!dst)
-			return fail(err, errsz, -EFAULT,
+			return lbx_fail_msg(err, errsz, -EFAULT,
 				    "kernel segment 0x%llx+0x%llx does not fit in guest RAM",
 				    (unsigned long long)s->paddr, (unsigned long long)s->memsz);
 		while (done < s->filesz) {
 			ssize_t n = pread(fd, dst + done, s->filesz - done, (off_t)(s->offset + done));
 
 			if (n <= 0)
-				return fail(err, errsz, -EIO, "cannot read kernel: %s",
+				return lbx_fail_msg(err, errsz, -EIO, "cannot read kernel: %s",
 					    n < 0 ? strerror(errno) : "file shrank");
 			done += (uint64_t)n;
 		}

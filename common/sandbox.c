@@ -235,6 +235,43 @@ bool lbx_sandbox_seccomp_log_requested(void)
 	return !strcmp(env, "log");
 }
 
+const char *const lbx_seccomp_loop_calls[] = {
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"close",
+	"lseek",
+	"fcntl",
+	"fstat",
+	"newfstatat",
+	"statx",
+	"openat",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_ctl",
+	"poll",
+	"ppoll",
+	"brk",
+	"munmap",
+	"mremap",
+	"madvise",
+	"futex",
+	"clock_gettime",
+	"clock_nanosleep",
+	"nanosleep",
+	"getrandom",
+	"getpid",
+	"gettid",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+};
+const size_t lbx_seccomp_nloop_calls = LBX_ARRAY_SIZE(lbx_seccomp_loop_calls);
+
 int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *p)
 {
 	bool log_only = p->log_only && LBX_SECCOMP_DEBUG;
@@ -248,6 +285,8 @@ int lbx_sandbox_seccomp(const struct lbx_seccomp_policy *p)
 	if (!ctx)
 		return -ENOMEM;
 	err = sc_add_names(ctx, SCMP_ACT_ALLOW, p->allow, p->nallow);
+	if (!err && p->loop_calls)
+		err = sc_add_names(ctx, SCMP_ACT_ALLOW, lbx_seccomp_loop_calls, lbx_seccomp_nloop_calls);
 	if (!err)
 		err = sc_add_names(ctx, SCMP_ACT_ERRNO(ENOSYS), p->enosys, p->nenosys);
 	if (!err && p->threads)

@@ -60,6 +60,8 @@ struct lbx_seccomp_policy {
 	size_t nenosys;
 	bool threads;	  /* allow clone(2) only with CLONE_THREAD (creating threads, not processes) */
 	bool no_exec_mem; /* mmap/mprotect never with PROT_EXEC */
+	/* Also lbx_seccomp_loop_calls: what every daemon on common/evloop needs. */
+	bool loop_calls;
 	/*
 	 * Log violations instead of killing. Honoured only in a build made
 	 * with -Dseccomp_debug=true; otherwise ignored with a warning, so no
@@ -67,6 +69,14 @@ struct lbx_seccomp_policy {
 	 */
 	bool log_only;
 };
+
+/*
+ * The calls every backend on common/evloop makes: descriptors, the epoll
+ * loop, memory (mmap and mprotect are the policy's: with or without
+ * PROT_EXEC), futexes, time, randomness, signal handling and exit.
+ */
+extern const char *const lbx_seccomp_loop_calls[];
+extern const size_t lbx_seccomp_nloop_calls;
 
 /*
  * Whether the environment asks for log-only filters (LBX_SECCOMP=log) and

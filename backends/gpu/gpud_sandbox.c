@@ -48,6 +48,7 @@ static const char *const gpud_syscalls[] = {
 	"prlimit64",
 	"recvmsg",
 	"sendmsg",
+	"getsockopt", /* the frames socket's SO_PEERCRED */
 	"fcntl",
 	"fstat",
 	"newfstatat",

@@ -4,7 +4,9 @@
 which this host's KVM cannot give a Linux guest, so tests/e2e/test_gpu.py
 (a box with "gpu": true on engine qemu, lbx-gpud on llvmpipe) runs inside
 L1 (Debian's kernel with kvm_amd under QEMU TCG with SVM, l1.py), where
-engine qemu runs -accel kvm. Its TAP lines are this test's. Skips, with
+engine qemu runs -accel kvm. Its TAP lines are this test's; they include
+the Wayland proxy's GPU path (test_gpu_wayland_box: weston headless in
+L1, gpu-draw -W in the box, the screenshot on L1's side). Skips, with
 the reason, where QEMU offers no SVM or kvm_amd does not load in L1."""
 import os
 import sys

@@ -33,17 +33,14 @@
 #define GLOBALS_MAX  256
 
 /* Object flags. */
-#define OF_SELECTION 0x1 /* a data offer announced as the selection */
-#define OF_VIEWPORT  0x2 /* a surface with a viewport: damage in surface space is not exact */
-#define OF_LOCAL     0x4 /* host: the proxy's own object (its registry, wl_shm, dmabuf ones) */
-#define OF_OFFERED   0x8 /* host: a box registry told of the proxy's dmabuf global */
+#define OF_SELECTION 0x1  /* a data offer announced as the selection */
+#define OF_VIEWPORT  0x2  /* a surface with a viewport: damage in surface space is not exact */
+#define OF_LOCAL     0x4  /* host: an object the proxy serves itself (the dmabuf ones) */
+#define OF_OFFERED   0x8  /* host: a box registry told of the proxy's dmabuf global */
+#define OF_SHM_TWIN  0x10 /* host: the compositor has a wl_shm of the proxy's at this id */
 
-/*
- * host: the ids the proxy itself uses towards the compositor (its registry,
- * wl_shm, the pools of dmabuf buffers): the top of the client's id space,
- * which a box client may not take.
- */
-#define LOCAL_ID_MIN (WLP_OBJ_MAX - 4096)
+/* host: ids whose compositor-side placeholder's events and delete_id the proxy eats. */
+#define SWALLOW_MAX 256
 /* host: the name of the zwp_linux_dmabuf_v1 global it offers for GPU buffers. */
 #define DMABUF_NAME    0xfffff001u
 #define DMABUF_VERSION 3	   /* format and modifier events, create_immed; no feedback */
@@ -93,7 +90,7 @@ struct buffer {
 
 /* A zwp_linux_buffer_params_v1 under construction: plane 0 only. */
 struct params {
-	bool added;
+	bool added, used;
 	uint32_t resource; /* host */
 	uint32_t gem;	   /* guest */
 };
@@ -139,7 +136,9 @@ struct wlp_conn {
 	struct wlp_conn_counters cnt;
 	struct wlp_frames *frames; /* host: lbx-gpud's frames socket, NULL: no GPU path */
 	uint32_t shm_id;	   /* host: the proxy's own wl_shm, 0 until bound */
-	uint32_t next_local;
+	uint32_t shm_name;	   /* host: the compositor's wl_shm global */
+	uint32_t swallow[SWALLOW_MAX];
+	unsigned nswallow;
 	bool dmabuf_offered;
 	char err[256];
 };
@@ -582,8 +581,7 @@ static int check_args(struct wlp_conn *c, struct msg *m)
 		if (a->type == 'n') {
 			bool server = v->u >= WLP_SERVER_ID_MIN;
 			uint32_t idx = server ? v->u - WLP_SERVER_ID_MIN : v->u;
-			if (server == m->req || wlp_obj_get(&c->objs, v->u) || idx >= WLP_OBJ_MAX ||
-			    (c->role == WLP_HOST && m->req && idx >= LOCAL_ID_MIN))
+			if (server == m->req || wlp_obj_get(&c->objs, v->u) || idx >= WLP_OBJ_MAX)
 				return fail(c, "%s.%s: new id %u is taken or not the sender's",
 					    m->iface->name, m->m->name, v->u);
 			if (!a->iface) {
@@ -821,18 +819,12 @@ static int host_request(struct wlp_conn *c, struct msg *m)
 
 static int host_event(struct wlp_conn *c, struct msg *m)
 {
-	if (m->obj->flags & OF_LOCAL)
-		return local_event(c, m);
-	if (m->iface == &wlp_iface_wl_display && m->h.opcode == 1) {
-		struct wlp_obj *d = wlp_obj_get(&c->objs, m->v[0].u);
-		if (d && (d->flags & OF_LOCAL)) {
-			/* delete_id of one of ours: the box never knew it */
-			obj_release(c, d);
-			wlp_obj_remove(&c->objs, m->v[0].u);
-			m->drop = true;
-			return 0;
-		}
+	if (m->iface == &wlp_iface_wl_display && m->h.opcode == 1 && swallow_take(c, m->v[0].u)) {
+		m->drop = true; /* delete_id of a placeholder of ours: the box never knew it */
+		return 0;
 	}
+	if (is(m, &wlp_iface_wl_registry, "global") && strcmp(m->v[1].str, "wl_shm") == 0)
+		c->shm_name = m->v[0].u;
 	if (is(m, &wlp_iface_wl_registry, "global") && c->frames) {
 		if (strcmp(m->v[1].str, "zwp_linux_dmabuf_v1") == 0) {
 			m->drop = true; /* the box's GPU buffers go through ours */
@@ -1098,6 +1090,10 @@ static int handle_msg(struct wlp_conn *c, const uint8_t *raw, const struct wlp_h
 	m->fds[1] = 0;
 	/* Requests come from the client: the guest's Wayland side, the host's link. */
 	m->req = (c->role == WLP_GUEST) != from_link;
+	if (c->role == WLP_HOST && !m->req && host_event_eaten(c, h->id)) {
+		free(m); /* a compositor event to a placeholder of the proxy's (conn_dmabuf.c) */
+		return 0;
+	}
 	rc = parse(c, m, raw);
 	if (rc < 0)
 		goto out;

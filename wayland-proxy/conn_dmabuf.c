@@ -12,8 +12,16 @@
  *   - create_immed makes a memfd of the proxy's (in this client's shm
  *     budget), binds it to the resource on lbx-gpud's frames socket, and
  *     asks the compositor for a wl_shm buffer on it with the client's
- *     wl_buffer id, through a registry, wl_shm and pool of the proxy's own
- *     (ids from LOCAL_ID_MIN, which the box may not use).
+ *     wl_buffer id.
+ *   - The compositor must see every id the client uses, in order
+ *     (libwayland-server refuses a new id past the next free one), and the
+ *     proxy may make none of its own. So the ids of the objects it serves
+ *     stand for objects of its own on the compositor: a
+ *     zwp_linux_dmabuf_v1 id is bound as a wl_shm there (the proxy's, for
+ *     the pools), a params id is a wl_display.sync callback, then the pool
+ *     of the buffer it makes, destroyed at once. Their events and
+ *     delete_ids are eaten (swallow list); the wl_shm twin is never
+ *     destroyed, so its id stays a zombie for the box.
  *   - On wl_surface.commit, the damage accumulated for the attached buffer
  *     since it was last read is read back into the memfd before the commit
  *     goes on.
@@ -22,24 +30,53 @@
  * use it fall back to create_immed or to wl_shm.
  */
 
-static uint32_t local_id(struct wlp_conn *c)
-{
-	for (unsigned k = 0; k < WLP_OBJ_MAX - LOCAL_ID_MIN; k++) {
-		uint32_t id = LOCAL_ID_MIN + (c->next_local++ % (WLP_OBJ_MAX - LOCAL_ID_MIN));
-		if (!wlp_obj_get(&c->objs, id))
-			return id;
-	}
-	return 0;
-}
-
 static struct wlp_obj *local_new(struct wlp_conn *c, uint32_t id, const struct wlp_iface *i,
 				 uint32_t version)
 {
-	struct wlp_obj *o = id ? wlp_obj_new(&c->objs, id, i, version) : NULL;
+	struct wlp_obj *o = wlp_obj_new(&c->objs, id, i, version);
 
 	if (o)
 		o->flags |= OF_LOCAL;
 	return o;
+}
+
+static int swallow_add(struct wlp_conn *c, uint32_t id)
+{
+	if (c->nswallow == SWALLOW_MAX)
+		return fail(c, "too many GPU buffers made at once");
+	c->swallow[c->nswallow++] = id;
+	return 0;
+}
+
+static bool swallow_has(const struct wlp_conn *c, uint32_t id)
+{
+	for (unsigned i = 0; i < c->nswallow; i++)
+		if (c->swallow[i] == id)
+			return true;
+	return false;
+}
+
+/* The compositor's delete_id of a placeholder: forget the oldest entry for id. */
+static bool swallow_take(struct wlp_conn *c, uint32_t id)
+{
+	for (unsigned i = 0; i < c->nswallow; i++)
+		if (c->swallow[i] == id) {
+			memmove(c->swallow + i, c->swallow + i + 1,
+				(--c->nswallow - i) * sizeof(c->swallow[0]));
+			return true;
+		}
+	return false;
+}
+
+/* Events the compositor sends to what stands for the proxy's objects: none for the box. */
+static bool host_event_eaten(struct wlp_conn *c, uint32_t id)
+{
+	struct wlp_obj *o;
+
+	if (swallow_has(c, id))
+		return true;
+	o = wlp_obj_get(&c->objs, id);
+	return o && (o->flags & OF_LOCAL);
 }
 
 /* An event of the proxy's making, to the box. */
@@ -79,41 +116,20 @@ static int wl_request(struct wlp_conn *c, uint32_t id, const struct wlp_iface *i
 
 int wlp_conn_set_frames(struct wlp_conn *c, struct wlp_frames *frames)
 {
-	struct wlp_val v[1] = { 0 };
-	uint32_t rid;
-
 	if (c->role != WLP_HOST || c->frames)
 		return -EINVAL;
 	c->frames = frames;
-	rid = local_id(c);
-	if (!local_new(c, rid, &wlp_iface_wl_registry, 1))
-		return fail(c, "out of memory");
-	v[0].u = rid;
-	if (wl_request(c, 1, &wlp_iface_wl_display, 1, v, -1) < 0)
-		return -EPROTO;
-	if (c->loop)
-		update_watches(c);
 	return 0;
 }
 
-/* The proxy's registry learns of wl_shm: bind it for the dmabuf buffers' pools. */
-static int local_event(struct wlp_conn *c, struct msg *m)
+/* A wl_display.sync on id: the compositor's placeholder for an object of ours. */
+static int placeholder(struct wlp_conn *c, uint32_t id)
 {
-	m->drop = true;
-	if (is(m, &wlp_iface_wl_registry, "global") && !c->shm_id &&
-	    strcmp(m->v[1].str, "wl_shm") == 0) {
-		uint32_t sid = local_id(c);
-		struct wlp_val v[2] = { 0 };
+	struct wlp_val v[1] = { { .u = id } };
 
-		if (!local_new(c, sid, &wlp_iface_wl_shm, 1))
-			return fail(c, "out of memory");
-		v[0].u = m->v[0].u;
-		v[1] = (struct wlp_val){ .u = sid, .version = 1, .str = "wl_shm", .len = 6 };
-		if (wl_request(c, m->h.id, &wlp_iface_wl_registry, 0, v, -1) < 0)
-			return -EPROTO;
-		c->shm_id = sid;
-	}
-	return 0;
+	if (swallow_add(c, id) < 0)
+		return -EPROTO;
+	return wl_request(c, 1, &wlp_iface_wl_display, 0, v, -1);
 }
 
 /* Tell a box registry of the proxy's global, ahead of the compositor's first. */
@@ -139,8 +155,21 @@ static int dmabuf_bind(struct wlp_conn *c, struct msg *m)
 		return fail(c,
 			    "wl_registry.bind: global %u is zwp_linux_dmabuf_v1 up to version %u",
 			    DMABUF_NAME, DMABUF_VERSION);
-	if (!local_new(c, b->u, &wlp_iface_zwp_linux_dmabuf_v1, b->version))
+	struct wlp_obj *o = local_new(c, b->u, &wlp_iface_zwp_linux_dmabuf_v1, b->version);
+	if (!o)
 		return fail(c, "out of memory");
+	if (c->shm_name) {
+		/* The compositor's side of this id: a wl_shm of the proxy's. */
+		struct wlp_val v[2] = { { .u = c->shm_name },
+					{ .u = b->u, .version = 1, .str = "wl_shm", .len = 6 } };
+		if (wl_request(c, m->h.id, &wlp_iface_wl_registry, 0, v, -1) < 0)
+			return -EPROTO;
+		o->flags |= OF_SHM_TWIN;
+		if (!c->shm_id)
+			c->shm_id = b->u;
+	} else if (placeholder(c, b->u) < 0) {
+		return -EPROTO;
+	}
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(fmts); i++) {
 		struct wlp_val v[3] = { { .u = fmts[i] } };
 
@@ -174,8 +203,9 @@ static int dmabuf_buffer(struct wlp_conn *c, struct msg *m, struct params *p)
 	struct pool pl = { 0 };
 	struct wlp_val v[6] = { 0 };
 
-	if (!p->added)
-		return fail(c, "zwp_linux_buffer_params_v1.create_immed: no plane was added");
+	if (!p->added || p->used)
+		return fail(c, "zwp_linux_buffer_params_v1.create_immed: %s",
+			    p->used ? "the params were used already" : "no plane was added");
 	if (w <= 0 || h <= 0 || w > (int32_t)GPU_FRAMES_MAX_DIM || h > (int32_t)GPU_FRAMES_MAX_DIM)
 		return fail(c, "zwp_linux_buffer_params_v1.create_immed: size %dx%d", w, h);
 	if (fmt != DRM_FMT_AR24 && fmt != DRM_FMT_XR24)
@@ -203,19 +233,18 @@ static int dmabuf_buffer(struct wlp_conn *c, struct msg *m, struct params *p)
 			    "%u (%dx%d): %s",
 			    p->resource, w, h, strerror(-rc));
 	}
-	uint32_t pid = local_id(c);
-	struct wlp_obj *po = local_new(c, pid, &wlp_iface_wl_shm_pool, 1);
+	/* The pool stands at the params' id, free on the compositor since its sync. */
+	uint32_t pid = m->h.id;
 	struct wlp_obj *bo = wlp_obj_new(&c->objs, bid, &wlp_iface_wl_buffer, 1);
 	struct buffer *b = calloc(1, sizeof(*b));
-	if (!po || !bo || !b) {
+	if (!bo || !b) {
 		free(b);
 		(void)wlp_frames_unbind(c->frames, fh);
 		pool_unref(c, ph);
 		return fail(c, "out of memory");
 	}
-	po->handle = ph; /* the pool's first reference */
-	pool_find(c, ph)->refs++;
-	bo->handle = ph;
+	bo->handle = ph; /* the buffer holds the pool's one reference */
+	p->used = true;
 	*b = (struct buffer){ .id = bid,
 			      .pool = ph,
 			      .w = w,
@@ -239,17 +268,22 @@ static int dmabuf_buffer(struct wlp_conn *c, struct msg *m, struct params *p)
 	if (wl_request(c, pid, &wlp_iface_wl_shm_pool, 0, v, -1) < 0 ||
 	    wl_request(c, pid, &wlp_iface_wl_shm_pool, 1, v, -1) < 0)
 		return -EPROTO;
-	po->state = WLP_OBJ_ZOMBIE; /* until the compositor's delete_id */
-	return 0;
+	return swallow_add(c, pid); /* the pool's delete_id */
 }
 
-/* Requests to the proxy's own objects: served here, never forwarded. */
+/* Requests to the objects the proxy serves: here, never forwarded. */
 static int dmabuf_request(struct wlp_conn *c, struct msg *m)
 {
 	struct wlp_obj *o = m->obj;
 
 	m->drop = true;
 	if (o->iface == &wlp_iface_zwp_linux_dmabuf_v1) {
+		if (m->m->destructor && (o->flags & OF_SHM_TWIN)) {
+			/* wl_shm v1 cannot be destroyed: the id stays taken, a zombie for the box
+			 */
+			o->state = WLP_OBJ_ZOMBIE;
+			return 0;
+		}
 		if (m->m->destructor)
 			return local_destroy(c, m->h.id);
 		if (strcmp(m->m->name, "create_params") == 0) {
@@ -257,7 +291,7 @@ static int dmabuf_request(struct wlp_conn *c, struct msg *m)
 			    c, m->v[0].u, &wlp_iface_zwp_linux_buffer_params_v1, o->version);
 			if (!n || !(n->data = calloc(1, sizeof(struct params))))
 				return fail(c, "out of memory");
-			return 0;
+			return placeholder(c, m->v[0].u);
 		}
 	} else if (o->iface == &wlp_iface_zwp_linux_buffer_params_v1) {
 		struct params *p = o->data;

@@ -262,7 +262,7 @@ static void teardown(struct env *e)
 	lbx_loop_free(e->loop);
 }
 
-/* Registries on both sides, wl_shm for the proxy, the dmabuf global bound by the box. */
+/* The box's registry, the compositor's wl_shm and wl_compositor, the dmabuf global bound. */
 static void start(struct env *e, bool check)
 {
 	uint8_t m[512], buf[8192];
@@ -270,42 +270,41 @@ static void start(struct env *e, bool check)
 	int fd;
 
 	ok(wlp_conn_set_frames(e->c, &e->fr) == 0, "the connection takes the frames socket");
-	spin(e);
-	n = comp_read(e, buf, sizeof(buf), &fd);
-	if (check)
-		ok(has_msg(buf, n, 1, 1),
-		   "the proxy asks the compositor for a registry of its own");
-	size_t k = wmsg(m, LOCAL0, 0, "wl_shm", 3, 1, S, 1);
-	(void)!write(e->comp, m, k);
-	spin(e);
-	n = comp_read(e, buf, sizeof(buf), &fd);
-	if (check)
-		ok(has_msg(buf, n, LOCAL0, 0) && contains(buf, n, "wl_shm"),
-		   "and binds wl_shm on it");
 	guest_msg(e, m, wmsg(m, 1, 1, NULL, 1, 2));
 	spin(e);
-	k = wmsg(m, 2, 0, "wl_compositor", 3, 2, S, 4);
-	(void)!write(e->comp, m, k);
+	(void)!write(e->comp, m, wmsg(m, 2, 0, "wl_shm", 3, 1, S, 1));
+	(void)!write(e->comp, m, wmsg(m, 2, 0, "wl_compositor", 3, 2, S, 4));
 	spin(e);
 	n = recv(e->guest, buf, sizeof(buf), MSG_DONTWAIT);
-	if (check) {
-		ok(contains(buf, n, "zwp_linux_dmabuf_v1") && contains(buf, n, "wl_compositor"),
+	if (check)
+		ok(contains(buf, n, "zwp_linux_dmabuf_v1") && contains(buf, n, "wl_compositor") &&
+		       contains(buf, n, "wl_shm"),
 		   "the box's registry lists the proxy's zwp_linux_dmabuf_v1 and the compositor's "
 		   "globals");
-		ok(!contains(buf, n, "wl_shm"), "but not the proxy's own registry's events");
-	}
+	while (comp_read(e, buf, sizeof(buf), &fd) > 0)
+		;
 	guest_msg(e, m, wmsg(m, 2, 0, "zwp_linux_dmabuf_v1", 4, DMABUF, S, 3, 3));
-	guest_msg(e, m, wmsg(m, 2, 0, "wl_compositor", 4, 2, S, 4, 4));
 	spin(e);
 	n = recv(e->guest, buf, sizeof(buf), MSG_DONTWAIT);
 	if (check)
-		ok(link_has(buf, n, 3, 1), "binding it gives the box format and modifier "
-					   "events from the proxy");
+		ok(link_has(buf, n, 3, 0) && link_has(buf, n, 3, 1),
+		   "binding it gives the box format and modifier events from the proxy");
 	n = comp_read(e, buf, sizeof(buf), &fd);
 	if (check)
-		ok(n > 0 && !contains(buf, n, "zwp_linux_dmabuf_v1") &&
-		       contains(buf, n, "wl_compositor"),
-		   "the compositor sees the wl_compositor bind, not the dmabuf one");
+		ok(has_msg(buf, n, 2, 0) && contains(buf, n, "wl_shm") &&
+		       !contains(buf, n, "zwp_linux_dmabuf_v1"),
+		   "the compositor gets a wl_shm of the proxy's at that id instead (no id gap)");
+	(void)!write(e->comp, m, wmsg(m, 3, 0, NULL, 1, 0));
+	spin(e);
+	n = recv(e->guest, buf, sizeof(buf), MSG_DONTWAIT);
+	if (check)
+		ok(n <= 0, "its wl_shm.format events are not the box's");
+	guest_msg(e, m, wmsg(m, 2, 0, "wl_compositor", 4, 2, S, 4, 4));
+	spin(e);
+	n = comp_read(e, buf, sizeof(buf), &fd);
+	if (check)
+		ok(has_msg(buf, n, 2, 0) && contains(buf, n, "wl_compositor"),
+		   "the box's next bind (id 4) reaches the compositor as it is");
 }
 
 /* params 5 with resource res, then create_immed of buffer 6. */
@@ -332,10 +331,11 @@ static void test_path(void)
 	start(&e, true);
 	make_buffer(&e, GOOD_RES);
 	n = comp_read(&e, buf, sizeof(buf), &pool_fd);
-	ok(has_msg(buf, n, LOCAL0 + 1, 0) && pool_fd >= 0,
+	ok(has_msg(buf, n, 1, 0), "create_params: the compositor gets a wl_display.sync at its id");
+	ok(has_msg(buf, n, 3, 0) && pool_fd >= 0,
 	   "create_immed: the compositor gets wl_shm.create_pool with a memfd");
-	ok(has_msg(buf, n, LOCAL0 + 2, 0) && has_msg(buf, n, LOCAL0 + 2, 1),
-	   "then create_buffer and destroy on the proxy's pool");
+	ok(has_msg(buf, n, 5, 0) && has_msg(buf, n, 5, 1),
+	   "then create_buffer and destroy on that pool, at the params' id");
 	is_int(e.g.binds, 1, "lbx-gpud got BIND of resource %u with the same memory", GOOD_RES);
 	guest_msg(&e, m, wmsg(m, 5, 0, NULL, 0));
 	spin(&e);
@@ -373,14 +373,17 @@ static void test_path(void)
 	const struct wlp_conn_counters *k = wlp_conn_counters(e.c);
 	is_int(k->gpu_bytes, BW * BH * 4 + 16 * 8 * 4, "bytes read back are counted");
 	is_int(k->gpu_copies, 2, "as are the copies");
-	(void)!write(e.comp, m, wmsg(m, 1, 1, NULL, 1, LOCAL0 + 2));
+	(void)!write(e.comp, m, wmsg(m, 5, 0, NULL, 1, 0));
+	(void)!write(e.comp, m, wmsg(m, 1, 1, NULL, 1, 5));
+	(void)!write(e.comp, m, wmsg(m, 1, 1, NULL, 1, 5));
 	spin(&e);
 	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
-	ok(n <= 0, "the compositor's delete_id of the proxy's pool is not forwarded");
-	guest_msg(&e, m, wmsg(m, LOCAL0, 0, "wl_shm", 4, 1, S, 1, 9));
+	ok(n <= 0 && !e.closed,
+	   "the sync's done and the delete_ids of the placeholders are not the box's");
+	(void)!write(e.comp, m, wmsg(m, 1, 1, NULL, 1, 5));
 	spin(&e);
-	ok(e.closed && strstr(e.why, "proxy's own"),
-	   "a box request to one of the proxy's objects ends the client");
+	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
+	ok(n > 0 && link_has(buf, n, 1, 1), "a delete_id beyond those goes to the box again");
 	if (pm != MAP_FAILED)
 		munmap(pm, BW * 4 * BH);
 	if (pool_fd >= 0)
@@ -402,9 +405,10 @@ static void test_refusals(void)
 
 	setup(&e);
 	start(&e, false);
-	guest_msg(&e, m, wmsg(m, 4, 0, NULL, 1, LOCAL0 + 100));
+	make_buffer(&e, GOOD_RES);
+	guest_msg(&e, m, wmsg(m, 5, 3, NULL, 5, 7, BW, BH, AR24, 0));
 	spin(&e);
-	ok(e.closed, "a box client may not take an id of the proxy's range");
+	ok(e.closed && strstr(e.why, "used already"), "params used twice end the client");
 	teardown(&e);
 
 	setup(&e);

@@ -28,7 +28,7 @@ def main():
         script = job_script(test) + "s=$?\nLBX_GPU_ENGINE=vm " + job_script(test).split("\n")[1] + \
             "\nv=$?\n[ $s = 0 ] && [ $v = 0 ]\n"
         relay = Relay(t)
-        r = l1.run(script, timeout=600, on_line=relay.line)
+        r = l1.run(script, timeout=900, on_line=relay.line)
     except l1.Skip as e:
         t.skip(what, str(e))
         return t.result()

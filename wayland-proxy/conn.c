@@ -1319,8 +1319,25 @@ int wlp_conn_feed_link(struct wlp_conn *c, const uint8_t *buf, size_t len)
 
 /* ---- I/O ---- */
 
+/* guest: tell the box's client why it is cut off, as a compositor would (wl_display.error). */
+static void guest_error_event(struct wlp_conn *c)
+{
+	struct wlp_val v[3] = { { .u = 1 }, { .u = 3 /* implementation */ }, { 0 } };
+	uint8_t buf[512];
+	struct lbx_writer w;
+
+	if (c->role != WLP_GUEST || !c->err[0])
+		return;
+	v[2].str = c->err;
+	v[2].len = strlen(c->err); /* below 256: fail() bounds it */
+	lbx_writer_init_fixed(&w, buf, sizeof(buf));
+	if (wlp_encode(&w, 1, 0, &wlp_iface_wl_display.ev[0], v) == 0)
+		(void)!wlp_outq_put(&c->wl_out, buf, lbx_writer_len(&w));
+}
+
 static void conn_end(struct wlp_conn *c, const char *why)
 {
+	guest_error_event(c);
 	/* What is already queued may still go (a protocol error event, say). */
 	(void)wlp_outq_flush(&c->link_out, c->link_fd);
 	(void)wlp_outq_flush(&c->wl_out, c->wl_fd);

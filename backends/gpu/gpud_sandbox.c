@@ -40,7 +40,6 @@ static const char *const gpud_syscalls[] = {
 	"prlimit64",
 	"recvmsg",
 	"sendmsg",
-	"getsockopt", /* the frames socket's SO_PEERCRED */
 	"unlink",
 	"dup",
 	"dup3",

@@ -1232,18 +1232,19 @@ static int read_link(struct wlp_conn *c)
 	return 0;
 }
 
-static void wl_io(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+/* One side's readiness: flush what waits for it, then read what it sent. */
+static void side_io(struct wlp_conn *c, struct wlp_outq *out, int fd, uint32_t events,
+		    int (*read_side)(struct wlp_conn *))
 {
-	struct wlp_conn *c = data;
 	int rc = 0;
 
 	if (events & EPOLLOUT) {
-		rc = wlp_outq_flush(&c->wl_out, c->wl_fd);
+		rc = wlp_outq_flush(out, fd);
 		if (rc == -EAGAIN)
 			rc = 0;
 	}
 	if (rc == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		rc = read_wl(c);
+		rc = read_side(c);
 	if (rc < 0) {
 		conn_end(c, rc == -EPIPE && !c->err[0] ? NULL
 			    : c->err[0]		       ? c->err
@@ -1253,25 +1254,18 @@ static void wl_io(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 	update_watches(c);
 }
 
+static void wl_io(struct lbx_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct wlp_conn *c = data;
+
+	side_io(c, &c->wl_out, c->wl_fd, events, read_wl);
+}
+
 static void link_io(struct lbx_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct wlp_conn *c = data;
-	int rc = 0;
 
-	if (events & EPOLLOUT) {
-		rc = wlp_outq_flush(&c->link_out, c->link_fd);
-		if (rc == -EAGAIN)
-			rc = 0;
-	}
-	if (rc == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		rc = read_link(c);
-	if (rc < 0) {
-		conn_end(c, rc == -EPIPE && !c->err[0] ? NULL
-			    : c->err[0]		       ? c->err
-						       : "write failed");
-		return;
-	}
-	update_watches(c);
+	side_io(c, &c->link_out, c->link_fd, events, read_link);
 }
 
 static int pipe_read(struct wlp_conn *c, struct pipe *p)

@@ -284,21 +284,35 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
  */
 static void destroy_after_close(struct lv_run *r)
 {
-	virConnectPtr conn = virConnectOpen(r->uri);
-	virDomainPtr dom = conn ? virDomainLookupByName(conn, r->name) : NULL;
+	/*
+	 * The dying daemon's socket may still be there, or the new one not yet
+	 * started: a few tries, half a second apart, before giving up.
+	 */
+	for (int attempt = 0; attempt < 20; attempt++) {
+		virConnectPtr conn = virConnectOpen(r->uri);
+		virDomainPtr dom = conn ? virDomainLookupByName(conn, r->name) : NULL;
+		bool done = false;
 
-	if (dom && virDomainDestroy(dom) == 0)
-		lbx_info("domain %s destroyed through a new connection to %s", r->name, r->uri);
-	else if (conn && (!dom || virGetLastErrorCode() == VIR_ERR_NO_DOMAIN))
-		lbx_info("domain %s is gone", r->name);
-	else
-		lbx_warn("domain %s may still run: cannot destroy it through %s (%s); 'virsh -c %s "
-			 "destroy %s' does",
-			 r->name, r->uri, last_error(), r->uri, r->name);
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+		if (dom && virDomainDestroy(dom) == 0) {
+			lbx_info("domain %s destroyed through a new connection to %s", r->name,
+				 r->uri);
+			done = true;
+		} else if (conn && (!dom || virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)) {
+			lbx_info("domain %s is gone", r->name);
+			done = true;
+		} else if (attempt == 19) {
+			lbx_warn("domain %s may still run: cannot destroy it through %s (%s); "
+				 "'virsh -c %s destroy %s' does",
+				 r->name, r->uri, last_error(), r->uri, r->name);
+		}
+		if (dom)
+			virDomainFree(dom);
+		if (conn)
+			virConnectClose(conn);
+		if (done)
+			return;
+		usleep(500 * 1000);
+	}
 }
 
 static const char *connect_hint(const char *uri)

@@ -551,10 +551,16 @@ static void wayland_argv(const struct mf_device *d, struct argv_buf *a)
 	argv_add(a, "%s", d->socket);
 	argv_add(a, "--compositor");
 	argv_add(a, "%s", d->compositor);
+	if (d->control[0]) {
+		argv_add(a, "--gpu-frames");
+		argv_add(a, "%s", d->control);
+	}
 	policy_proxy_argv(d, a);
 }
 
 /* --- gpu: lbx-gpud, virtio-gpu on virglrenderer (QEMU's vhost-user-gpu) --- */
+
+#define MF_GPU_FRAMES "gpu-frames.sock"
 
 static int gpu_add(struct mf_build *b)
 {
@@ -573,13 +579,33 @@ static int gpu_add(struct mf_build *b)
 				     "vhost-user-gpu refuses TCG (\"requires kvm\"), and this host's "
 				     "KVM cannot run a Linux guest; set \"gpu\": false here");
 	d = add_device(b, MF_GPU, "lbx-gpud", "gpu-vu.sock");
-	return d ? 0 : -EINVAL;
+	if (!d)
+		return -EINVAL;
+	/*
+	 * With Wayland too, the proxy reads what the guest draws on the GPU back
+	 * from lbx-gpud's frames socket (backends/gpu/frames_proto.h).
+	 */
+	for (unsigned i = 0; i < b->m->ndev; i++) {
+		struct mf_device *w = &b->m->dev[i];
+
+		if (w->kind != MF_WAYLAND)
+			continue;
+		if (runtime_socket(b, MF_GPU_FRAMES, d->control, sizeof(d->control)) < 0 ||
+		    note_file(b, MF_GPU_FRAMES) < 0)
+			return -EINVAL;
+		snprintf(w->control, sizeof(w->control), "%s", d->control);
+	}
+	return 0;
 }
 
 static void gpu_argv(const struct mf_device *d, struct argv_buf *a)
 {
 	argv_add(a, "--socket");
 	argv_add(a, "%s", d->socket);
+	if (d->control[0]) {
+		argv_add(a, "--frames-socket");
+		argv_add(a, "%s", d->control);
+	}
 }
 
 /* vhost-user-gpu sits on the virtio bus, so microvm's virtio-mmio carries it. */

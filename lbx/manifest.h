@@ -67,7 +67,8 @@ struct mf_device {
 	/* net, ssh */
 	char policy[PATH_MAX];	  /* policy file, written before the backend starts */
 	const char *policy_text;
-	char control[MF_SOCK_MAX]; /* net: lbx-netd --control; vsock: the host side's base path */
+	char control[MF_SOCK_MAX]; /* net: lbx-netd --control; vsock: the host side's base path;
+				      gpu, wayland: lbx-gpud's frames socket (both on) */
 	bool stream;		   /* net: a framed stream (a container's tap relay) */
 	char audit[PATH_MAX];	   /* ssh: audit log */
 	const char *upstream;	   /* ssh: the user's agent */

@@ -13,10 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frames_client.h"
 #include "link.h"
 #include "objmap.h"
 #include "outq.h"
 #include "reader.h"
+#include "vgpu.h"
 #include "wire.h"
 #include "writer.h"
 
@@ -31,10 +33,22 @@
 #define GLOBALS_MAX  256
 
 /* Object flags. */
-#define OF_SELECTION 0x1 /* a data offer announced as the selection */
-#define OF_VIEWPORT  0x2 /* a surface with a viewport: damage in surface space is not exact */
+#define OF_SELECTION 0x1  /* a data offer announced as the selection */
+#define OF_VIEWPORT  0x2  /* a surface with a viewport: damage in surface space is not exact */
+#define OF_LOCAL     0x4  /* host: an object the proxy serves itself (the dmabuf ones) */
+#define OF_OFFERED   0x8  /* host: a box registry told of the proxy's dmabuf global */
+#define OF_SHM_TWIN  0x10 /* host: the compositor has a wl_shm of the proxy's at this id */
 
-enum fdkind { FK_NONE, FK_SHM, FK_DATA, FK_PIPE };
+/* host: ids whose compositor-side placeholder's events and delete_id the proxy eats. */
+#define SWALLOW_MAX 256
+/* host: the name of the zwp_linux_dmabuf_v1 global it offers for GPU buffers. */
+#define DMABUF_NAME    0xfffff001u
+#define DMABUF_VERSION 3	   /* format and modifier events, create_immed; no feedback */
+#define POOL_LOCAL     0x80000000u /* host: pool handles of its own (guests count up from 1) */
+#define DRM_FMT_AR24   0x34325241u
+#define DRM_FMT_XR24   0x34325258u
+
+enum fdkind { FK_NONE, FK_SHM, FK_DATA, FK_PIPE, FK_VGPU };
 
 struct slot {
 	uint8_t kind;
@@ -69,7 +83,16 @@ struct buffer {
 	uint32_t surface; /* last committed on */
 	bool full;
 	struct rect dirty;
+	uint32_t gem;	 /* guest: a dmabuf buffer's GEM handle on the render node */
+	uint32_t frames; /* host: a dmabuf buffer's handle on lbx-gpud's frames socket */
 	struct buffer *next, **pprev;
+};
+
+/* A zwp_linux_buffer_params_v1 under construction: plane 0 only. */
+struct params {
+	bool added, used;
+	uint32_t resource; /* host */
+	uint32_t gem;	   /* guest */
 };
 
 struct pipe {
@@ -111,6 +134,12 @@ struct wlp_conn {
 	} globals[GLOBALS_MAX];
 	size_t nglobals;
 	struct wlp_conn_counters cnt;
+	struct wlp_frames *frames; /* host: lbx-gpud's frames socket, NULL: no GPU path */
+	uint32_t shm_id;	   /* host: the proxy's own wl_shm, 0 until bound */
+	uint32_t shm_name;	   /* host: the compositor's wl_shm global */
+	uint32_t swallow[SWALLOW_MAX];
+	unsigned nswallow;
+	bool dmabuf_offered;
 	char err[256];
 };
 
@@ -123,7 +152,8 @@ struct msg {
 	unsigned nfds;
 	bool req;
 	bool drop, rewrite;
-	int fds[2]; /* materialised fds, at most one per message in our tables */
+	int fds[2];    /* materialised fds, at most one per message in our tables */
+	uint32_t vgpu; /* FK_VGPU: the resource id (host) or GEM handle (guest) */
 	char strbuf[WLP_MSG_MAX];
 };
 
@@ -166,7 +196,8 @@ extern const struct wlp_iface wlp_iface_wl_registry, wlp_iface_wl_shm, wlp_iface
     wlp_iface_wl_buffer, wlp_iface_wl_surface, wlp_iface_wl_compositor, wlp_iface_wl_keyboard,
     wlp_iface_wl_data_offer, wlp_iface_wl_data_source, wlp_iface_wl_data_device,
     wlp_iface_zwp_primary_selection_offer_v1, wlp_iface_zwp_primary_selection_source_v1,
-    wlp_iface_zwp_primary_selection_device_v1, wlp_iface_xdg_toplevel, wlp_iface_wp_viewporter;
+    wlp_iface_zwp_primary_selection_device_v1, wlp_iface_xdg_toplevel, wlp_iface_wp_viewporter,
+    wlp_iface_zwp_linux_dmabuf_v1, wlp_iface_zwp_linux_buffer_params_v1;
 
 /* What the fd of a message holds: the only fds the proxy carries. */
 static enum fdkind fd_kind(const struct msg *m)
@@ -181,6 +212,8 @@ static enum fdkind fd_kind(const struct msg *m)
 	if (!m->req && (is(m, &wlp_iface_wl_data_source, "send") ||
 			is(m, &wlp_iface_zwp_primary_selection_source_v1, "send")))
 		return FK_PIPE;
+	if (m->req && is(m, &wlp_iface_zwp_linux_buffer_params_v1, "add"))
+		return FK_VGPU;
 	return FK_NONE;
 }
 
@@ -476,6 +509,13 @@ static int guest_commit(struct wlp_conn *c, uint32_t sid, struct surface *s)
 				b->full = true;
 			b->surface = sid;
 			struct rect r = b->full ? (struct rect){ 0, 0, b->w, b->h } : b->dirty;
+			/* The host reads a GPU buffer back once the commit arrives: the GPU must be
+			 * done. */
+			if (b->gem && wlp_vgpu_wait(b->gem) < 0)
+				return fail(c,
+					    "wl_surface.commit: cannot wait for the GPU to finish "
+					    "buffer %u",
+					    b->id);
 			if (send_rect(c, b, r) < 0)
 				return -EPROTO;
 			b->full = false;
@@ -489,6 +529,10 @@ static int guest_commit(struct wlp_conn *c, uint32_t sid, struct surface *s)
 
 static void buffer_free(struct wlp_conn *c, struct buffer *b)
 {
+	if (b->gem)
+		wlp_vgpu_release(b->gem);
+	if (b->frames && c->frames)
+		(void)wlp_frames_unbind(c->frames, b->frames);
 	*b->pprev = b->next;
 	if (b->next)
 		b->next->pprev = b->pprev;
@@ -506,7 +550,12 @@ static void obj_release(struct wlp_conn *c, struct wlp_obj *o)
 	if (o->data) {
 		if (o->iface == &wlp_iface_wl_buffer)
 			buffer_free(c, o->data);
-		else
+		else if (o->iface == &wlp_iface_zwp_linux_buffer_params_v1) {
+			struct params *p = o->data;
+			if (p->gem)
+				wlp_vgpu_release(p->gem);
+			free(p);
+		} else
 			free(o->data);
 		o->data = NULL;
 	}
@@ -569,20 +618,17 @@ static int32_t ival(const struct msg *m, unsigned i)
 	return (int32_t)m->v[i].u;
 }
 
-/* The guest follows pools, buffers and surfaces to send only what changed. */
-static int guest_request(struct wlp_conn *c, struct msg *m)
+static int host_commit(struct wlp_conn *c, uint32_t sid, struct surface *s);
+
+/*
+ * Both halves follow surfaces: the guest to send only the damaged part of
+ * shm buffers, the host to read back only the damaged part of GPU buffers.
+ */
+static int surface_request(struct wlp_conn *c, struct msg *m)
 {
 	struct wlp_obj *o = m->obj;
 	struct surface *s = o->data;
 
-	if (is(m, &wlp_iface_wl_compositor, "create_surface")) {
-		/* created after this returns: remember to attach data */
-		return 0;
-	}
-	if (is(m, &wlp_iface_wl_shm_pool, "resize")) {
-		struct pool *p = pool_find(c, o->handle);
-		return p ? pool_resize(c, p, ival(m, 0)) : 0;
-	}
 	if (o->iface == &wlp_iface_wl_surface && s) {
 		if (strcmp(m->m->name, "attach") == 0) {
 			s->buffer = m->v[0].u;
@@ -604,10 +650,34 @@ static int guest_request(struct wlp_conn *c, struct msg *m)
 		} else if (strcmp(m->m->name, "set_buffer_transform") == 0) {
 			s->transformed = ival(m, 0) != 0 || (o->flags & OF_VIEWPORT);
 		} else if (strcmp(m->m->name, "commit") == 0) {
-			return guest_commit(c, m->h.id, s);
+			return c->role == WLP_GUEST ? guest_commit(c, m->h.id, s)
+						    : host_commit(c, m->h.id, s);
 		}
 	}
 	return 0;
+}
+
+/* The guest follows pools, buffers and surfaces to send only what changed. */
+static int guest_request(struct wlp_conn *c, struct msg *m)
+{
+	struct wlp_obj *o = m->obj;
+
+	if (is(m, &wlp_iface_wl_shm_pool, "resize")) {
+		struct pool *p = pool_find(c, o->handle);
+		return p ? pool_resize(c, p, ival(m, 0)) : 0;
+	}
+	if (is(m, &wlp_iface_zwp_linux_buffer_params_v1, "add")) {
+		struct params *p = o->data;
+		if (!p || p->gem) {
+			if (m->vgpu)
+				wlp_vgpu_release(m->vgpu);
+			return fail(c, "zwp_linux_buffer_params_v1.add: one plane only");
+		}
+		p->gem = m->vgpu;
+		m->vgpu = 0;
+		return 0;
+	}
+	return surface_request(c, m);
 }
 
 static int create_buffer_check(struct wlp_conn *c, struct msg *m, struct pool *p)
@@ -623,14 +693,48 @@ static int create_buffer_check(struct wlp_conn *c, struct msg *m, struct pool *p
 	return 0;
 }
 
+static void buffer_link(struct wlp_conn *c, struct buffer *b)
+{
+	b->next = c->buffers;
+	if (b->next)
+		b->next->pprev = &b->next;
+	b->pprev = &c->buffers;
+	c->buffers = b;
+}
+
+#include "conn_dmabuf.c"
+
 /* After the new objects exist: attach what the proxy keeps for them. */
 static int after_create(struct wlp_conn *c, struct msg *m)
 {
-	if (is(m, &wlp_iface_wl_compositor, "create_surface") && c->role == WLP_GUEST) {
+	if (is(m, &wlp_iface_wl_compositor, "create_surface")) {
 		struct wlp_obj *n = wlp_obj_get(&c->objs, m->v[0].u);
 		n->data = calloc(1, sizeof(struct surface));
 		if (!n->data)
 			return fail(c, "out of memory");
+	}
+	if (is(m, &wlp_iface_zwp_linux_dmabuf_v1, "create_params") && c->role == WLP_GUEST) {
+		struct wlp_obj *n = wlp_obj_get(&c->objs, m->v[0].u);
+		n->data = calloc(1, sizeof(struct params));
+		if (!n->data)
+			return fail(c, "out of memory");
+	}
+	if (is(m, &wlp_iface_zwp_linux_buffer_params_v1, "create_immed") && c->role == WLP_GUEST) {
+		struct params *p = m->obj->data;
+		struct wlp_obj *n = wlp_obj_get(&c->objs, m->v[0].u);
+		struct buffer *b = calloc(1, sizeof(*b));
+		if (!b)
+			return fail(c, "out of memory");
+		*b = (struct buffer){ .id = m->v[0].u,
+				      .w = ival(m, 1),
+				      .h = ival(m, 2),
+				      .format = m->v[3].u,
+				      .gem = p ? p->gem : 0,
+				      .full = true };
+		if (p)
+			p->gem = 0;
+		buffer_link(c, b);
+		n->data = b;
 	}
 	if (is(m, &wlp_iface_wp_viewporter, "get_viewport")) {
 		struct wlp_obj *s = wlp_obj_get(&c->objs, m->v[1].u);
@@ -657,11 +761,7 @@ static int after_create(struct wlp_conn *c, struct msg *m)
 					      .stride = ival(m, 4),
 					      .format = m->v[5].u,
 					      .full = true };
-			b->next = c->buffers;
-			if (b->next)
-				b->next->pprev = &b->next;
-			b->pprev = &c->buffers;
-			c->buffers = b;
+			buffer_link(c, b);
 			n->data = b;
 		}
 	}
@@ -673,6 +773,10 @@ static int host_request(struct wlp_conn *c, struct msg *m)
 {
 	const struct wlp_policy *pol = c->pol;
 
+	if (m->obj->flags & OF_LOCAL)
+		return dmabuf_request(c, m);
+	if (is(m, &wlp_iface_wl_registry, "bind") && m->v[0].u == DMABUF_NAME && c->frames)
+		return dmabuf_bind(c, m);
 	if (is(m, &wlp_iface_wl_registry, "bind")) {
 		const struct wlp_val *v = &m->v[1];
 		for (size_t i = 0; i < c->nglobals; i++)
@@ -710,11 +814,28 @@ static int host_request(struct wlp_conn *c, struct msg *m)
 			wlp_obj_get(&c->objs, m->v[0].u)->flags |= OF_SELECTION;
 		}
 	}
-	return 0;
+	return surface_request(c, m);
 }
 
 static int host_event(struct wlp_conn *c, struct msg *m)
 {
+	if (m->iface == &wlp_iface_wl_display && m->h.opcode == 1 && swallow_take(c, m->v[0].u)) {
+		m->drop = true; /* delete_id of a placeholder of ours: the box never knew it */
+		return 0;
+	}
+	if (is(m, &wlp_iface_wl_registry, "global") && strcmp(m->v[1].str, "wl_shm") == 0)
+		c->shm_name = m->v[0].u;
+	if (is(m, &wlp_iface_wl_registry, "global") && c->frames) {
+		if (strcmp(m->v[1].str, "zwp_linux_dmabuf_v1") == 0) {
+			m->drop = true; /* the box's GPU buffers go through ours */
+			return 0;
+		}
+		if (!(m->obj->flags & OF_OFFERED)) {
+			m->obj->flags |= OF_OFFERED;
+			if (dmabuf_offer(c, m->h.id) < 0)
+				return -EPROTO;
+		}
+	}
 	if (is(m, &wlp_iface_wl_registry, "global")) {
 		const char *name = m->v[1].str;
 		uint32_t ver = wlp_policy_global(c->pol, name, m->v[2].u);
@@ -799,6 +920,16 @@ static int fd_to_link(struct wlp_conn *c, struct msg *m, int fd)
 			pipe_hold(c, p, "the host reads the box's clipboard");
 		return 0;
 	}
+	if (k == FK_VGPU && c->role == WLP_GUEST) {
+		uint32_t gem, res;
+		char why[160];
+		int rc = wlp_vgpu_import(fd, &gem, &res, why, sizeof(why));
+		close(fd);
+		if (rc < 0)
+			return fail(c, "zwp_linux_buffer_params_v1.add: %s", why);
+		m->vgpu = gem;
+		return link_u32(c, WLP_F_FD_VGPU, res, NULL, 0);
+	}
 	close(fd);
 	return fail(c, "%s.%s: an fd the proxy does not carry", m->iface->name, m->m->name);
 }
@@ -812,6 +943,13 @@ static int fd_from_link(struct wlp_conn *c, struct msg *m, struct slot *s, int *
 	if (k != s->kind)
 		return fail(c, "%s.%s: the fd sent does not match the message", m->iface->name,
 			    m->m->name);
+	if (k == FK_VGPU && c->role == WLP_HOST) {
+		if (!c->frames)
+			return fail(c, "%s.%s: a GPU buffer, and this box has no GPU path",
+				    m->iface->name, m->m->name);
+		m->vgpu = s->handle; /* the virtio-gpu resource id */
+		return 0;
+	}
 	if (k == FK_SHM && c->role == WLP_HOST) {
 		struct pool p = { 0 };
 		if (host_pool_make(c, ival(m, 2), &p) < 0)
@@ -952,6 +1090,10 @@ static int handle_msg(struct wlp_conn *c, const uint8_t *raw, const struct wlp_h
 	m->fds[1] = 0;
 	/* Requests come from the client: the guest's Wayland side, the host's link. */
 	m->req = (c->role == WLP_GUEST) != from_link;
+	if (c->role == WLP_HOST && !m->req && host_event_eaten(c, h->id)) {
+		free(m); /* a compositor event to a placeholder of the proxy's (conn_dmabuf.c) */
+		return 0;
+	}
 	rc = parse(c, m, raw);
 	if (rc < 0)
 		goto out;
@@ -1023,6 +1165,8 @@ out:
 		pool_unref(c, (uint32_t)m->fds[1]);
 	if (m->fds[0] >= 0)
 		close(m->fds[0]);
+	if (m->vgpu && c->role == WLP_GUEST)
+		wlp_vgpu_release(m->vgpu); /* an add that did not get through */
 	free(m);
 	return rc;
 }
@@ -1121,11 +1265,15 @@ static int handle_frame(struct wlp_conn *c, uint32_t type, const uint8_t *p, siz
 		return handle_msg(c, p, &h, true);
 	case WLP_F_FD_SHM:
 	case WLP_F_FD_PIPE:
+	case WLP_F_FD_VGPU:
 	case WLP_F_FD_DATA: {
 		struct slot s = { 0 };
 		if (c->nslots == FDQ_MAX)
 			return fail(c, "too many fds sent");
-		s.kind = type == WLP_F_FD_SHM ? FK_SHM : type == WLP_F_FD_PIPE ? FK_PIPE : FK_DATA;
+		s.kind = type == WLP_F_FD_SHM	 ? FK_SHM
+			 : type == WLP_F_FD_PIPE ? FK_PIPE
+			 : type == WLP_F_FD_VGPU ? FK_VGPU
+						 : FK_DATA;
 		if (type == WLP_F_FD_DATA) {
 			if (n == 0 || n > WLP_DATA_MAX || !(s.data = malloc(n)))
 				return fail(c, "a file of %zu bytes", n);
@@ -1171,8 +1319,25 @@ int wlp_conn_feed_link(struct wlp_conn *c, const uint8_t *buf, size_t len)
 
 /* ---- I/O ---- */
 
+/* guest: tell the box's client why it is cut off, as a compositor would (wl_display.error). */
+static void guest_error_event(struct wlp_conn *c)
+{
+	struct wlp_val v[3] = { { .u = 1 }, { .u = 3 /* implementation */ }, { 0 } };
+	uint8_t buf[512];
+	struct lbx_writer w;
+
+	if (c->role != WLP_GUEST || !c->err[0])
+		return;
+	v[2].str = c->err;
+	v[2].len = strlen(c->err); /* below 256: fail() bounds it */
+	lbx_writer_init_fixed(&w, buf, sizeof(buf));
+	if (wlp_encode(&w, 1, 0, &wlp_iface_wl_display.ev[0], v) == 0)
+		(void)!wlp_outq_put(&c->wl_out, buf, lbx_writer_len(&w));
+}
+
 static void conn_end(struct wlp_conn *c, const char *why)
 {
+	guest_error_event(c);
 	/* What is already queued may still go (a protocol error event, say). */
 	(void)wlp_outq_flush(&c->link_out, c->link_fd);
 	(void)wlp_outq_flush(&c->wl_out, c->wl_fd);

@@ -47,7 +47,10 @@ struct wlp_conn_ops {
 struct wlp_conn_counters {
 	uint64_t link_in, link_out; /* bytes over the link */
 	uint64_t commits;
+	uint64_t gpu_bytes, gpu_copies; /* host: read back from lbx-gpud for GPU buffers */
 };
+
+struct wlp_frames;
 
 /*
  * Takes both fds (non-blocking sockets). policy: host only (NULL in the
@@ -59,6 +62,12 @@ struct wlp_conn *wlp_conn_new(struct lbx_loop *loop, enum wlp_role role, int wl_
 void wlp_conn_free(struct wlp_conn *c);
 void wlp_conn_answer(struct wlp_conn *c, uint32_t token, bool allowed);
 const struct wlp_conn_counters *wlp_conn_counters(const struct wlp_conn *c);
+/*
+ * host: box windows drawn on the GPU come through lbx-gpud's frames socket
+ * (conn_dmabuf.c): the box is offered zwp_linux_dmabuf_v1. Call right after
+ * wlp_conn_new; frames outlives the connection.
+ */
+LBX_MUST_CHECK int wlp_conn_set_frames(struct wlp_conn *c, struct wlp_frames *frames);
 
 /*
  * For the fuzzers and unit tests: feed bytes as if read from the link

@@ -21,6 +21,7 @@
 #include "confirm.h"
 #include "conn.h"
 #include "evloop.h"
+#include "frames_client.h"
 #include "log.h"
 #include "policy_json.h"
 #include "sandbox.h"
@@ -38,6 +39,8 @@ static const char usage[] =
     "  -a, --audit-log PATH       append one JSON line per refusal; - for stdout\n"
     "  -A, --askpass PROGRAM      confirmation program for \"ask\" (default: $SSH_ASKPASS)\n"
     "  -m, --max-clients N        clients served at once; more are refused (default 64)\n"
+    "  -g, --gpu-frames PATH      lbx-gpud's frames socket: offer the box zwp_linux_dmabuf_v1\n"
+    "                             and read its GPU buffers back from there\n"
     "  -C, --check                check the policy file and exit\n"
     "  -h, --help                 show this help and exit\n"
     "  -V, --version              show the version and exit\n";
@@ -50,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "audit-log", required_argument, NULL, 'a' },
 	{ "askpass", required_argument, NULL, 'A' },
 	{ "max-clients", required_argument, NULL, 'm' },
+	{ "gpu-frames", required_argument, NULL, 'g' },
 	{ "check", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -65,7 +69,8 @@ struct client {
 struct proxy {
 	struct lbx_loop *loop;
 	struct wlp_policy policy;
-	const char *listen, *compositor, *box, *askpass, *audit_path;
+	const char *listen, *compositor, *box, *askpass, *audit_path, *gpu_frames;
+	struct wlp_frames *frames; /* connected at the first client, again after lbx-gpud left */
 	FILE *audit;
 	int lfd;
 	unsigned max_clients, nclients, next_id;
@@ -169,8 +174,15 @@ static void client_closed(struct wlp_conn *c, const char *why, void *ctx)
 
 	if (why)
 		lbx_warn("client %u ended: %s", cl ? cl->id : 0, why);
-	lbx_info("client %u closed: %llu bytes from the box, %llu to it", cl ? cl->id : 0,
-		 (unsigned long long)k->link_in, (unsigned long long)k->link_out);
+	lbx_info("client %u closed: %llu bytes from the box, %llu to it, %llu commits, "
+		 "%llu bytes read back from the GPU in %llu copies",
+		 cl ? cl->id : 0, (unsigned long long)k->link_in, (unsigned long long)k->link_out,
+		 (unsigned long long)k->commits, (unsigned long long)k->gpu_bytes,
+		 (unsigned long long)k->gpu_copies);
+	if (why && px->frames && strstr(why, "lbx-gpud") && strstr(why, "pipe")) {
+		wlp_frames_free(px->frames); /* gone: connect again for the next client */
+		px->frames = NULL;
+	}
 	wlp_conn_free(c);
 	if (cl) {
 		*cl->pprev = cl->next;
@@ -213,6 +225,12 @@ static void on_accept(struct lbx_loop *loop, int lfd, uint32_t events, void *dat
 		free(cl);
 		return;
 	}
+	if (px->gpu_frames && !px->frames && !(px->frames = wlp_frames_connect(px->gpu_frames)))
+		lbx_warn("cannot reach lbx-gpud's frames socket %s: %s; client %u gets no GPU "
+			 "buffers",
+			 px->gpu_frames, strerror(errno), cl->id);
+	if (px->frames && wlp_conn_set_frames(cl->conn, px->frames) < 0)
+		lbx_warn("client %u: no GPU buffers: %s", cl->id, wlp_conn_error(cl->conn));
 	cl->next = px->clients;
 	if (cl->next)
 		cl->next->pprev = &cl->next;
@@ -240,16 +258,16 @@ static int restrict_self(const struct proxy *px)
 	if (px->askpass) {
 		for (size_t i = 0; i < LBX_ARRAY_SIZE(sys); i++)
 			if (access(sys[i], F_OK) == 0)
-				rules[n++] = (struct lbx_landlock_rule){ sys[i],
-									 LBX_FS_READ | LBX_FS_EXEC };
-		if (!xa && home && (size_t)snprintf(xauth, sizeof(xauth), "%s/.Xauthority", home) <
-					   sizeof(xauth))
+				rules[n++] =
+				    (struct lbx_landlock_rule){ sys[i], LBX_FS_READ | LBX_FS_EXEC };
+		if (!xa && home &&
+		    (size_t)snprintf(xauth, sizeof(xauth), "%s/.Xauthority", home) < sizeof(xauth))
 			xa = xauth;
 		if (xa && access(xa, R_OK) == 0)
 			rules[n++] = (struct lbx_landlock_rule){ xa, LBX_FS_READ };
 		if (access(px->askpass, F_OK) == 0)
-			rules[n++] = (struct lbx_landlock_rule){ px->askpass,
-								 LBX_FS_READ | LBX_FS_EXEC };
+			rules[n++] =
+			    (struct lbx_landlock_rule){ px->askpass, LBX_FS_READ | LBX_FS_EXEC };
 	}
 	int abi = lbx_sandbox_landlock(rules, n, LBX_LANDLOCK_BEST_EFFORT | LBX_LANDLOCK_NO_TCP);
 	if (abi == 0)
@@ -267,7 +285,7 @@ static int parse_args(int argc, char **argv, struct proxy *px, const char **poli
 	int c;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "l:c:p:b:a:A:m:ChV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:c:p:b:a:A:m:g:ChV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': px->listen = optarg; break;
 		case 'c': px->compositor = optarg; break;
@@ -275,6 +293,7 @@ static int parse_args(int argc, char **argv, struct proxy *px, const char **poli
 		case 'b': px->box = optarg; break;
 		case 'a': px->audit_path = optarg; break;
 		case 'A': px->askpass = optarg; break;
+		case 'g': px->gpu_frames = optarg; break;
 		case 'm':
 			px->max_clients = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !*optarg || px->max_clients == 0 || px->max_clients > 4096) {
@@ -364,6 +383,7 @@ int main(int argc, char **argv)
 		client_closed(px.clients->conn, NULL, &px);
 	/* Under Landlock this may fail; a stale socket is replaced by the next listen. */
 	unlink(px.listen);
+	wlp_frames_free(px.frames);
 	lbx_loop_free(px.loop);
 	return rc < 0 ? 1 : 0;
 }

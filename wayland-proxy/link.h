@@ -18,6 +18,9 @@
  *              u32 rows, rows * row bytes: damaged rows of a pool
  *   PIPE_DATA  u32 handle, bytes: for the sender of FD_PIPE handle
  *   PIPE_CLOSE u32 handle: end of that pipe's data
+ *   FD_VGPU    u32 resource: the next fd argument (a
+ *              zwp_linux_buffer_params_v1.add) is a dmabuf of this
+ *              virtio-gpu resource; the host reads it back from lbx-gpud
  *
  * FD_* frames come right before the MSG that carries the fds, in order.
  */
@@ -32,6 +35,7 @@ enum wlp_frame_type {
 	WLP_F_SHM_RECT = 5,
 	WLP_F_PIPE_DATA = 6,
 	WLP_F_PIPE_CLOSE = 7,
+	WLP_F_FD_VGPU = 8,
 };
 
 #define WLP_FRAME_HDR 8

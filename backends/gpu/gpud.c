@@ -331,6 +331,7 @@ void gpud_free(struct gpud *g)
 	if (g->dev)
 		lbx_vu_dev_free(g->dev);
 	gpud_display_detach(g);
+	gpud_frames_free(g);
 	if (g->virgl_ready) {
 		gpud_reset(g);
 		if (g->poll_fd >= 0)

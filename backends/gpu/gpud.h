@@ -69,7 +69,10 @@ struct gpud_pending {
 
 struct gpud_stats {
 	uint64_t commands, refused, fences, updates, update_bytes;
+	uint64_t frame_copies, frame_bytes; /* the frames socket's read-backs */
 };
+
+struct gpud_frames;
 
 struct gpud {
 	struct lbx_loop *loop;
@@ -98,6 +101,7 @@ struct gpud {
 	void (*on_update)(struct gpud *g, unsigned scanout, const struct virtio_gpu_rect *r,
 			  const uint8_t *pixels, void *data);
 	void *on_update_data;
+	struct gpud_frames *frames; /* frames.c; NULL until used */
 };
 
 /* gpud.c: the vhost-user device. Initialises virglrenderer (EGL, surfaceless if no node). */
@@ -122,5 +126,14 @@ void gpud_display_update(struct gpud *g, unsigned scanout, const struct virtio_g
 			 const uint8_t *pixels);
 void gpud_display_cursor(struct gpud *g, const struct virtio_gpu_update_cursor *c,
 			 const uint32_t *image);
+
+/*
+ * frames.c: the frames socket for the Wayland proxy's host half
+ * (frames_proto.h). listen: at path (mode 0600, peers of our uid only);
+ * attach: an already connected client (tests). free: both, and its buffers.
+ */
+LBX_MUST_CHECK int gpud_frames_listen(struct gpud *g, const char *path);
+LBX_MUST_CHECK int gpud_frames_attach(struct gpud *g, int fd);
+void gpud_frames_free(struct gpud *g);
 
 #endif

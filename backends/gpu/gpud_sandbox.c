@@ -40,6 +40,7 @@ static const char *const gpud_syscalls[] = {
 	"prlimit64",
 	"recvmsg",
 	"sendmsg",
+	"getsockopt", /* the frames socket's SO_PEERCRED */
 	"unlink",
 	"dup",
 	"dup3",

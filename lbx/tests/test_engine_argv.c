@@ -245,6 +245,46 @@ static void gpu_box(struct box_config *c, const struct box_paths *paths)
 		engine_argv_free(argv);
 		manifest_free(&m);
 	}
+	/* gpu and wayland: lbx-gpud's frames socket, given to both. */
+	setenv("WAYLAND_DISPLAY", "/tmp/wayland-0", 1);
+	c->wayland_policy = strdup("{}");
+	if (ok(manifest_build(&m, c, paths, ENGINE_VM, err, sizeof(err)) == 0,
+	       "vm: a box with gpu and wayland (%s)", err)) {
+		const char *gf = NULL, *wf = NULL;
+
+		for (unsigned i = 0; i < m.ndev; i++) {
+			struct argv_buf b = { 0 };
+			char **bargv;
+
+			if (m.dev[i].kind != MF_GPU && m.dev[i].kind != MF_WAYLAND)
+				continue;
+			manifest_backend_argv(&m.dev[i], "/exe", &b);
+			bargv = argv_finish(&b, NULL, err, sizeof(err));
+			if (m.dev[i].kind == MF_GPU && bargv && find_after(bargv, "--frames-socket"))
+				gf = strdup(find_after(bargv, "--frames-socket"));
+			if (m.dev[i].kind == MF_WAYLAND && bargv && find_after(bargv, "--gpu-frames"))
+				wf = strdup(find_after(bargv, "--gpu-frames"));
+			engine_argv_free(bargv);
+		}
+		ok(gf && wf && !strcmp(gf, wf) && strstr(gf, "gpu-frames.sock"),
+		   "vm: lbx-gpud --frames-socket and lbx-wayland-proxy --gpu-frames on the same "
+		   "socket in the box's runtime directory (%s)",
+		   gf ? gf : "none");
+		free((void *)gf);
+		free((void *)wf);
+		manifest_free(&m);
+	}
+	free(c->wayland_policy);
+	c->wayland_policy = NULL;
+	unsetenv("WAYLAND_DISPLAY");
+	if (ok(manifest_build(&m, c, paths, ENGINE_VM, err, sizeof(err)) == 0, "vm: gpu alone")) {
+		bool none = true;
+
+		for (unsigned i = 0; i < m.ndev; i++)
+			none &= m.dev[i].control[0] == 0 || m.dev[i].kind != MF_GPU;
+		ok(none, "vm: without wayland, lbx-gpud has no frames socket");
+		manifest_free(&m);
+	}
 	for (size_t e = 0; e < sizeof(refusing) / sizeof(refusing[0]); e++)
 		ok(manifest_build(&m, c, paths, refusing[e], err, sizeof(err)) < 0 &&
 			   strstr(err, "\"gpu\" needs engine vm or qemu"),

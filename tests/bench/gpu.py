@@ -9,8 +9,12 @@ a read-back of one pixel per frame so every frame is finished), run from
 the host's Mesa through a read-only mount of /usr (as tests/e2e/test_gpu.py
 does). QEMU's vhost-user-gpu needs KVM: where this host's KVM cannot run
 Linux, the benchmark runs itself in the nested layer's L1 (real KVM under
-TCG, so both figures are L1's and their ratio is what to read). Prints the
-table and ratios; never fails on time.
+TCG, so both figures are L1's and their ratio is what to read). Where
+weston is installed, the box also has a wayland section and gpu-draw -W
+shows its frames on a headless weston through the Wayland proxy's GPU
+path; the proxy's own count gives the bytes per frame carried to the
+host (read back from lbx-gpud). Prints the table and ratios; never fails
+on time.
 
   python3 tests/bench/gpu.py [--frames N]"""
 import json
@@ -20,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -27,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "nested"))
 from lbxtest import build_dir, kernel_dir  # noqa: E402
-from testlib import lbx_env  # noqa: E402
+from testlib import lbx_env, stop_process  # noqa: E402
 import test_gpu  # noqa: E402
 
 W, H = 1280, 720
@@ -49,13 +54,45 @@ def fps(out):
     return (m.group(1), int(m.group(2)) / float(m.group(3))) if m else (None, None)
 
 
+def start_weston(env):
+    """A headless weston for the Wayland row, or None."""
+    if not shutil.which("weston"):
+        return None
+    wenv = dict(env, WAYLAND_DISPLAY="wl-host")
+    p = subprocess.Popen(["weston", "--backend=headless-backend.so", "--socket=wl-host",
+                          "--use-pixman", "--idle-time=0", "--width=1920", "--height=1080"],
+                         env=wenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(1000):
+        if os.path.exists(os.path.join(env["XDG_RUNTIME_DIR"], "wl-host")):
+            env["WAYLAND_DISPLAY"] = "wl-host"
+            return p
+        if p.poll() is not None:
+            return None
+        time.sleep(0.01)
+    stop_process(p)
+    return None
+
+
+def proxy_bytes(env):
+    """(GPU bytes read back, copies) from lbx-wayland-proxy's close lines."""
+    log = os.path.join(env["XDG_DATA_HOME"], "lbx", "boxes", "proj", "backends.log")
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    got = [tuple(map(int, m)) for m in
+           re.findall(r"(\d+) bytes read back from the GPU in (\d+) copies", text)]
+    return (sum(g[0] for g in got), sum(g[1] for g in got)) if got else (0, 0)
+
+
 def inner():
     tmp = tempfile.mkdtemp(prefix="lbx-bench-gpu-")
     env = lbx_env(tmp)
     env["LBX_KERNEL_DIR"] = kernel_dir()
-    lbx = test_gpu.box(Tap(), tmp, env, {
-        "image": "busybox", "engine": "qemu", "gpu": True, "cpus": 2,
-        "mounts": [{"host": "/usr", "guest": "/host/usr", "mode": "ro"}]})
+    env.pop("DISPLAY", None)
+    weston = start_weston(env)
+    definition = {"image": "busybox", "engine": "qemu", "gpu": True, "cpus": 2,
+                  "mounts": [{"host": "/usr", "guest": "/host/usr", "mode": "ro"}]}
+    if weston:
+        definition["wayland"] = {}
+    lbx = test_gpu.box(Tap(), tmp, env, definition)
     shutil.copy(os.path.join(build_dir(), "backends", "gpu", "gpu-draw"),
                 os.path.join(tmp, "proj", "gpu-draw"))
     try:
@@ -78,12 +115,31 @@ def inner():
                                                   "%.1f" % f if f else "-"))
         if rows[0][2] and rows[1][2]:
             print("bench gpu: virgl / guest llvmpipe: %.2fx" % (rows[0][2] / rows[1][2]))
-        print("bench gpu: bytes per frame carried to the host display: 0 (offscreen frames);"
-              " a scanout flush carries its damaged rectangle only, %d bytes for all of %dx%d"
-              % (W * H * 4, W, H))
+        wl = None
+        if weston:
+            t0 = time.time()
+            r = lbx("exec", "proj", "--", "sh", "-c",
+                    "%s -W -w %d -h %d -n %d -s 0" % (test_gpu.DRAW, W, H, FRAMES))
+            wl_s = time.time() - t0
+            wl = r.stdout.decode(errors="replace")
         lbx("down", "proj", timeout=120)
+        if wl is not None:
+            nbytes, copies = proxy_bytes(env)
+            if ("presented: %d" % FRAMES) in wl and copies:
+                print("bench gpu: %-18s %d frames shown on weston through the proxy in %.1f s "
+                      "(with the box exec)" % ("virgl -> Wayland", FRAMES, wl_s))
+                print("bench gpu: bytes per frame carried to the host: %d read back from "
+                      "lbx-gpud into shm (%.2f of a whole %dx%d frame, %d bytes; gpu-draw "
+                      "damages all of it)" % (nbytes // copies, nbytes / copies / (W * H * 4),
+                                              W, H, W * H * 4))
+            else:
+                print("bench gpu: the Wayland row failed: %s" % wl.strip()[-200:])
+        else:
+            print("bench gpu: no weston here: no Wayland row (bytes per frame not measured)")
     finally:
         lbx("down", "proj", timeout=120)
+        if weston:
+            stop_process(weston)
         shutil.rmtree(tmp, True)
     return None
 

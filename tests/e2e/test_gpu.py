@@ -11,16 +11,18 @@ refuses TCG), so on a host whose KVM cannot run Linux lbx up refuses the
 box in one line and this test skips; tests/nested/test_nested_gpu.py runs
 it inside the nested layer's L1, which has a real KVM. Real CLI, private
 XDG directories."""
+import collections
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbxtest import Skip, approve_first, build_dir, kernel_dir, main, qemu_binary  # noqa: E402
-from testlib import lbx_env  # noqa: E402
+from testlib import lbx_env, stop_process  # noqa: E402
 
 
 def box(t, tmp, env, definition):
@@ -126,5 +128,124 @@ def test_gpu_box(t):
         shutil.rmtree(tmp, True)
 
 
+def png_rgb(path):
+    """The pixels of weston's screenshot, through the Wayland tests' PNG reader."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "wayland-proxy", "tests"))
+    import test_wayland as wl  # noqa: E402  (its main() does not run on import)
+    return wl.png_rgba(path)
+
+
+def test_gpu_wayland_box(t):
+    """Frames from the guest's GPU to the host's desktop: gpu-draw -W renders
+    with virgl into a GBM buffer and shows it through zwp_linux_dmabuf_v1;
+    lbx-wayland-guest sends its virtio-gpu resource id, lbx-wayland-proxy
+    reads the damage back from lbx-gpud's frames socket into a wl_shm buffer
+    of its own, and weston's screenshot on this side shows the drawing."""
+    qemu_binary()
+    if os.environ.get("LBX_GPU_WAYLAND") == "0":
+        raise Skip("LBX_GPU_WAYLAND=0: the Wayland GPU path is not run on this engine here "
+                   "(the nested layer runs it on engine qemu only, for time)")
+    gpud = os.path.join(build_dir(), "backends", "gpu", "lbx-gpud")
+    draw = os.path.join(build_dir(), "backends", "gpu", "gpu-draw")
+    if not os.path.exists(gpud):
+        raise Skip("lbx-gpud was not built (install libvirglrenderer-dev and libepoxy-dev)")
+    for prog in ("weston", "weston-screenshooter"):
+        if not shutil.which(prog):
+            raise Skip("%s is not installed (Debian: weston)" % prog)
+    if not os.path.exists(draw) or b"-W" not in subprocess.run(
+            [draw, "-x"], stderr=subprocess.PIPE).stderr:
+        raise Skip("gpu-draw was built without libwayland-client (no -W)")
+    tmp = tempfile.mkdtemp(prefix="lbx-gpu-wl-")
+    env = lbx_env(tmp)
+    env["LBX_KERNEL_DIR"] = kernel_dir()
+    env.pop("DISPLAY", None)
+    engine = os.environ.get("LBX_GPU_ENGINE", "qemu")
+    lbx = box(t, tmp, env, {"image": "busybox", "engine": engine, "gpu": True, "wayland": {},
+                            "mounts": [{"host": "/usr", "guest": "/host/usr", "mode": "ro"}]})
+    shutil.copy(draw, os.path.join(tmp, "proj", "gpu-draw"))
+    live = []
+    try:
+        wenv = dict(env, WAYLAND_DISPLAY="wl-host")
+        weston = subprocess.Popen(
+            ["weston", "--backend=headless-backend.so", "--socket=wl-host", "--debug",
+             # small: the screenshot is decoded in pure Python, slow under L1's TCG
+             "--use-pixman", "--idle-time=0", "--width=320", "--height=240"],
+            env=wenv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        live.append(weston)
+        sock = os.path.join(env["XDG_RUNTIME_DIR"], "wl-host")
+        for _ in range(1000):
+            if os.path.exists(sock) or weston.poll() is not None:
+                break
+            time.sleep(0.01)
+        if not t.ok(os.path.exists(sock), "weston runs headless on a private socket"):
+            return
+        env["WAYLAND_DISPLAY"] = "wl-host"
+        r = lbx("up")
+        if r.returncode != 0 and b"needs engine qemu with KVM" in r.stderr:
+            raise Skip("QEMU's vhost-user-gpu needs KVM, which cannot run Linux guests here "
+                       "(tests/nested/test_nested_gpu.py runs this test in L1)")
+        if r.returncode != 0 and engine == "vm" and b"KVM" in r.stderr:
+            raise Skip("engine vm needs a KVM that runs Linux guests")
+        if not t.ok(r.returncode == 0, "lbx up with gpu and wayland (engine %s)" % engine,
+                    r.stderr + box_logs(env)):
+            return
+        w, h = 120, 90
+        client = subprocess.Popen(
+            [os.path.join(build_dir(), "lbx", "lbx"), "exec", "proj", "--", "sh", "-c",
+             "for i in 1 2 3 4 5 6 7 8 9 10; do "
+             '[ -S "$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY" ] && break; sleep 0.5; done; '
+             + DRAW + " -W -w %d -h %d -n 5 -s 30" % (w, h)],
+            cwd=os.path.join(tmp, "proj"), env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        live.append(client)
+        out = b""
+        deadline = time.time() + 240
+        while b"presented:" not in out and time.time() < deadline and client.poll() is None:
+            out += client.stdout.read1(4096)
+        text = out.decode(errors="replace")
+        if not t.ok("presented: 5" in text and "renderer: virgl" in text,
+                    "a GLES program in the guest renders on virgl into a dmabuf and shows 5 "
+                    "frames through the proxy (engine %s)" % engine,
+                    text + (client.stderr.read1(8192).decode(errors="replace")
+                            if client.poll() is not None else "") +
+                    box_logs(env).decode(errors="replace")[-3000:]):
+            return
+        for f in os.listdir(tmp):
+            if f.startswith("wayland-screenshot"):
+                os.unlink(os.path.join(tmp, f))
+        subprocess.run(["weston-screenshooter"], env=wenv, cwd=tmp, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shots = [f for f in os.listdir(tmp) if f.startswith("wayland-screenshot")]
+        if t.ok(shots, "a screenshot of the host's output"):
+            sw, sh, bpp, rows = png_rgb(os.path.join(tmp, shots[0]))
+            seen = collections.Counter()
+            for row in rows:
+                seen.update(zip(row[0::bpp], row[1::bpp], row[2::bpp]))
+            red = sum(n for (r_, g_, b_), n in seen.items() if r_ > 200 and g_ < 50 and b_ < 50)
+            blue = sum(n for (r_, g_, b_), n in seen.items()
+                       if r_ < 50 and g_ < 50 and 120 < b_ < 190)
+            # gpu-draw's drawing: dark blue with a red triangle of 0.1375 of the area
+            area = w * h
+            t.ok(0.8 * 0.8625 * area <= blue <= 1.2 * 0.8625 * area and
+                 0.7 * 0.1375 * area <= red <= 1.3 * 0.1375 * area,
+                 "the host's screenshot shows the guest's GPU drawing: %d blue and %d red "
+                 "pixels (expected about %d and %d)"
+                 % (blue, red, 0.8625 * area, 0.1375 * area))
+        stop_process(client)
+        lbx("down", "proj", timeout=120)
+        logs = box_logs(env).decode(errors="replace")
+        read = [x for x in logs.splitlines() if "read back from the GPU" in x]
+        t.ok(any(" 0 bytes read back" not in x for x in read),
+             "lbx-wayland-proxy counted the bytes it read back from lbx-gpud", read[-3:])
+        for x in read:
+            t.note("proxy: " + x.split(": ", 1)[-1])
+    finally:
+        for p in live:
+            stop_process(p, timeout=5)
+        lbx("down", "proj", timeout=120)
+        shutil.rmtree(tmp, True)
+
+
 if __name__ == "__main__":
-    main([test_gpu_box])
+    main([test_gpu_box, test_gpu_wayland_box])

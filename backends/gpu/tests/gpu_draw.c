@@ -5,6 +5,11 @@
  * Mesa's surfaceless platform with -S), so it needs no display:
  *
  *   gpu-draw [-d /dev/dri/renderD128 | -S] [-w W] [-h H] [-n FRAMES]
+ *   gpu-draw -W [-d NODE] [-w W] [-h H] [-n FRAMES] [-s SECONDS]
+ *
+ * -W (built where libwayland-client is): into a GBM buffer shown in a
+ * Wayland window through zwp_linux_dmabuf_v1 (gpu_draw_wl.c), held for
+ * SECONDS after the last frame.
  *
  * Each frame clears to dark blue and draws a red triangle over the middle
  * with a shader; the pixels are read back after the last. It prints
@@ -27,6 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef GPU_DRAW_WAYLAND
+#include "gpu_draw_wl.h"
+#define WAYLAND_USAGE " | -W", " [-s SECONDS]"
+#else
+#define WAYLAND_USAGE "", ""
+#endif
+
 static const char *vs = "attribute vec2 p; void main() { gl_Position = vec4(p, 0.0, 1.0); }";
 static const char *fs = "precision mediump float; void main() { gl_FragColor = vec4(1, 0, 0, 1); }";
 
@@ -36,11 +48,19 @@ static int die(const char *what)
 	return 1;
 }
 
+static struct gbm_device *gbm;
+
+static void draw_frame(void)
+{
+	glClearColor(0.0f, 0.0f, 0.6f, 1.0f);
+	glClear(GL_COLOR_BUFFER_BIT);
+	glDrawArrays(GL_TRIANGLES, 0, 3);
+}
+
 static EGLDisplay open_display(const char *node, int surfaceless)
 {
 	PFNEGLGETPLATFORMDISPLAYEXTPROC get =
 	    (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-	struct gbm_device *gbm;
 	int fd;
 
 	if (!get)
@@ -78,15 +98,17 @@ int main(int argc, char **argv)
 	static const EGLint ctx_attr[] = { EGL_CONTEXT_CLIENT_VERSION, 2, EGL_NONE };
 	static const GLfloat tri[] = { -0.5f, -0.5f, 0.5f, -0.5f, 0.0f, 0.6f };
 	const char *node = "/dev/dri/renderD128";
-	int w = 64, h = 64, frames = 1, surfaceless = 0, opt;
+	int w = 64, h = 64, frames = 1, surfaceless = 0, wayland = 0, hold = 0, opt;
 	unsigned char px[4], corner[4];
 	struct timespec t0, t1;
 	EGLDisplay dpy;
 	EGLContext ctx;
 	GLuint fb, rb;
 
-	while ((opt = getopt(argc, argv, "d:Sw:h:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:SWs:w:h:n:")) != -1) {
 		switch (opt) {
+		case 'W': wayland = 1; break;
+		case 's': hold = atoi(optarg); break;
 		case 'd': node = optarg; break;
 		case 'S': surfaceless = 1; break;
 		case 'w': w = atoi(optarg); break;
@@ -94,7 +116,8 @@ int main(int argc, char **argv)
 		case 'n': frames = atoi(optarg); break;
 		default:
 			fprintf(stderr,
-				"usage: gpu-draw [-d NODE | -S] [-w W] [-h H] [-n FRAMES]\n");
+				"usage: gpu-draw [-d NODE | -S%s] [-w W] [-h H] [-n FRAMES]%s\n",
+				WAYLAND_USAGE);
 			return 2;
 		}
 	}
@@ -106,6 +129,19 @@ int main(int argc, char **argv)
 	ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT, ctx_attr);
 	if (ctx == EGL_NO_CONTEXT || !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx))
 		return die("a surfaceless GLES 2 context");
+	if (wayland) {
+#ifdef GPU_DRAW_WAYLAND
+		glUseProgram(program());
+		glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, tri);
+		glEnableVertexAttribArray(0);
+		printf("renderer: %s\n", (const char *)glGetString(GL_RENDERER));
+		fflush(stdout);
+		return gbm ? gpu_draw_wayland(dpy, gbm, w, h, frames, hold, draw_frame) : 2;
+#else
+		fprintf(stderr, "gpu-draw: built without libwayland-client: no -W\n");
+		return 2;
+#endif
+	}
 	glGenFramebuffers(1, &fb);
 	glGenRenderbuffers(1, &rb);
 	glBindRenderbuffer(GL_RENDERBUFFER, rb);
@@ -120,9 +156,7 @@ int main(int argc, char **argv)
 	glEnableVertexAttribArray(0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < frames; i++) {
-		glClearColor(0.0f, 0.0f, 0.6f, 1.0f);
-		glClear(GL_COLOR_BUFFER_BIT);
-		glDrawArrays(GL_TRIANGLES, 0, 3);
+		draw_frame();
 		/* A frame is done when its pixels could be shown: wait for it. */
 		glReadPixels(w / 2, h / 2, 1, 1, GL_RGBA, GL_UNSIGNED_BYTE, px);
 	}

@@ -13,18 +13,24 @@
  * RESOURCE_FLUSH, for the damaged rectangle only; a 3D buffer written and
  * read back holds the guest's bytes; fences answer); malformed ones must
  * be refused with the right VIRTIO_GPU_RESP_ERR_* while the device goes
- * on answering.
+ * on answering. The frames socket (frames.c) is driven as the Wayland
+ * proxy's host half would: a memfd bound to a resource gets exactly the
+ * damaged rectangles read back into it, and bad ids, sizes and memfds are
+ * refused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <virgl/virglrenderer.h>
 
+#include "frames_proto.h"
 #include "gpud.h"
 #include "gpud_sandbox.h"
 #include "log.h"
@@ -336,6 +342,160 @@ static void test_2d(struct t *t)
 	ok(disp_read(t, &req, p, sizeof(p)) < 0, "and sends nothing");
 }
 
+/* ---- the frames socket (frames.c): the Wayland proxy's host half reads resources back ---- */
+
+#define FSTRIDE (W * 4 + 64)
+
+static int frames_send(int fd, const uint8_t *b, size_t n, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)b, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+/* One request, then the device's reply to it (status; -1000 without one). */
+static int32_t frames_req(struct t *t, int fd, const uint8_t *b, size_t n, int pass_fd,
+			  uint32_t *bytes)
+{
+	uint8_t r[GPU_FRAMES_REPLY];
+	struct gpu_frames_reply rep;
+
+	if (frames_send(fd, b, n, pass_fd) < 0)
+		return -1000;
+	vfe_pump(&t->fe);
+	if (!vfe_readable(fd) || read(fd, r, sizeof(r)) != sizeof(r) ||
+	    gpu_frames_decode_reply(r, sizeof(r), &rep) != GPU_FRAMES_REPLY)
+		return -1000;
+	if (bytes)
+		*bytes = rep.bytes;
+	return rep.status;
+}
+
+static int sealed_memfd(size_t size, bool seal)
+{
+	int fd = memfd_create("test-frames", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+	    (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool rect_is_guests(const uint8_t *map, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h)
+{
+	for (uint32_t y = y0; y < y0 + h; y++)
+		for (uint32_t x = x0; x < x0 + w; x++)
+			if ((vd_get32(map + y * FSTRIDE + x * 4) & 0xffffff) !=
+			    (pixel(x, y) & 0xffffff))
+				return false;
+	return true;
+}
+
+/* Made before the sandbox (the test's socketpair is no call lbx-gpud has). */
+static int frames_sv[2] = { -1, -1 }, frames_sv2[2] = { -1, -1 };
+
+static void frames_prepare(void)
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, frames_sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, frames_sv2) < 0)
+		ok(0, "socketpairs for the frames test");
+}
+
+static void test_frames(struct t *t)
+{
+	uint8_t b[GPU_FRAMES_REQ_MAX], *map;
+	size_t size = (size_t)FSTRIDE * H, n, untouched = 0;
+	struct gpu_frames_rect r[2] = { { 4, 2, 10, 6 }, { 40, 50, 20, 14 } };
+	uint64_t before = t->g->stats.frame_bytes;
+	uint32_t bytes = 0;
+	int *sv = frames_sv, mfd, loose;
+
+	if (sv[0] < 0 || frames_sv2[0] < 0 || (mfd = sealed_memfd(size, true)) < 0) {
+		ok(0, "socketpair and memfd for the frames test");
+		return;
+	}
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (map == MAP_FAILED) {
+		ok(0, "memfd mapped");
+		close(mfd);
+		return;
+	}
+	memset(map, 0x55, size);
+	ok(gpud_frames_attach(t->g, sv[1]) == 0, "a frames client attached");
+	n = gpu_frames_put_bind(b, 1, 1, W, H, FSTRIDE);
+	is_int(frames_req(t, sv[0], b, n, -1, NULL), -EBADF, "BIND without a memfd is refused");
+	is_int(frames_req(t, sv[0], b, n, mfd, NULL), 0, "BIND of resource 1 to a memfd");
+	is_int(frames_req(t, sv[0], b, n, mfd, NULL), -EEXIST, "a buffer bound twice is refused");
+	n = gpu_frames_put_bind(b, 2, 77, W, H, FSTRIDE);
+	is_int(frames_req(t, sv[0], b, n, mfd, NULL), -ENOENT,
+	       "a resource the guest never made is refused");
+	n = gpu_frames_put_bind(b, 2, 1, W + 1, H, FSTRIDE);
+	is_int(frames_req(t, sv[0], b, n, mfd, NULL), -ENOENT,
+	       "a buffer wider than its resource is refused");
+	loose = sealed_memfd(size, false);
+	n = gpu_frames_put_bind(b, 2, 1, W, H, FSTRIDE);
+	is_int(frames_req(t, sv[0], b, n, loose, NULL), -EINVAL,
+	       "a memfd the client could shrink is refused");
+	if (loose >= 0)
+		close(loose);
+	loose = sealed_memfd(size - 1, true);
+	is_int(frames_req(t, sv[0], b, n, loose, NULL), -EINVAL,
+	       "a memfd smaller than stride * height is refused");
+	if (loose >= 0)
+		close(loose);
+
+	n = gpu_frames_put_copy(b, 1, r, 2);
+	is_int(frames_req(t, sv[0], b, n, -1, &bytes), 0, "COPY of two damaged rectangles");
+	is_int(bytes, (10 * 6 + 20 * 14) * 4, "the reply counts their bytes only");
+	ok(rect_is_guests(map, 4, 2, 10, 6) && rect_is_guests(map, 40, 50, 20, 14),
+	   "the memfd holds the guest's pixels there, at y * stride + x * 4");
+	for (size_t i = 0; i < size; i++)
+		untouched += map[i] == 0x55;
+	is_int(untouched, size - (10 * 6 + 20 * 14) * 4, "and nothing outside them was written");
+	is_int(t->g->stats.frame_bytes - before, (10 * 6 + 20 * 14) * 4,
+	       "the device counts the bytes read back");
+	r[0] = (struct gpu_frames_rect){ 60, 0, 8, 8 };
+	n = gpu_frames_put_copy(b, 1, r, 1);
+	is_int(frames_req(t, sv[0], b, n, -1, NULL), -ERANGE,
+	       "a rectangle past the buffer's edge is refused");
+	n = gpu_frames_put_copy(b, 3, r, 1);
+	is_int(frames_req(t, sv[0], b, n, -1, NULL), -ENOENT,
+	       "COPY of an unbound buffer is refused");
+	n = gpu_frames_put_unbind(b, 1);
+	is_int(frames_req(t, sv[0], b, n, -1, NULL), 0, "UNBIND");
+	n = gpu_frames_put_copy(b, 1, r, 1);
+	is_int(frames_req(t, sv[0], b, n, -1, NULL), -ENOENT, "and the buffer is gone");
+	is_int(gpud_frames_attach(t->g, frames_sv2[1]), -EBUSY,
+	       "a second frames client is refused");
+	close(frames_sv2[0]);
+	memset(b, 0xff, 16);
+	ok(write(sv[0], b, 16) == 16, "the client sends garbage");
+	vfe_pump(&t->fe);
+	ok(read(sv[0], b, 1) == 0, "and is disconnected");
+	hdr(t, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0, 0, 0);
+	is_int(cmd(t), VIRTIO_GPU_RESP_OK_DISPLAY_INFO, "while the device goes on answering");
+	close(sv[0]);
+	munmap(map, size);
+	close(mfd);
+}
+
 static void test_3d(struct t *t)
 {
 	uint64_t a = BUF3D;
@@ -546,6 +706,7 @@ int main(void)
 	for (unsigned i = 0; i < 2; i++)
 		ok(vfe_vq_init(&t.fe, &t.q[i], i, 0x10000u * i, QSIZE) == 0, "queue %u laid out",
 		   i);
+	frames_prepare();
 #ifdef GPUD_TEST_SANDBOX
 	/* From here on, lbx-gpud's own sandbox: every command below runs under it. */
 	ok(gpud_sandbox_apply(NULL) == 0, "lbx-gpud's Landlock and seccomp applied");
@@ -554,6 +715,7 @@ int main(void)
 	test_display_info(&t);
 	test_capsets(&t);
 	test_2d(&t);
+	test_frames(&t);
 	test_3d(&t);
 	drain_display(&t);
 	test_malformed(&t);

@@ -43,7 +43,8 @@
 #define SWALLOW_MAX 256
 /* host: the name of the zwp_linux_dmabuf_v1 global it offers for GPU buffers. */
 #define DMABUF_NAME    0xfffff001u
-#define DMABUF_VERSION 3	   /* format and modifier events, create_immed; no feedback */
+#define DMABUF_VERSION 4	   /* create_immed; feedback (version 4), else format and modifier */
+
 #define POOL_LOCAL     0x80000000u /* host: pool handles of its own (guests count up from 1) */
 #define DRM_FMT_AR24   0x34325241u
 #define DRM_FMT_XR24   0x34325258u
@@ -197,14 +198,16 @@ extern const struct wlp_iface wlp_iface_wl_registry, wlp_iface_wl_shm, wlp_iface
     wlp_iface_wl_data_offer, wlp_iface_wl_data_source, wlp_iface_wl_data_device,
     wlp_iface_zwp_primary_selection_offer_v1, wlp_iface_zwp_primary_selection_source_v1,
     wlp_iface_zwp_primary_selection_device_v1, wlp_iface_xdg_toplevel, wlp_iface_wp_viewporter,
-    wlp_iface_zwp_linux_dmabuf_v1, wlp_iface_zwp_linux_buffer_params_v1;
+    wlp_iface_zwp_linux_dmabuf_v1, wlp_iface_zwp_linux_buffer_params_v1,
+    wlp_iface_zwp_linux_dmabuf_feedback_v1;
 
 /* What the fd of a message holds: the only fds the proxy carries. */
 static enum fdkind fd_kind(const struct msg *m)
 {
 	if (m->req && is(m, &wlp_iface_wl_shm, "create_pool"))
 		return FK_SHM;
-	if (!m->req && is(m, &wlp_iface_wl_keyboard, "keymap"))
+	if (!m->req && (is(m, &wlp_iface_wl_keyboard, "keymap") ||
+			is(m, &wlp_iface_zwp_linux_dmabuf_feedback_v1, "format_table")))
 		return FK_DATA;
 	if (m->req && (is(m, &wlp_iface_wl_data_offer, "receive") ||
 		       is(m, &wlp_iface_zwp_primary_selection_offer_v1, "receive")))
@@ -680,6 +683,28 @@ static int guest_request(struct wlp_conn *c, struct msg *m)
 	return surface_request(c, m);
 }
 
+/*
+ * The host half's dmabuf feedback names no device (conn_dmabuf.c): the
+ * guest's own virtio-gpu node goes in, which Mesa opens to render on.
+ */
+static int guest_event(struct wlp_conn *c, struct msg *m)
+{
+	if (m->iface != &wlp_iface_zwp_linux_dmabuf_feedback_v1 ||
+	    (strcmp(m->m->name, "main_device") != 0 &&
+	     strcmp(m->m->name, "tranche_target_device") != 0))
+		return 0;
+	uint64_t dev;
+	int rc = wlp_vgpu_device(&dev);
+	if (rc < 0)
+		return fail(c, "zwp_linux_dmabuf_feedback_v1.%s: the box has no GPU node: %s",
+			    m->m->name, strerror(-rc));
+	memcpy(m->strbuf, &dev, sizeof(dev));
+	m->v[0].p = (const uint8_t *)m->strbuf;
+	m->v[0].len = sizeof(dev);
+	m->rewrite = true;
+	return 0;
+}
+
 static int create_buffer_check(struct wlp_conn *c, struct msg *m, struct pool *p)
 {
 	int32_t off = ival(m, 1), w = ival(m, 2), h = ival(m, 3), stride = ival(m, 4);
@@ -965,12 +990,12 @@ static int fd_from_link(struct wlp_conn *c, struct msg *m, struct slot *s, int *
 		return *out < 0 ? fail(c, "dup: %s", strerror(errno)) : 0;
 	}
 	if (k == FK_DATA && c->role == WLP_GUEST) {
-		int fd = memfd_create("lbx-wl-keymap", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		int fd = memfd_create("lbx-wl-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (fd < 0 || write(fd, s->data, s->len) != (ssize_t)s->len ||
 		    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
 			if (fd >= 0)
 				close(fd);
-			return fail(c, "cannot make the keymap file: %s", strerror(errno));
+			return fail(c, "cannot make the %s file: %s", m->m->name, strerror(errno));
 		}
 		*out = fd;
 		return 0;
@@ -1140,8 +1165,8 @@ static int handle_msg(struct wlp_conn *c, const uint8_t *raw, const struct wlp_h
 				goto out;
 		}
 		rc = m->req ? host_request(c, m) : host_event(c, m);
-	} else if (m->req) {
-		rc = guest_request(c, m);
+	} else {
+		rc = m->req ? guest_request(c, m) : guest_event(c, m);
 	}
 	if (rc < 0)
 		goto out;

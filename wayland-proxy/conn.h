@@ -48,6 +48,7 @@ struct wlp_conn_counters {
 	uint64_t link_in, link_out; /* bytes over the link */
 	uint64_t commits;
 	uint64_t gpu_bytes, gpu_copies; /* host: read back from lbx-gpud for GPU buffers */
+	uint64_t feedbacks;		/* host: dmabuf feedback objects answered */
 };
 
 struct wlp_frames;

@@ -28,6 +28,14 @@
  *
  * create (the event-answered form) is answered with failed: clients that
  * use it fall back to create_immed or to wl_shm.
+ *
+ * Version 4's feedback (get_default_feedback, get_surface_feedback) is how
+ * Mesa's EGL Wayland platform picks the GPU it renders on: the proxy
+ * answers it itself, one tranche of the same two formats, with a format
+ * table it sends as an FD_DATA file. The device it names is the guest
+ * half's business: the guest rewrites main_device and
+ * tranche_target_device to the box's own virtio-gpu node (conn.c,
+ * guest_event), since no host dev_t means anything in the guest.
  */
 
 static struct wlp_obj *local_new(struct wlp_conn *c, uint32_t id, const struct wlp_iface *i,
@@ -170,7 +178,8 @@ static int dmabuf_bind(struct wlp_conn *c, struct msg *m)
 	} else if (placeholder(c, b->u) < 0) {
 		return -EPROTO;
 	}
-	for (size_t i = 0; i < LBX_ARRAY_SIZE(fmts); i++) {
+	/* Version 4 and up: the feedback alone tells formats (the protocol forbids these). */
+	for (size_t i = 0; b->version < 4 && i < LBX_ARRAY_SIZE(fmts); i++) {
 		struct wlp_val v[3] = { { .u = fmts[i] } };
 
 		if (link_event(c, b->u, &wlp_iface_zwp_linux_dmabuf_v1, 0, v) < 0)
@@ -181,6 +190,57 @@ static int dmabuf_bind(struct wlp_conn *c, struct msg *m)
 				return -EPROTO;
 		}
 	}
+	return 0;
+}
+
+/* An event of zwp_linux_dmabuf_feedback_v1 by its name, to the box. */
+static int feedback_event(struct wlp_conn *c, uint32_t id, const char *name,
+			  const struct wlp_val *v)
+{
+	const struct wlp_iface *fi = &wlp_iface_zwp_linux_dmabuf_feedback_v1;
+
+	for (uint16_t op = 0; op < fi->nev; op++)
+		if (strcmp(fi->ev[op].name, name) == 0)
+			return link_event(c, id, fi, op, v);
+	return fail(c, "zwp_linux_dmabuf_feedback_v1 has no event %s", name);
+}
+
+/*
+ * A feedback object's whole answer, at once: the format table (FD_DATA,
+ * then format_table), the main device, one tranche of both formats
+ * (linear) on that device, done. The device is 0 here: the guest half
+ * puts its own in.
+ */
+static int feedback_send(struct wlp_conn *c, uint32_t id)
+{
+	static const uint32_t fmts[] = { DRM_FMT_AR24, DRM_FMT_XR24 };
+	uint8_t table[16 * LBX_ARRAY_SIZE(fmts)] = { 0 };
+	uint8_t dev[8] = { 0 }, idx[2 * LBX_ARRAY_SIZE(fmts)];
+	struct wlp_val v[2] = { 0 };
+
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(fmts); i++) {
+		/* format u32, 4 bytes of padding, modifier u64 (DRM_FORMAT_MOD_LINEAR: 0) */
+		memcpy(table + 16 * i, &fmts[i], 4);
+		uint16_t k = (uint16_t)i;
+		memcpy(idx + 2 * i, &k, 2);
+	}
+	if (link_frame(c, WLP_F_FD_DATA, table, sizeof(table), NULL, 0) < 0)
+		return -EPROTO;
+	v[1].u = sizeof(table);
+	if (feedback_event(c, id, "format_table", v) < 0)
+		return -EPROTO;
+	v[0] = (struct wlp_val){ .p = dev, .len = sizeof(dev) };
+	if (feedback_event(c, id, "main_device", v) < 0 ||
+	    feedback_event(c, id, "tranche_target_device", v) < 0)
+		return -EPROTO;
+	v[0] = (struct wlp_val){ .p = idx, .len = sizeof(idx) };
+	if (feedback_event(c, id, "tranche_formats", v) < 0)
+		return -EPROTO;
+	v[0] = (struct wlp_val){ .u = 0 };
+	if (feedback_event(c, id, "tranche_flags", v) < 0 ||
+	    feedback_event(c, id, "tranche_done", v) < 0 || feedback_event(c, id, "done", v) < 0)
+		return -EPROTO;
+	c->cnt.feedbacks++;
 	return 0;
 }
 
@@ -293,6 +353,18 @@ static int dmabuf_request(struct wlp_conn *c, struct msg *m)
 				return fail(c, "out of memory");
 			return placeholder(c, m->v[0].u);
 		}
+		if (strcmp(m->m->name, "get_default_feedback") == 0 ||
+		    strcmp(m->m->name, "get_surface_feedback") == 0) {
+			if (!local_new(c, m->v[0].u, &wlp_iface_zwp_linux_dmabuf_feedback_v1,
+				       o->version))
+				return fail(c, "out of memory");
+			if (placeholder(c, m->v[0].u) < 0)
+				return -EPROTO;
+			return feedback_send(c, m->v[0].u);
+		}
+	} else if (o->iface == &wlp_iface_zwp_linux_dmabuf_feedback_v1) {
+		if (m->m->destructor)
+			return local_destroy(c, m->h.id);
 	} else if (o->iface == &wlp_iface_zwp_linux_buffer_params_v1) {
 		struct params *p = o->data;
 		if (m->m->destructor)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -137,4 +138,19 @@ int wlp_vgpu_wait(uint32_t gem)
 	struct vg_wait w = { gem, 0 };
 
 	return node >= 0 ? xioctl(node, VG_IOCTL_WAIT, &w) : -ENODEV;
+}
+
+int wlp_vgpu_device(uint64_t *dev)
+{
+	struct stat st;
+	int fd = node_fd();
+
+	if (fd < 0)
+		return -ENODEV;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENODEV;
+	*dev = (uint64_t)st.st_rdev;
+	return 0;
 }

@@ -21,5 +21,7 @@ LBX_MUST_CHECK int wlp_vgpu_import(int dmabuf, uint32_t *gem, uint32_t *resource
 /* Wait until the GPU has finished with the buffer (before the host reads it back). */
 int wlp_vgpu_wait(uint32_t gem);
 void wlp_vgpu_release(uint32_t gem);
+/* The node's device number (dev_t), as zwp_linux_dmabuf_feedback_v1 names it; 0 or -errno. */
+LBX_MUST_CHECK int wlp_vgpu_device(uint64_t *dev);
 
 #endif

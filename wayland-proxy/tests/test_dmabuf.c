@@ -263,7 +263,7 @@ static void teardown(struct env *e)
 }
 
 /* The box's registry, the compositor's wl_shm and wl_compositor, the dmabuf global bound. */
-static void start(struct env *e, bool check)
+static void start_v(struct env *e, bool check, uint32_t version)
 {
 	uint8_t m[512], buf[8192];
 	ssize_t n;
@@ -283,12 +283,15 @@ static void start(struct env *e, bool check)
 		   "globals");
 	while (comp_read(e, buf, sizeof(buf), &fd) > 0)
 		;
-	guest_msg(e, m, wmsg(m, 2, 0, "zwp_linux_dmabuf_v1", 4, DMABUF, S, 3, 3));
+	guest_msg(e, m, wmsg(m, 2, 0, "zwp_linux_dmabuf_v1", 4, DMABUF, S, version, 3));
 	spin(e);
 	n = recv(e->guest, buf, sizeof(buf), MSG_DONTWAIT);
-	if (check)
+	if (check && version < 4)
 		ok(link_has(buf, n, 3, 0) && link_has(buf, n, 3, 1),
 		   "binding it gives the box format and modifier events from the proxy");
+	if (check && version >= 4)
+		ok(n <= 0, "binding version 4 gives no format or modifier events (the feedback "
+			   "tells them)");
 	n = comp_read(e, buf, sizeof(buf), &fd);
 	if (check)
 		ok(has_msg(buf, n, 2, 0) && contains(buf, n, "wl_shm") &&
@@ -305,6 +308,11 @@ static void start(struct env *e, bool check)
 	if (check)
 		ok(has_msg(buf, n, 2, 0) && contains(buf, n, "wl_compositor"),
 		   "the box's next bind (id 4) reaches the compositor as it is");
+}
+
+static void start(struct env *e, bool check)
+{
+	start_v(e, check, 3);
 }
 
 /* params 5 with resource res, then create_immed of buffer 6. */
@@ -420,9 +428,91 @@ static void test_refusals(void)
 	teardown(&e);
 }
 
+/* The frames of buf (link frames) in order: their types, and each MSG's id and opcode. */
+static int link_list(const uint8_t *buf, ssize_t n, uint32_t *types, uint32_t *ids,
+		     uint16_t *opc, int max, const uint8_t **data, uint32_t *dlen)
+{
+	int k = 0;
+
+	for (ssize_t off = 0; off + 8 <= n && k < max;) {
+		uint32_t t = get32(buf + off), len = get32(buf + off + 4);
+		if (off + 8 + (ssize_t)len > n)
+			break;
+		types[k] = t;
+		ids[k] = t == WLP_F_MSG && len >= 8 ? get32(buf + off + 8) : 0;
+		opc[k] = t == WLP_F_MSG && len >= 8 ? (uint16_t)(get32(buf + off + 12) & 0xffff) : 0;
+		if (t == WLP_F_FD_DATA) {
+			*data = buf + off + 8;
+			*dlen = len;
+		}
+		k++;
+		off += 8 + len;
+	}
+	return k;
+}
+
+static void test_feedback(void)
+{
+	struct env e;
+	uint8_t m[512], buf[8192];
+	uint32_t types[16], ids[16], dlen = 0;
+	uint16_t opc[16];
+	const uint8_t *data = NULL;
+	ssize_t n;
+	int fd, k;
+
+	setup(&e);
+	start_v(&e, true, 4);
+	/* get_default_feedback (opcode 2) with new id 5 */
+	guest_msg(&e, m, wmsg(m, 3, 2, NULL, 1, 5));
+	spin(&e);
+	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
+	k = link_list(buf, n, types, ids, opc, 16, &data, &dlen);
+	ok(k == 8 && types[0] == WLP_F_FD_DATA && types[1] == WLP_F_MSG && ids[1] == 5 &&
+	       opc[1] == 1,
+	   "get_default_feedback: the format table's file, then format_table, from the proxy");
+	ok(data && dlen == 32 && get32(data) == AR24 && get32(data + 16) == 0x34325258u &&
+	       get32(data + 8) == 0 && get32(data + 12) == 0,
+	   "the table holds ARGB8888 and XRGB8888, linear (16 bytes an entry)");
+	/* main_device 2, tranche_target_device 4, tranche_formats 5, tranche_flags 6,
+	 * tranche_done 3, done 0 */
+	ok(k == 8 && opc[2] == 2 && opc[3] == 4 && opc[4] == 5 && opc[5] == 6 && opc[6] == 3 &&
+	       opc[7] == 0,
+	   "then main_device, one tranche (device, formats, flags, tranche_done) and done");
+	n = comp_read(&e, buf, sizeof(buf), &fd);
+	ok(has_msg(buf, n, 1, 0) && !contains(buf, n, "feedback"),
+	   "the compositor gets a wl_display.sync at the feedback's id, nothing else");
+	/* the compositor's done and delete_id of that placeholder: not the box's */
+	(void)!write(e.comp, m, wmsg(m, 5, 0, NULL, 1, 0));
+	(void)!write(e.comp, m, wmsg(m, 1, 1, NULL, 1, 5));
+	spin(&e);
+	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
+	ok(n <= 0 && !e.closed, "the placeholder's done and delete_id are eaten");
+	/* get_surface_feedback (opcode 3) needs a wl_surface: 7 from wl_compositor 4 */
+	guest_msg(&e, m, wmsg(m, 4, 0, NULL, 1, 7));
+	guest_msg(&e, m, wmsg(m, 3, 3, NULL, 2, 8, 7));
+	spin(&e);
+	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
+	k = link_list(buf, n, types, ids, opc, 16, &data, &dlen);
+	ok(k == 8 && ids[7] == 8 && opc[7] == 0, "get_surface_feedback is answered the same way");
+	/* destroy feedback 5: the proxy sends its delete_id */
+	guest_msg(&e, m, wmsg(m, 5, 0, NULL, 0));
+	spin(&e);
+	n = recv(e.guest, buf, sizeof(buf), MSG_DONTWAIT);
+	ok(n > 0 && link_has(buf, n, 1, 1) && !e.closed,
+	   "destroying a feedback: delete_id from the proxy");
+	ok(wlp_conn_counters(e.c)->feedbacks == 2, "the proxy counts the feedbacks it answered");
+	guest_msg(&e, m, wmsg(m, 3, 3, NULL, 2, 9, 3));
+	spin(&e);
+	ok(e.closed && strstr(e.why, "not a wl_surface"),
+	   "get_surface_feedback on something not a surface ends the client");
+	teardown(&e);
+}
+
 int main(void)
 {
 	test_path();
+	test_feedback();
 	test_refusals();
 	return tap_done();
 }

@@ -31,7 +31,8 @@
  *
  * Version 4's feedback (get_default_feedback, get_surface_feedback) is how
  * Mesa's EGL Wayland platform picks the GPU it renders on: the proxy
- * answers it itself, one tranche of the same two formats, with a format
+ * answers it itself, one tranche of the same two formats (modifier
+ * INVALID: the driver's own layout), with a format
  * table it sends as an FD_DATA file. The device it names is the guest
  * half's business: the guest rewrites main_device and
  * tranche_target_device to the box's own virtio-gpu node (conn.c,
@@ -208,7 +209,7 @@ static int feedback_event(struct wlp_conn *c, uint32_t id, const char *name,
 /*
  * A feedback object's whole answer, at once: the format table (FD_DATA,
  * then format_table), the main device, one tranche of both formats
- * (linear) on that device, done. The device is 0 here: the guest half
+ * (the driver's own layout) on that device, done. The device is 0 here: the guest half
  * puts its own in.
  */
 static int feedback_send(struct wlp_conn *c, uint32_t id)
@@ -219,8 +220,15 @@ static int feedback_send(struct wlp_conn *c, uint32_t id)
 	struct wlp_val v[2] = { 0 };
 
 	for (size_t i = 0; i < LBX_ARRAY_SIZE(fmts); i++) {
-		/* format u32, 4 bytes of padding, modifier u64 (DRM_FORMAT_MOD_LINEAR: 0) */
+		/*
+		 * format u32, 4 bytes of padding, modifier u64: DRM_FORMAT_MOD_INVALID,
+		 * the driver's own layout (Mesa then allocates without modifiers). The
+		 * layout is the guest's business: lbx-gpud reads the resource back
+		 * through virglrenderer, which knows it.
+		 */
+		static const uint64_t invalid = (1ull << 56) - 1;
 		memcpy(table + 16 * i, &fmts[i], 4);
+		memcpy(table + 16 * i + 8, &invalid, 8);
 		uint16_t k = (uint16_t)i;
 		memcpy(idx + 2 * i, &k, 2);
 	}

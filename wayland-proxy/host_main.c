@@ -175,10 +175,10 @@ static void client_closed(struct wlp_conn *c, const char *why, void *ctx)
 	if (why)
 		lbx_warn("client %u ended: %s", cl ? cl->id : 0, why);
 	lbx_info("client %u closed: %llu bytes from the box, %llu to it, %llu commits, "
-		 "%llu bytes read back from the GPU in %llu copies",
+		 "%llu bytes read back from the GPU in %llu copies, %llu dmabuf feedbacks",
 		 cl ? cl->id : 0, (unsigned long long)k->link_in, (unsigned long long)k->link_out,
 		 (unsigned long long)k->commits, (unsigned long long)k->gpu_bytes,
-		 (unsigned long long)k->gpu_copies);
+		 (unsigned long long)k->gpu_copies, (unsigned long long)k->feedbacks);
 	if (why && px->frames && strstr(why, "lbx-gpud") && strstr(why, "pipe")) {
 		wlp_frames_free(px->frames); /* gone: connect again for the next client */
 		px->frames = NULL;

@@ -14,6 +14,7 @@ XDG directories."""
 import collections
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,67 @@ def png_rgb(path):
     return wl.png_rgba(path)
 
 
+def colourful(path):
+    """Pixels of a screenshot whose channels differ by more than 100: drawn, not grey."""
+    _, _, bpp, rows = png_rgb(path)
+    n = 0
+    for row in rows:
+        for r_, g_, b_ in zip(row[0::bpp], row[1::bpp], row[2::bpp]):
+            if max(r_, g_, b_) - min(r_, g_, b_) > 100:
+                n += 1
+    return n
+
+
+def simple_egl(t, lbx, env, wenv, tmp, live):
+    """weston-simple-egl, an ordinary Mesa EGL Wayland client (as editors' GL is), from
+    the host's /usr: Mesa picks the GPU from the proxy's dmabuf feedback, renders on
+    virgl and shows the frames through the proxy's GPU path."""
+    if not shutil.which("weston-simple-egl"):
+        t.skip("weston-simple-egl renders on virgl through the proxy",
+               "weston-simple-egl is not installed (Debian: weston)")
+        return
+    def shot():
+        for f in os.listdir(tmp):
+            if f.startswith("wayland-screenshot"):
+                os.unlink(os.path.join(tmp, f))
+        subprocess.run(["weston-screenshooter"], env=wenv, cwd=tmp, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shots = [f for f in os.listdir(tmp) if f.startswith("wayland-screenshot")]
+        return colourful(os.path.join(tmp, shots[0])) if shots else -1
+
+    # gpu-draw's window (blue and red) is gone first: the output is grey again
+    base = shot()
+    for _ in range(12):
+        if 0 <= base < 500:
+            break
+        time.sleep(5)
+        base = shot()
+    if not t.ok(0 <= base < 500, "gpu-draw's window is gone from the host's output "
+                "(%d coloured pixels)" % base):
+        return
+    client = subprocess.Popen(
+        [os.path.join(build_dir(), "lbx", "lbx"), "exec", "proj", "--", "sh", "-c",
+         "env %s EGL_LOG_LEVEL=debug %s/ld-linux-x86-64.so.2 --library-path %s "
+         "/host/usr/bin/weston-simple-egl -o 2>&1" % (MESA_ENV, HOST_LIB, HOST_LIB)],
+        cwd=os.path.join(tmp, "proj"), env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    live.append(client)
+    seen = 0
+    deadline = time.time() + 240
+    while time.time() < deadline and client.poll() is None:
+        time.sleep(5)
+        seen = shot()
+        if seen > base + 1000:
+            break
+    alive = client.poll() is None
+    stop_process(client)
+    out = client.stdout.read().decode(errors="replace")
+    t.ok(alive and seen > base + 1000,
+         "weston-simple-egl in the guest: the host's screenshot shows its triangle "
+         "(%d coloured pixels)" % seen,
+         out[-3000:] + box_logs(env).decode(errors="replace")[-2000:])
+
+
 def test_gpu_wayland_box(t):
     """Frames from the guest's GPU to the host's desktop: gpu-draw -W renders
     with virgl into a GBM buffer and shows it through zwp_linux_dmabuf_v1;
@@ -233,11 +295,18 @@ def test_gpu_wayland_box(t):
                  "pixels (expected about %d and %d)"
                  % (blue, red, 0.8625 * area, 0.1375 * area))
         stop_process(client)
+        simple_egl(t, lbx, env, wenv, tmp, live)
         lbx("down", "proj", timeout=120)
         logs = box_logs(env).decode(errors="replace")
         read = [x for x in logs.splitlines() if "read back from the GPU" in x]
         t.ok(any(" 0 bytes read back" not in x for x in read),
              "lbx-wayland-proxy counted the bytes it read back from lbx-gpud", read[-3:])
+        if shutil.which("weston-simple-egl"):
+            # Mesa's EGL Wayland platform on the proxy's dmabuf feedback: GPU buffers, not shm
+            egl = [x for x in read if re.search(r", [1-9][0-9]* dmabuf feedbacks", x)]
+            t.ok(egl and all(" 0 bytes read back" not in x for x in egl),
+                 "weston-simple-egl took the dmabuf feedback and its frames came from the "
+                 "GPU (read back, not shm)", read[-3:])
         for x in read:
             t.note("proxy: " + x.split(": ", 1)[-1])
     finally:

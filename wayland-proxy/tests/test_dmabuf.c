@@ -472,8 +472,8 @@ static void test_feedback(void)
 	       opc[1] == 1,
 	   "get_default_feedback: the format table's file, then format_table, from the proxy");
 	ok(data && dlen == 32 && get32(data) == AR24 && get32(data + 16) == 0x34325258u &&
-	       get32(data + 8) == 0 && get32(data + 12) == 0,
-	   "the table holds ARGB8888 and XRGB8888, linear (16 bytes an entry)");
+	       get32(data + 8) == 0xffffffffu && get32(data + 12) == 0x00ffffffu,
+	   "the table holds ARGB8888 and XRGB8888, modifier INVALID (16 bytes an entry)");
 	/* main_device 2, tranche_target_device 4, tranche_formats 5, tranche_flags 6,
 	 * tranche_done 3, done 0 */
 	ok(k == 8 && opc[2] == 2 && opc[3] == 4 && opc[4] == 5 && opc[5] == 6 && opc[6] == 3 &&

@@ -14,6 +14,7 @@ libcjson-dev openssh-client openssh-server
 podman runc uidmap mmdebstrap
 libslirp-dev
 libvirglrenderer-dev libepoxy-dev libgl1-mesa-dri libegl-mesa0 qemu-system-gui
+libegl-dev libgles-dev libgbm-dev
 libusb-1.0-0-dev usbutils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-dev
 libwayland-dev wayland-protocols weston wayland-utils waypipe wl-clipboard

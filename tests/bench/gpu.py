@@ -13,8 +13,11 @@ TCG, so both figures are L1's and their ratio is what to read). Where
 weston is installed, the box also has a wayland section and gpu-draw -W
 shows its frames on a headless weston through the Wayland proxy's GPU
 path; the proxy's own count gives the bytes per frame carried to the
-host (read back from lbx-gpud). Prints the table and ratios; never fails
-on time.
+host (read back from lbx-gpud), and weston-simple-egl runs fullscreen
+on the 1280x720 output twice, on virgl (Mesa's EGL Wayland platform
+through the proxy's dmabuf feedback) and on the guest's llvmpipe (shm),
+with its own fps figure and the bytes per frame each path carried.
+Prints the tables and ratios; never fails on time.
 
   python3 tests/bench/gpu.py [--frames N]"""
 import json
@@ -60,7 +63,7 @@ def start_weston(env):
         return None
     wenv = dict(env, WAYLAND_DISPLAY="wl-host")
     p = subprocess.Popen(["weston", "--backend=headless-backend.so", "--socket=wl-host",
-                          "--use-pixman", "--idle-time=0", "--width=1920", "--height=1080"],
+                          "--use-pixman", "--idle-time=0", "--width=%d" % W, "--height=%d" % H],
                          env=wenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(1000):
         if os.path.exists(os.path.join(env["XDG_RUNTIME_DIR"], "wl-host")):
@@ -73,13 +76,52 @@ def start_weston(env):
     return None
 
 
-def proxy_bytes(env):
-    """(GPU bytes read back, copies) from lbx-wayland-proxy's close lines."""
+def proxy_clients(env):
+    """Per client, from lbx-wayland-proxy's close lines: (bytes from the box, commits,
+    GPU bytes read back, dmabuf feedbacks)."""
+    log = os.path.join(env["XDG_DATA_HOME"], "lbx", "boxes", "proj", "backends.log")
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    return [tuple(map(int, m)) for m in re.findall(
+        r"(\d+) bytes from the box, \d+ to it, (\d+) commits, (\d+) bytes read back from "
+        r"the GPU in \d+ copies, (\d+) dmabuf feedbacks", text)]
+
+
+SIMPLE_EGL_S = 30
+
+
+def simple_egl_rows(lbx, env):
+    """weston-simple-egl fullscreen on the 1280x720 output, SIMPLE_EGL_S seconds each:
+    on virgl (Mesa's EGL Wayland platform on the proxy's dmabuf feedback, frames read
+    back from lbx-gpud) and on the guest's llvmpipe (wl_shm, the shm path)."""
+    rows = []
+    for name, extra in (("virgl (lbx-gpud)", ""), ("guest llvmpipe", "LIBGL_ALWAYS_SOFTWARE=true ")):
+        before = len(proxy_clients(env))
+        r = lbx("exec", "proj", "--", "sh", "-c",
+                "timeout -s INT %d env %s %s%s/ld-linux-x86-64.so.2 --library-path %s "
+                "/host/usr/bin/weston-simple-egl -f -o" % (SIMPLE_EGL_S, test_gpu.MESA_ENV, extra,
+                                                       test_gpu.HOST_LIB, test_gpu.HOST_LIB),
+                timeout=SIMPLE_EGL_S + 240)
+        out = r.stdout.decode(errors="replace")
+        rates = [float(x) for x in re.findall(r"frames in \d+ seconds: ([0-9.]+) fps", out)]
+        # the proxy logs a client when it closes: wait for this one's line
+        for _ in range(100):
+            cl = proxy_clients(env)
+            if len(cl) > before:
+                break
+            time.sleep(0.1)
+        c = cl[before] if len(cl) > before else None
+        rows.append((name, rates[-1] if rates else None, c, out.strip()[-200:]))
+    return rows
+
+
+def proxy_bytes(env, first):
+    """(GPU bytes read back, copies) of the client that closed first after `first`
+    close lines of lbx-wayland-proxy."""
     log = os.path.join(env["XDG_DATA_HOME"], "lbx", "boxes", "proj", "backends.log")
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
     got = [tuple(map(int, m)) for m in
            re.findall(r"(\d+) bytes read back from the GPU in (\d+) copies", text)]
-    return (sum(g[0] for g in got), sum(g[1] for g in got)) if got else (0, 0)
+    return got[first] if len(got) > first else (0, 0)
 
 
 def inner():
@@ -117,20 +159,42 @@ def inner():
             print("bench gpu: virgl / guest llvmpipe: %.2fx" % (rows[0][2] / rows[1][2]))
         wl = None
         if weston:
+            wl_first = len(proxy_clients(env))
             t0 = time.time()
             r = lbx("exec", "proj", "--", "sh", "-c",
                     "%s -W -w %d -h %d -n %d -s 0" % (test_gpu.DRAW, W, H, FRAMES))
             wl_s = time.time() - t0
             wl = r.stdout.decode(errors="replace")
+            for _ in range(100):  # its close line, before the next client's
+                if len(proxy_clients(env)) > wl_first:
+                    break
+                time.sleep(0.1)
+        egl = simple_egl_rows(lbx, env) if weston and shutil.which("weston-simple-egl") else None
         lbx("down", "proj", timeout=120)
+        if egl:
+            print("bench gpu: weston-simple-egl -f at %dx%d on weston headless through the "
+                  "proxy pair, %d s each" % (W, H, SIMPLE_EGL_S))
+            print("bench gpu: %-18s %8s %12s %22s" % ("path", "fps", "commits", "bytes per frame"))
+            for name, f, c, err in egl:
+                if not c or not f:
+                    print("bench gpu: %-18s failed: %s" % (name, err))
+                    continue
+                _, commits, gpu, fb = c
+                per = (gpu if gpu else c[0]) // max(commits, 1)
+                how = "read back" if gpu else "shm from box"
+                print("bench gpu: %-18s %8.1f %12d %12d (%s)%s" % (
+                    name, f, commits, per, how, "" if (fb > 0) == bool(gpu) else " ?"))
+            if egl[0][1] and egl[1][1]:
+                print("bench gpu: weston-simple-egl virgl / guest llvmpipe: %.2fx"
+                      % (egl[0][1] / egl[1][1]))
         if wl is not None:
-            nbytes, copies = proxy_bytes(env)
+            nbytes, copies = proxy_bytes(env, wl_first)
             if ("presented: %d" % FRAMES) in wl and copies:
                 print("bench gpu: %-18s %d frames shown on weston through the proxy in %.1f s "
                       "(with the box exec)" % ("virgl -> Wayland", FRAMES, wl_s))
                 print("bench gpu: bytes per frame carried to the host: %d read back from "
-                      "lbx-gpud into shm (%.2f of a whole %dx%d frame, %d bytes; gpu-draw "
-                      "damages all of it)" % (nbytes // copies, nbytes / copies / (W * H * 4),
+                      "lbx-gpud into shm (%.2f of a whole %dx%d frame, %d bytes: the damage "
+                      "of each commit)" % (nbytes // copies, nbytes / copies / (W * H * 4),
                                               W, H, W * H * 4))
             else:
                 print("bench gpu: the Wayland row failed: %s" % wl.strip()[-200:])

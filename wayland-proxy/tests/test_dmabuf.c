@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -509,10 +510,63 @@ static void test_feedback(void)
 	teardown(&e);
 }
 
+/*
+ * The guest half: the host's main_device (no device of the guest's) becomes
+ * the box's own virtio-gpu node, or, where there is none (this host), the
+ * client ends with a line.
+ */
+static void test_guest_feedback(void)
+{
+	struct env e;
+	uint8_t m[512], buf[4096];
+	int a[2], b[2];
+	struct stat st;
+	bool node = stat("/dev/dri/renderD128", &st) == 0 || stat("/dev/dri/card0", &st) == 0;
+
+	memset(&e, 0, sizeof(e));
+	wlp_policy_default(&e.pol);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b);
+	e.loop = lbx_loop_new();
+	e.c = wlp_conn_new(e.loop, WLP_GUEST, a[0], b[0], &e.pol, &ops, &e);
+	/* the client: get_registry 2, bind the dmabuf global v4 as 3, get_default_feedback 4 */
+	(void)!write(a[1], m, wmsg(m, 1, 1, NULL, 1, 2));
+	(void)!write(a[1], m, wmsg(m, 2, 0, "zwp_linux_dmabuf_v1", 4, DMABUF, S, 4, 3));
+	(void)!write(a[1], m, wmsg(m, 3, 2, NULL, 1, 4));
+	spin(&e);
+	ssize_t n = recv(b[1], buf, sizeof(buf), MSG_DONTWAIT);
+	ok(n > 0 && link_has(buf, n, 3, 2), "the guest half passes get_default_feedback on");
+	/* the host: main_device with 8 bytes of zeros */
+	uint8_t fr[8];
+	size_t ml = wmsg(m, 4, 2, NULL, 3, 8, 0, 0);
+	lbx_put_u32le(fr, WLP_F_MSG);
+	lbx_put_u32le(fr + 4, (uint32_t)ml);
+	(void)!write(b[1], fr, 8);
+	(void)!write(b[1], m, ml);
+	spin(&e);
+	n = recv(a[1], buf, sizeof(buf), MSG_DONTWAIT);
+	if (node) {
+		uint64_t dev = 0;
+		if (n >= 20)
+			memcpy(&dev, buf + 12, 8);
+		ok(n == 20 && get32(buf) == 4 && get32(buf + 8) == 8 && dev == (uint64_t)st.st_rdev,
+		   "main_device reaches the client as the box's own GPU node");
+	} else {
+		ok(e.closed && strstr(e.why, "no GPU node"),
+		   "without a GPU node in the guest, a client's feedback ends it with a line");
+	}
+	if (!e.closed)
+		wlp_conn_free(e.c);
+	close(a[1]);
+	close(b[1]);
+	lbx_loop_free(e.loop);
+}
+
 int main(void)
 {
 	test_path();
 	test_feedback();
+	test_guest_feedback();
 	test_refusals();
 	return tap_done();
 }

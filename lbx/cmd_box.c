@@ -483,7 +483,7 @@ int lbx_cmd_ls(int argc, char **argv)
 
 static void logs_usage(FILE *f)
 {
-	fprintf(f, "usage: lbx logs NAME [-f]\nThe box's console, then the supervisor's log.\n");
+	fprintf(f, "usage: lbx logs NAME [-f]\nThe supervisor's, the engine's and the backends' logs, then the box's\nconsole; -f follows the console while the box runs.\n");
 }
 
 /* The file's guest bytes, made safe for the terminal (termsafe.h). */
@@ -524,9 +524,12 @@ int lbx_cmd_logs(int argc, char **argv)
 		logs_usage(stderr);
 		return 2;
 	}
-	box_path(p.data, "supervisor.log", file, sizeof(file));
-	if (!a.follow)
-		cat_file(file, false, &p);
+	/* what the host's processes said (the backends name themselves), then the guest's */
+	static const char *const host_logs[] = { "supervisor.log", "engine.log", "backends.log" };
+	for (size_t i = 0; i < LBX_ARRAY_SIZE(host_logs) && !a.follow; i++) {
+		box_path(p.data, host_logs[i], file, sizeof(file));
+		(void)cat_file(file, false, &p);
+	}
 	box_path(p.data, "console.log", file, sizeof(file));
 	if (cat_file(file, a.follow, &p) < 0) {
 		lbx_err("logs: box %s has no console log yet", a.name);

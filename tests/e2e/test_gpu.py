@@ -43,7 +43,7 @@ def box(t, tmp, env, definition):
 def box_logs(env):
     d = os.path.join(env["XDG_DATA_HOME"], "lbx", "boxes", "proj")
     out = b""
-    for f in ("engine.log", "backends.log", "console.log"):
+    for f in ("supervisor.log", "engine.log", "backends.log", "console.log"):
         p = os.path.join(d, f)
         if os.path.exists(p):
             out += b"\n== " + f.encode() + b"\n" + open(p, "rb").read()[-6000:]
@@ -57,6 +57,41 @@ MESA_ENV = ("LIBGL_DRIVERS_PATH=%s/dri __EGL_VENDOR_LIBRARY_DIRS=/host/usr/share
             "GBM_BACKENDS_PATH=%s/gbm MESA_SHADER_CACHE_DISABLE=true" % (HOST_LIB, HOST_LIB))
 DRAW = "env %s %s/ld-linux-x86-64.so.2 --library-path %s ./gpu-draw" % (MESA_ENV, HOST_LIB,
                                                                         HOST_LIB)
+
+
+def threads_of(names):
+    """Where each thread of the processes called names is (state, wchan, syscall):
+    what a hung GPU path is waiting for."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            comm = open("/proc/%s/comm" % pid).read().strip()
+        except OSError:
+            continue
+        if not any(comm.startswith(n[:15]) for n in names):
+            continue
+        for tid in sorted(os.listdir("/proc/%s/task" % pid)):
+            base = "/proc/%s/task/%s/" % (pid, tid)
+            try:
+                state = [x for x in open(base + "status") if x.startswith("State:")][0].split()[1]
+                wchan = open(base + "wchan").read()
+                sc = open(base + "syscall").read().split()[0]
+                tname = open(base + "comm").read().strip()
+            except (OSError, IndexError):
+                continue
+            out.append("%s %s/%s %s state %s wchan %s syscall %s"
+                       % (comm, pid, tid, tname, state, wchan, sc))
+    return "\n".join(out)
+
+
+def timed_exec(lbx, env, what, *args, timeout=240):
+    """lbx exec that, when it does not end, reports where the GPU path stands."""
+    try:
+        return lbx("exec", *args, timeout=timeout), None
+    except subprocess.TimeoutExpired:
+        return None, ("%s did not end in %d s; the host's side:\n%s\n%s" % (
+            what, timeout, threads_of(["lbx-gpud", "qemu-system-x86_64", "lbx-vmm"]),
+            box_logs(env).decode(errors="replace")[-4000:]))
 
 
 def test_gpu_box(t):
@@ -111,12 +146,18 @@ def test_gpu_box(t):
         else:
             for root in (["--root"], []):
                 who = "root" if root else "the box user"
-                r = lbx("exec", *root, "proj", "--", "sh", "-c", DRAW)
+                r, hung = timed_exec(lbx, env, "gpu-draw as %s" % who, *root, "proj", "--",
+                                     "sh", "-c", DRAW)
+                if hung:
+                    t.ok(False, "a GLES program in the guest, as %s, renders on virgl and "
+                         "draws (%s)" % (who, engine), hung)
+                    continue
                 out = r.stdout.decode(errors="replace")
                 t.ok(r.returncode == 0 and "renderer: virgl" in out,
                      "a GLES program in the guest, as %s, renders on virgl and draws (%s)"
                      % (who, engine),
-                     out + r.stderr.decode(errors="replace")[-1500:])
+                     out + r.stderr.decode(errors="replace")[-1500:] +
+                     (box_logs(env).decode(errors="replace")[-4000:] if r.returncode else ""))
         lbx("down", "proj", timeout=120)
         logs = box_logs(env).decode(errors="replace")
         t.ok("renderer: " in logs and "EGL surfaceless" in logs,

@@ -108,6 +108,8 @@ def test_lifecycle(t):
              and b"\x1b" not in out and b"\x07" not in out,
              "lbx logs shows the guest's escape sequences as text, never sends them",
              (r.returncode, r.stderr, out[-300:]))
+        t.ok(b"lbx-fsd:" in out, "lbx logs shows the backends' log too (lbx-fsd's lines)",
+             out[:600])
         r = e.lbx("exec", "proj", "--", "sh", "-c", "grep ' / virtiofs ' /proc/mounts")
         opts = r.stdout.decode().split()[3].split(",") if r.stdout.split() else []
         t.ok("nosuid" in opts and "nodev" in opts,

@@ -27,6 +27,24 @@ def job_script(program, *args):
     return f"export {exports}\n{cmd}\n"
 
 
+def first_run_notes(seen, r):
+    """What a first run of L1 that did not pass printed: its failed checks with their
+    diagnostics, L1's stall lines, its last lines. Notes only: the run after it counts."""
+    stalls = [x for x in r.lines() if "soft lockup" in x or "rcu_preempt" in x]
+    print("# L1: the first run did not pass (%s; %d stall lines in L1's kernel log); "
+          "running it once more. It printed:" % ("hung" if r.timed_out else "failed",
+                                                  len(stalls)), flush=True)
+    keep, n = [], 0
+    for line in seen:
+        if line.startswith("not ok"):
+            n = 30
+        if n > 0:
+            keep.append(line)
+            n -= 1
+    for line in (stalls[:3] + keep[:120] + seen[-5:]):
+        print("#   first run:", line.strip()[:240], flush=True)
+
+
 class Relay:
     """Re-emits L1's TAP lines as this test's, keeping their diagnostics."""
 
@@ -61,17 +79,14 @@ def main():
     relay = Relay(t)
     try:
         # L1 (Debian's 6.1 with kvm_amd under QEMU TCG) has been seen to lock
-        # up now and then (soft lockups in L1's own kernel). A run that hung
-        # without a single failed check is run once more, and says so; any
-        # failed check counts at once.
+        # up now and then (soft lockups and RCU stalls in L1's own kernel, a
+        # box stalled or gone with its host side idle). A first run that did
+        # not pass is run once more, and what it printed is kept as notes: a
+        # failure that is ours fails both.
         seen = []
         r = l1.run(script, timeout=540, on_line=seen.append)
-        hung = "nested: job exit 0" not in r.console and not any(
-            (m := TAP_LINE.match(line)) and m.group(1) == "not ok" for line in seen)
-        if hung:
-            print("# L1: the first run hung with no failed check; its last lines:", flush=True)
-            for line in seen[-8:]:
-                print("#   ", line.strip()[:200], flush=True)
+        if "nested: job exit 0" not in r.console and not l1.skip_reason(r):
+            first_run_notes(seen, r)
             r = l1.run(script, timeout=540, on_line=relay.line)
         else:
             for line in seen:

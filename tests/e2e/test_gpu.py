@@ -178,6 +178,17 @@ def png_rgb(path):
     return wl.png_rgba(path)
 
 
+def screenshot(wenv, tmp):
+    """A fresh weston-screenshooter PNG of the host's output in tmp: its path, or None."""
+    for f in os.listdir(tmp):
+        if f.startswith("wayland-screenshot"):
+            os.unlink(os.path.join(tmp, f))
+    subprocess.run(["weston-screenshooter"], env=wenv, cwd=tmp, timeout=60,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shots = [f for f in os.listdir(tmp) if f.startswith("wayland-screenshot")]
+    return os.path.join(tmp, shots[0]) if shots else None
+
+
 def colourful(path):
     """Pixels of a screenshot whose channels differ by more than 100: drawn, not grey."""
     _, _, bpp, rows = png_rgb(path)
@@ -198,13 +209,8 @@ def simple_egl(t, lbx, env, wenv, tmp, live):
                "weston-simple-egl is not installed (Debian: weston)")
         return
     def shot():
-        for f in os.listdir(tmp):
-            if f.startswith("wayland-screenshot"):
-                os.unlink(os.path.join(tmp, f))
-        subprocess.run(["weston-screenshooter"], env=wenv, cwd=tmp, timeout=60,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shots = [f for f in os.listdir(tmp) if f.startswith("wayland-screenshot")]
-        return colourful(os.path.join(tmp, shots[0])) if shots else -1
+        path = screenshot(wenv, tmp)
+        return colourful(path) if path else -1
 
     # gpu-draw's window (blue and red) is gone first: the output is grey again
     base = shot()
@@ -314,14 +320,9 @@ def test_gpu_wayland_box(t):
                             if client.poll() is not None else "") +
                     box_logs(env).decode(errors="replace")[-3000:]):
             return
-        for f in os.listdir(tmp):
-            if f.startswith("wayland-screenshot"):
-                os.unlink(os.path.join(tmp, f))
-        subprocess.run(["weston-screenshooter"], env=wenv, cwd=tmp, timeout=60,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shots = [f for f in os.listdir(tmp) if f.startswith("wayland-screenshot")]
-        if t.ok(shots, "a screenshot of the host's output"):
-            sw, sh, bpp, rows = png_rgb(os.path.join(tmp, shots[0]))
+        path = screenshot(wenv, tmp)
+        if t.ok(path, "a screenshot of the host's output"):
+            sw, sh, bpp, rows = png_rgb(path)
             seen = collections.Counter()
             for row in rows:
                 seen.update(zip(row[0::bpp], row[1::bpp], row[2::bpp]))

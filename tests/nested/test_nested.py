@@ -45,6 +45,20 @@ def first_run_notes(seen, r):
         print("#   first run:", line.strip()[:240], flush=True)
 
 
+def run_twice_if_failed(script, timeout, relay):
+    """L1 runs script; a first run that did not pass (and was no skip) is run once
+    more, its output kept as notes (first_run_notes). The TAP lines relayed are
+    those of the run that counts."""
+    seen = []
+    r = l1.run(script, timeout=timeout, on_line=seen.append)
+    if "nested: job exit 0" not in r.console and not l1.skip_reason(r):
+        first_run_notes(seen, r)
+        return l1.run(script, timeout=timeout, on_line=relay.line)
+    for line in seen:
+        relay.line(line)
+    return r
+
+
 class Relay:
     """Re-emits L1's TAP lines as this test's, keeping their diagnostics."""
 
@@ -83,14 +97,7 @@ def main():
         # box stalled or gone with its host side idle). A first run that did
         # not pass is run once more, and what it printed is kept as notes: a
         # failure that is ours fails both.
-        seen = []
-        r = l1.run(script, timeout=540, on_line=seen.append)
-        if "nested: job exit 0" not in r.console and not l1.skip_reason(r):
-            first_run_notes(seen, r)
-            r = l1.run(script, timeout=540, on_line=relay.line)
-        else:
-            for line in seen:
-                relay.line(line)
+        r = run_twice_if_failed(script, 540, relay)
     except l1.Skip as e:
         t.skip("nested box on engine vm", str(e))
         return t.result()

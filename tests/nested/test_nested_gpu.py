@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 import l1  # noqa: E402
-from test_nested import Relay, first_run_notes, job_script  # noqa: E402
+from test_nested import Relay, job_script, run_twice_if_failed  # noqa: E402
 from testlib import Tap  # noqa: E402
 
 
@@ -34,14 +34,7 @@ def main():
         # As in test_nested.py: a first run of L1 that did not pass is run once
         # more, what it printed kept as notes (L1's kernel under TCG stalls now and
         # then); a failure that is ours fails both.
-        seen = []
-        r = l1.run(script, timeout=900, on_line=seen.append)
-        if "nested: job exit 0" not in r.console and not l1.skip_reason(r):
-            first_run_notes(seen, r)
-            r = l1.run(script, timeout=900, on_line=relay.line)
-        else:
-            for line in seen:
-                relay.line(line)
+        r = run_twice_if_failed(script, 900, relay)
     except l1.Skip as e:
         t.skip(what, str(e))
         return t.result()
